@@ -1,0 +1,149 @@
+"""The one place that calls ``create_function``: registry rows -> Arrow UDFs + TEMP macros.
+
+Each row becomes a private UDF ``__corpusql_<name>`` (positional, all parameters) and a TEMP macro
+``<name>`` with the real parameter names, ``:=`` defaults and a COMMENT from the kernel docstring.
+TEMP objects live in the connection's temp catalog, so nothing is written to the database file.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .registry import Function, Param, sql_literal
+
+PRIVATE_PREFIX = "__corpusql_"
+
+
+def private_name(name: str) -> str:
+    return PRIVATE_PREFIX + name
+
+
+def _constant(f: Function, p: Param, arr: pa.ChunkedArray | pa.Array) -> Any:
+    """The single value of a constant argument column, or a clear error."""
+    if len(arr) == 0:
+        return p.default
+    value = arr[0].as_py()
+    if len(arr) > 1 and not pa.types.is_nested(arr.type):
+        if arr.null_count not in (0, len(arr)) or (
+            arr.null_count == 0 and pc.count_distinct(arr).as_py() != 1
+        ):
+            raise ValueError(
+                f"{f.name}: parameter {p.name} must be a constant, but it varies between rows"
+            )
+    return value
+
+
+def _as_array(arr: pa.ChunkedArray | pa.Array) -> pa.Array:
+    if isinstance(arr, pa.ChunkedArray):
+        if arr.num_chunks == 1:
+            return arr.chunk(0)
+        return arr.combine_chunks()
+    return arr
+
+
+def call_kernel(f: Function, columns: list[pa.Array], constants: dict[str, Any]) -> pa.Array:
+    """Apply the NULL policy around ``f.kernel`` and return its result (engine-agnostic)."""
+    n = len(columns[0]) if columns else 0
+    if f.null == "null" and any(c.null_count for c in columns):
+        valid = np.ones(n, dtype=bool)
+        for c in columns:
+            if c.null_count:
+                valid &= np.asarray(c.is_valid())
+        keep = pa.array(valid)
+        sub = [pc.filter(c, keep) for c in columns]
+        if len(sub[0]) == 0:
+            out_type = None
+            result = None
+        else:
+            result = f.kernel(*sub, **constants)
+            out_type = result.type
+        positions = np.cumsum(valid) - 1
+        idx = pa.array(positions, mask=~valid)
+        if result is None:
+            return pa.nulls(n)
+        return pc.take(result, idx) if out_type is not None else pa.nulls(n)
+    return f.kernel(*columns, **constants)
+
+
+def make_udf(f: Function, out_type: pa.DataType):
+    cols = [p for p in f.params if p.column]
+    consts = [p for p in f.params if not p.column]
+    ncol = len(cols)
+
+    def udf(*args: pa.ChunkedArray) -> pa.Array:
+        columns = [_as_array(a) for a in args[:ncol]]
+        constants = {}
+        for p, a in zip(consts, args[ncol:]):
+            value = _constant(f, p, a)
+            p.check(f.name, value)
+            constants[p.name] = value
+        if f.validate is not None:
+            f.validate(**constants)
+        result = call_kernel(f, columns, constants)
+        if isinstance(result, pa.ChunkedArray):
+            result = result.combine_chunks()
+        if result.type == pa.null():
+            return pa.nulls(len(result), out_type)
+        if result.type != out_type:
+            result = result.cast(out_type)
+        return result
+
+    udf.__signature__ = inspect.Signature(  # DuckDB checks the arity
+        [inspect.Parameter(p.name, inspect.Parameter.POSITIONAL_ONLY) for p in f.params]
+    )
+    udf.__name__ = private_name(f.name)
+    udf.__doc__ = f.kernel.__doc__
+    return udf
+
+
+_ARROW_TYPES: dict[str, pa.DataType] = {}
+
+
+def arrow_type(con: duckdb.DuckDBPyConnection, sql_type: str) -> pa.DataType:
+    """The Arrow type DuckDB expects back for ``sql_type`` (asked of DuckDB once per type)."""
+    t = _ARROW_TYPES.get(sql_type)
+    if t is None:
+        t = con.sql(f"SELECT NULL::{sql_type} AS x").to_arrow_table().schema.field(0).type
+        if t == pa.string_view():
+            t = pa.string()
+        _ARROW_TYPES[sql_type] = t
+    return t
+
+
+def macro_sql(f: Function) -> str:
+    """The TEMP macro that exposes ``f`` with named parameters and defaults."""
+    params = []
+    for p in f.params:
+        params.append(p.name if p.required else f"{p.name} := {sql_literal(p.default)}")
+    args = ", ".join(p.name for p in f.params)
+    return (
+        f"CREATE OR REPLACE TEMP MACRO {f.name}({', '.join(params)}) AS "
+        f"{private_name(f.name)}({args})"
+    )
+
+
+def bind(con: duckdb.DuckDBPyConnection, registry) -> None:
+    """Register every row of ``registry`` on ``con``."""
+    for f in registry:
+        out_type = arrow_type(con, f.returns)
+        try:
+            con.remove_function(private_name(f.name))
+        except Exception:  # noqa: BLE001 - not registered yet
+            pass
+        con.create_function(
+            private_name(f.name),
+            make_udf(f, out_type),
+            [duckdb.sqltype(p.sql_type) for p in f.params],
+            duckdb.sqltype(f.returns),
+            type="arrow",
+            null_handling="special",
+            side_effects=not f.deterministic,
+        )
+        con.execute(macro_sql(f))
+        con.execute(f"COMMENT ON MACRO {f.name} IS {sql_literal(f.doc)}")
