@@ -1,0 +1,29 @@
+"""Shared fixtures: connections that always close, and the ../shared data folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import corpusql
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture
+def con():
+    """A fresh in-memory corpusql connection, closed after the test."""
+    c = corpusql.connect()
+    yield c
+    c.close()
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``../shared/data``; tests that need it are skipped with a reason when it is absent."""
+    path = SHARED / "data"
+    if not path.is_dir():
+        pytest.skip("../shared/data is not beside the project (see shared/README.md)")
+    return path
