@@ -121,7 +121,7 @@ def macro_sql(f: Function) -> str:
     params = []
     for p in f.params:
         params.append(p.name if p.required else f"{p.name} := {sql_literal(p.default)}")
-    args = ", ".join(p.name for p in f.params)
+    args = ", ".join(f"CAST({p.name} AS {p.sql_type})" if p.cast else p.name for p in f.params)
     return (
         f"CREATE OR REPLACE TEMP MACRO {f.name}({', '.join(params)}) AS "
         f"{private_name(f.name)}({args})"

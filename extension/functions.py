@@ -33,7 +33,7 @@ FOUNDATION = [
     fn("word_count", text.word_count, [TEXT], "INTEGER", null="kernel"),
     fn("char_count", text.char_count, [TEXT], "BIGINT", null="kernel"),
     fn("split_assign", split.split_assign, [
-        Param("key", "VARCHAR"),
+        Param("key", "VARCHAR", cast=True),
         _const("seed", "BIGINT", 0),
         _const("train", "DOUBLE", 0.98, low=0.0, high=1.0),
         _const("val", "DOUBLE", 0.01, low=0.0, high=1.0),

@@ -41,6 +41,8 @@ class Param:
     choices: tuple | None = None
     low: float | None = None
     high: float | None = None
+    #: The macro casts the argument to ``sql_type`` (e.g. any key type to VARCHAR).
+    cast: bool = False
 
     @property
     def required(self) -> bool:
@@ -78,6 +80,9 @@ class Function:
     null: str = "null"
     deterministic: bool = True
     validate: Callable[..., None] | None = None
+    #: SQL expressions over a VARCHAR column ``text`` giving sample values for non-text column
+    #: parameters, e.g. ``{"signature": "minhash_signature(text)"}``; the generic tests use them.
+    examples: dict[str, str] = field(default_factory=dict, compare=False)
     where: str = field(default="", compare=False)
 
     @property

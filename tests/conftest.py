@@ -27,3 +27,22 @@ def shared_data() -> Path:
     if not path.is_dir():
         pytest.skip("../shared/data is not beside the project (see shared/README.md)")
     return path
+
+
+def pytest_collect_file(parent, file_path):
+    """Collect ``tests/sql/**/*.test`` SQL logic test files."""
+    if file_path.suffix == ".test" and "sql" in file_path.parts:
+        from sqllogic import SqlLogicFile
+
+        return SqlLogicFile.from_parent(parent, path=file_path)
+    return None
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-golden", action="store_true",
+                     help="rewrite golden files from the current outputs (review the diff)")
+
+
+@pytest.fixture
+def update_golden(request) -> bool:
+    return bool(request.config.getoption("--update-golden"))

@@ -57,5 +57,10 @@ def word_count(text: pa.Array) -> pa.Array:
 
 
 def char_count(text: pa.Array) -> pa.Array:
-    """Number of Unicode code points (not bytes, not grapheme clusters). NULL gives 0."""
+    """Number of Unicode code points (not bytes, not grapheme clusters). NULL gives 0.
+
+    A combining accent counts as its own code point, so "e" + U+0301 is 2; an emoji built with
+    zero-width joiners counts each of its code points. Apply ``text_normalize(..., nfkc := true)``
+    first to compose what Unicode can compose.
+    """
     return pc.fill_null(pc.utf8_length(text).cast(pa.int64()), 0)

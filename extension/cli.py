@@ -1,0 +1,186 @@
+"""The ``corpusql`` command: a thin skin over the Python API, with the same names.
+
+Each command opens the database, calls one API function and turns library errors into a clear
+message on stderr with a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import duckdb
+
+from . import __version__
+
+
+def _open(db: str | None, read_only: bool = False):
+    from .connect import connect
+
+    return connect(db or ":memory:", read_only=read_only)
+
+
+def _query_arg(text: str) -> str:
+    """A query given inline, or ``@file.sql`` to read it from a file."""
+    if text.startswith("@"):
+        return Path(text[1:]).read_text(encoding="utf-8")
+    return text
+
+
+def cmd_shell(args) -> int:
+    from .shell import Shell
+
+    con = _open(args.db, read_only=args.read_only)
+    try:
+        Shell(con).loop(sys.stdin)
+    finally:
+        con.close()
+    return 0
+
+
+def cmd_run(args) -> int:
+    from .display import render
+    from .scripts import run_file
+
+    con = _open(args.db)
+    try:
+        run_file(con, args.script,
+                 on_result=lambda _s, cols, rows: print(render(cols, rows, args.mode)))
+    finally:
+        con.close()
+    return 0
+
+
+def cmd_materialize(args) -> int:
+    from .materializer import materialize
+
+    con = _open(args.db)
+    try:
+        if args.setup:
+            from .scripts import run_file
+
+            run_file(con, args.setup)
+        result = materialize(
+            con, _query_arg(args.query), args.out_dir,
+            partition_by=args.partition_by or None,
+            max_rows_per_file=args.max_rows_per_file,
+            compression=args.compression,
+            overwrite=args.overwrite,
+            order_by=args.order_by,
+            force=args.force,
+        )
+    finally:
+        con.close()
+    print(f"{result.out_dir}: {result.status}, {result.rows} rows in {len(result.files)} files")
+    return 0
+
+
+def cmd_verify(args) -> int:
+    from .materializer import verify
+
+    report = verify(args.out_dir)
+    for problem in report.problems:
+        print(problem, file=sys.stderr)
+    if report.ok:
+        print(f"{report.out_dir}: ok, {report.checked} files match the manifest")
+        return 0
+    print(f"{report.out_dir}: {len(report.problems)} problems", file=sys.stderr)
+    return 1
+
+
+def cmd_functions(args) -> int:
+    from .display import render
+    from .introspect import function_rows
+
+    rows = function_rows()
+    if args.format == "json":
+        print(json.dumps([r.__dict__ for r in rows], indent=2))
+    else:
+        print(render(["name", "kind", "signature", "returns", "doc"],
+                     [[r.name, r.kind, r.signature, r.returns, r.doc] for r in rows],
+                     args.format, max_width=100))
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from .demo import demo
+
+    result = demo(args.out_dir, threads=args.threads)
+    print(result.summary())
+    print(f"wrote {result.out_dir}/{{train,val,test}} and {result.out_dir}/corpusql.duckdb "
+          f"in {result.seconds:.1f} s")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="corpusql", description="LLM training-data governance as SQL on DuckDB.")
+    parser.add_argument("--version", action="version", version=f"corpusql {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("shell", help="interactive SQL shell with every corpusql function")
+    p.add_argument("db", nargs="?", help="database file (default: in memory)")
+    p.add_argument("--read-only", action="store_true")
+    p.set_defaults(func=cmd_shell)
+
+    p = sub.add_parser("run", help="run a SQL script, printing the results of queries")
+    p.add_argument("script")
+    p.add_argument("--db", help="database file (default: in memory)")
+    p.add_argument("--mode", default="table", choices=["table", "csv", "json", "markdown"])
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("materialize", help="write a query to Parquet atomically, with manifest")
+    p.add_argument("query", help="SQL text, or @file.sql")
+    p.add_argument("out_dir")
+    p.add_argument("--db", help="database file (default: in memory)")
+    p.add_argument("--setup", help="SQL script to run first (e.g. to create views)")
+    p.add_argument("--partition-by", action="append", help="partition column (repeatable)")
+    p.add_argument("--max-rows-per-file", type=int)
+    p.add_argument("--compression", default="zstd")
+    p.add_argument("--order-by", default="ALL", help="total order of the rows (default: ALL)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    p.add_argument("--force", action="store_true", help="rewrite even when up to date")
+    p.set_defaults(func=cmd_materialize)
+
+    p = sub.add_parser("verify", help="re-check a materialized output against its manifest")
+    p.add_argument("out_dir")
+    p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("functions", help="list every corpusql function and macro")
+    p.add_argument("--format", default="table", choices=["table", "markdown", "json"])
+    p.set_defaults(func=cmd_functions)
+
+    p = sub.add_parser("demo", help="run the demo pipeline on the bundled sample")
+    p.add_argument("out_dir", nargs="?", default="out")
+    p.add_argument("--threads", type=int, help="DuckDB threads (default: all cores)")
+    p.set_defaults(func=cmd_demo)
+
+    _add_plugin_commands(sub)
+    return parser
+
+
+def _add_plugin_commands(sub) -> None:
+    """Commands of optional sub-packages (the dataset catalog), when present."""
+    try:
+        from .catalog.cli import add_dataset_commands
+    except ImportError:
+        return
+    add_dataset_commands(sub)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("cancelled", file=sys.stderr)
+        return 130
+    except (duckdb.Error, OSError, ValueError, RuntimeError) as exc:
+        print(f"corpusql {args.command}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,189 @@
+"""``corpusql shell``: an interactive SQL shell with every corpusql function loaded.
+
+Statements end with ``;`` and may span lines. Dot commands: ``.tables``, ``.schema NAME``,
+``.functions``, ``.read FILE``, ``.mode table|csv|json|markdown``, ``.timer on|off``, ``.help``,
+``.quit``. Ctrl-C cancels the running query and keeps the shell; errors print and the shell stays
+up. History is kept in ``~/.corpusql_history`` when the terminal supports it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import TextIO
+
+import duckdb
+
+from .display import MODES, render
+from .scripts import ScriptError, run_file
+
+HELP = """\
+.tables               list tables and views
+.schema NAME          show the columns of a table or view
+.functions            list corpusql functions and macros
+.read FILE            run the SQL statements of FILE
+.mode MODE            output mode: table, csv, json, markdown
+.timer on|off         print the run time of each statement
+.help                 this text
+.quit                 leave the shell (Ctrl-D works too)
+Statements end with ';' and may span lines. Ctrl-C cancels a running query."""
+
+
+class Shell:
+    def __init__(self, con: duckdb.DuckDBPyConnection, *, out: TextIO = sys.stdout,
+                 err: TextIO = sys.stderr) -> None:
+        self.con = con
+        self.out = out
+        self.err = err
+        self.mode = "table"
+        self.timer = False
+
+    # -- output ------------------------------------------------------------------------------
+    def print(self, text: str = "") -> None:
+        print(text, file=self.out, flush=True)
+
+    def error(self, text: str) -> None:
+        print(f"Error: {text}", file=self.err, flush=True)
+
+    def show(self, columns, rows) -> None:
+        self.print(render(columns, rows, self.mode))
+
+    # -- execution ---------------------------------------------------------------------------
+    def execute(self, sql: str) -> None:
+        """Run one or more statements; Ctrl-C interrupts the query, not the shell."""
+        box: dict = {}
+
+        def work() -> None:
+            try:
+                for stmt in duckdb.extract_statements(sql):
+                    cur = self.con.execute(stmt.query)
+                    if cur.description:
+                        box.setdefault("results", []).append(
+                            ([d[0] for d in cur.description], cur.fetchall()))
+            except BaseException as exc:  # noqa: BLE001 - reported to the user below
+                box["error"] = exc
+
+        t0 = time.perf_counter()
+        worker = threading.Thread(target=work, daemon=True)
+        worker.start()
+        try:
+            while worker.is_alive():
+                worker.join(0.05)
+        except KeyboardInterrupt:
+            self.con.interrupt()
+            worker.join()
+            self.error("query cancelled")
+            return
+        for columns, rows in box.get("results", []):
+            self.show(columns, rows)
+        if "error" in box:
+            self.error(str(box["error"]))
+        if self.timer:
+            self.print(f"Run Time: {time.perf_counter() - t0:.3f} s")
+
+    def dot(self, line: str) -> bool:
+        """Handle a dot command; return False to leave the shell."""
+        cmd, _, arg = line.strip().partition(" ")
+        arg = arg.strip()
+        if cmd in (".quit", ".exit"):
+            return False
+        if cmd == ".help":
+            self.print(HELP)
+        elif cmd == ".tables":
+            rows = self.con.execute(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema NOT IN ('information_schema', 'pg_catalog') "
+                "AND table_name NOT LIKE '\\_\\_corpusql%' ESCAPE '\\' ORDER BY 1"
+            ).fetchall()
+            self.print("\n".join(r[0] for r in rows))
+        elif cmd == ".schema":
+            if not arg:
+                self.error(".schema needs a table or view name")
+            else:
+                self.execute(f"DESCRIBE {arg}")
+        elif cmd == ".functions":
+            self.execute("SELECT name, kind, signature, doc FROM corpusql_functions()")
+        elif cmd == ".read":
+            try:
+                run_file(self.con, arg, on_result=lambda _s, c, r: self.show(c, r))
+            except ScriptError as exc:
+                self.error(str(exc))
+        elif cmd == ".mode":
+            if arg not in MODES:
+                self.error(f".mode {arg!r}: choose one of {', '.join(MODES)}")
+            else:
+                self.mode = arg
+        elif cmd == ".timer":
+            if arg not in ("on", "off"):
+                self.error(".timer takes on or off")
+            else:
+                self.timer = arg == "on"
+        else:
+            self.error(f"unknown command {cmd}; try .help")
+        return True
+
+    # -- loop --------------------------------------------------------------------------------
+    def loop(self, stdin: TextIO = sys.stdin) -> None:
+        interactive = stdin.isatty()
+        if interactive:
+            _setup_history()
+            self.print("corpusql shell: SQL ends with ';', .help for commands, .quit to leave")
+        buffer: list[str] = []
+        while True:
+            prompt = ("   ...> " if buffer else "corpusql> ") if interactive else ""
+            try:
+                line = input(prompt) if interactive else stdin.readline()
+            except KeyboardInterrupt:
+                buffer.clear()
+                self.print()
+                continue
+            except EOFError:
+                break
+            if not interactive and line == "":
+                break
+            line = line.rstrip("\n")
+            if not buffer and line.strip().startswith("."):
+                if not self.dot(line):
+                    break
+                continue
+            if not buffer and not line.strip():
+                continue
+            buffer.append(line)
+            text = "\n".join(buffer)
+            if _complete(text):
+                buffer.clear()
+                self.execute(text)
+        if buffer and "\n".join(buffer).strip():
+            self.execute("\n".join(buffer))
+
+
+def _complete(text: str) -> bool:
+    """True when the text ends a statement: its last non-comment character is ';'."""
+    stripped = "\n".join(line.split("--")[0] for line in text.splitlines()).rstrip()
+    if not stripped.endswith(";"):
+        return False
+    return stripped.count("'") % 2 == 0
+
+
+def _setup_history() -> None:
+    try:
+        import atexit
+        import readline
+    except ImportError:  # pragma: no cover - no readline on this platform
+        return
+    path = Path(os.environ.get("CORPUSQL_HISTORY", Path.home() / ".corpusql_history"))
+    try:
+        readline.read_history_file(path)
+    except OSError:
+        pass
+    atexit.register(lambda: _save_history(readline, path))
+
+
+def _save_history(readline, path: Path) -> None:
+    try:
+        readline.write_history_file(path)
+    except OSError:
+        pass
