@@ -172,3 +172,15 @@ def test_nothing_is_written_to_the_database_file(tmp_path):
         assert plain.execute("SELECT x FROM t").fetchall() == [(1,)]
     finally:
         plain.close()
+
+
+def test_no_noise_at_interpreter_exit():
+    """A connection left open still closes quietly at exit (no nanobind leak report)."""
+    import subprocess
+    import sys
+
+    code = ("import corpusql\ncon = corpusql.connect()\n"
+            "con.sql(\"SELECT word_count('a b')\").fetchall()\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0
+    assert proc.stderr == ""
