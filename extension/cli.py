@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -40,14 +41,23 @@ def cmd_shell(args) -> int:
     return 0
 
 
+def _progress(args):
+    from .progress import Progress
+
+    return Progress(enabled=False if args.quiet else None)
+
+
 def cmd_run(args) -> int:
     from .display import render
     from .scripts import run_file
 
     con = _open(args.db)
+    progress = _progress(args)
+    progress.attach(con)
+    progress.stage(f"run {args.script}")
     try:
-        run_file(con, args.script,
-                 on_result=lambda _s, cols, rows: print(render(cols, rows, args.mode)))
+        progress.run(run_file, con, args.script,
+                     on_result=lambda _s, cols, rows: print(render(cols, rows, args.mode)))
     finally:
         con.close()
     return 0
@@ -57,13 +67,17 @@ def cmd_materialize(args) -> int:
     from .materializer import materialize
 
     con = _open(args.db)
+    progress = _progress(args)
+    progress.attach(con)
     try:
         if args.setup:
             from .scripts import run_file
 
-            run_file(con, args.setup)
-        result = materialize(
-            con, _query_arg(args.query), args.out_dir,
+            progress.stage(f"setup {args.setup}")
+            progress.run(run_file, con, args.setup)
+        progress.stage(f"materialize {args.out_dir}")
+        result = progress.run(
+            materialize, con, _query_arg(args.query), args.out_dir,
             partition_by=args.partition_by or None,
             max_rows_per_file=args.max_rows_per_file,
             compression=args.compression,
@@ -107,7 +121,7 @@ def cmd_functions(args) -> int:
 def cmd_demo(args) -> int:
     from .demo import demo
 
-    result = demo(args.out_dir, threads=args.threads)
+    result = _progress(args).run_with(demo, args.out_dir, threads=args.threads)
     print(result.summary())
     print(f"wrote {result.out_dir}/{{train,val,test}} and {result.out_dir}/corpusql.duckdb "
           f"in {result.seconds:.1f} s")
@@ -118,6 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="corpusql", description="LLM training-data governance as SQL on DuckDB.")
     parser.add_argument("--version", action="version", version=f"corpusql {__version__}")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="no progress display (it is shown only on a terminal anyway)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("shell", help="interactive SQL shell with every corpusql function")
@@ -178,6 +194,8 @@ def main(argv: list[str] | None = None) -> int:
         print("cancelled", file=sys.stderr)
         return 130
     except (duckdb.Error, OSError, ValueError, RuntimeError) as exc:
+        if os.environ.get("CORPUSQL_DEBUG"):
+            raise
         print(f"corpusql {args.command}: {exc}", file=sys.stderr)
         return 1
 

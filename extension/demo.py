@@ -19,6 +19,7 @@ from typing import Any
 
 from .connect import connect
 from .materializer import Result, materialize
+from .progress import Progress
 from .scripts import run_script
 from .sqllib import persist_pure_sql
 
@@ -55,8 +56,13 @@ class DemoResult:
         return render(["stage", "detail", "documents"], rows)
 
 
-def demo(out_dir: str | os.PathLike = "out", *, threads: int | None = None) -> DemoResult:
-    """Run the demo pipeline into ``out_dir`` and return what it did."""
+def demo(out_dir: str | os.PathLike = "out", *, threads: int | None = None,
+         progress: Progress | None = None) -> DemoResult:
+    """Run the demo pipeline into ``out_dir`` and return what it did.
+
+    ``progress`` (optional) is told each stage's name and polls the connection's query progress.
+    """
+    progress = progress or Progress(enabled=False)
     t0 = time.perf_counter()
     out = Path(out_dir).absolute()
     out.mkdir(parents=True, exist_ok=True)
@@ -67,11 +73,14 @@ def demo(out_dir: str | os.PathLike = "out", *, threads: int | None = None) -> D
     config = {"threads": threads} if threads else None
     con = connect(db_tmp, config=config)
     try:
+        progress.attach(con)
+        progress.stage("load sample")
         con.execute(
             "CREATE TABLE docs AS SELECT id, text, source, lang, url, origin "
             "FROM read_parquet(?) ORDER BY id", [str(sample_path())]
         )
         recipe = recipe_sql()
+        progress.stage("recipe sql/recipes/demo.sql")
         run_script(con, recipe, path="sql/recipes/demo.sql")
         (docs_in,) = con.execute("SELECT count(*) FROM docs").fetchone()
         removed = con.execute(
@@ -80,6 +89,7 @@ def demo(out_dir: str | os.PathLike = "out", *, threads: int | None = None) -> D
         ).fetchall()
         outputs = {}
         for split in SPLITS:
+            progress.stage(f"materialize {split}")
             outputs[split] = materialize(
                 con,
                 "SELECT id, text, source, lang, url, n_words, n_chars, split FROM demo_release "
@@ -105,8 +115,12 @@ def demo(out_dir: str | os.PathLike = "out", *, threads: int | None = None) -> D
             "SELECT split, n_rows, n_chars FROM split_summary('demo_release')"
         ).fetchall()
         con.execute("CHECKPOINT")
-    finally:
+    except BaseException:
         con.close()
+        for stale in (db_tmp, Path(str(db_tmp) + ".wal")):
+            stale.unlink(missing_ok=True)
+        raise
+    con.close()
     os.replace(db_tmp, db_final)
     Path(str(db_tmp) + ".wal").unlink(missing_ok=True)
     return DemoResult(out, docs_in, [tuple(r) for r in removed], [tuple(r) for r in splits],
