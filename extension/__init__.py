@@ -10,10 +10,14 @@ __version__ = "0.1.0"
 
 from .connect import connect  # noqa: E402
 
-__all__ = ["connect", "materialize", "verify", "__version__"]
+__all__ = ["connect", "materialize", "report", "verify", "__version__"]
 
 
 def __getattr__(name: str):
+    if name == "report":
+        from .report import report
+
+        return report
     if name in ("materialize", "verify"):
         from . import materializer as _m
 

@@ -128,6 +128,14 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    from .report import report
+
+    path = report(args.out_dir, args.html, db=args.db)
+    print(f"wrote {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="corpusql", description="LLM training-data governance as SQL on DuckDB.")
@@ -172,6 +180,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("out_dir", nargs="?", default="out")
     p.add_argument("--threads", type=int, help="DuckDB threads (default: all cores)")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("report", help="self-contained HTML report of a materialized output")
+    p.add_argument("out_dir")
+    p.add_argument("--html", default="report.html", help="where to write the page")
+    p.add_argument("--db", help="database with the removal log (default: OUT_DIR/corpusql.duckdb)")
+    p.set_defaults(func=cmd_report)
 
     _add_plugin_commands(sub)
     return parser
