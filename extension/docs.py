@@ -1,7 +1,9 @@
 """Generate the function reference from the registry and the SQL library.
 
 ``python -m corpusql.docs README.md`` rewrites the part of README.md between the reference
-markers; ``--check`` exits non-zero when it has drifted (the test suite runs the check).
+markers and ``docs/functions.md`` beside it (one section per function, with its whole
+docstring or SQL header); ``--check`` exits non-zero when either has drifted (the test suite
+runs the check).
 """
 
 from __future__ import annotations
@@ -26,6 +28,36 @@ def reference_markdown() -> str:
     return "\n".join(lines)
 
 
+def functions_page() -> str:
+    """docs/functions.md: every function and macro with its full documentation."""
+    from .functions import REGISTRY
+    from .sqllib import library_by_name
+
+    lib = library_by_name()
+    out = ["# Function reference", "",
+           "Generated from the registry (`extension/functions.py`) and the SQL library (`sql/`) "
+           "by `python -m corpusql.docs README.md`; do not edit by hand.", ""]
+    for r in function_rows():
+        out += [f"## {r.name}", "", "```sql", r.signature, "```", ""]
+        if r.name in REGISTRY:
+            f = REGISTRY[r.name]
+            out += [f"Python kernel `{f.kernel.__module__}.{f.kernel.__name__}`; returns "
+                    f"`{f.returns}`; NULL policy: "
+                    + ("NULL in, NULL out." if f.null == "null" else "defined by the kernel.")
+                    + f" Version `{r.version}`.", "", f.doc, ""]
+        else:
+            o = lib[r.name]
+            kind = "view" if o.kind == "view" else "macro"
+            needs = f" Requires: {', '.join(o.requires)}." if o.requires else " Pure SQL."
+            out += [f"SQL {kind} in `{o.path}`; returns columns `{', '.join(o.returns)}`."
+                    f"{needs} Version `{r.version}`.", "", o.doc, ""]
+            if o.source:
+                out += [f"Source: {o.source}", ""]
+            if o.duckdb_only:
+                out += [f"DuckDB-only constructs: {o.duckdb_only}", ""]
+    return "\n".join(out).rstrip() + "\n"
+
+
 def render_into(text: str) -> str:
     if BEGIN not in text or END not in text:
         raise ValueError("README has no function reference markers")
@@ -39,15 +71,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("readme", type=Path)
     parser.add_argument("--check", action="store_true", help="fail if the reference drifted")
     args = parser.parse_args(argv)
+    page = args.readme.parent / "docs" / "functions.md"
     old = args.readme.read_text(encoding="utf-8")
     new = render_into(old)
+    old_page = page.read_text(encoding="utf-8") if page.exists() else ""
+    new_page = functions_page()
     if args.check:
-        if old != new:
-            print(f"{args.readme}: function reference is out of date; run "
+        if old != new or old_page != new_page:
+            print(f"{args.readme} or {page} is out of date; run "
                   f"python -m corpusql.docs {args.readme}", file=sys.stderr)
             return 1
         return 0
     args.readme.write_text(new, encoding="utf-8")
+    page.parent.mkdir(exist_ok=True)
+    page.write_text(new_page, encoding="utf-8")
     return 0
 
 

@@ -112,8 +112,9 @@ class Function:
             src = inspect.getsource(self.kernel)
         except (OSError, TypeError):
             src = self.kernel.__qualname__
-        row = repr((self.name, [(p.name, p.sql_type, repr(p.default)) for p in self.params],
-                    self.returns, self.null))
+        params = [(p.name, p.sql_type, "REQUIRED" if p.required else repr(p.default),
+                   p.column) for p in self.params]
+        row = repr((self.name, params, self.returns, self.null))
         return hashlib.sha256((src + row).encode()).hexdigest()[:12]
 
 

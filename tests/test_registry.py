@@ -184,3 +184,15 @@ def test_no_noise_at_interpreter_exit():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0
     assert proc.stderr == ""
+
+
+def test_versions_are_stable_across_processes():
+    """Versions go into manifests: they must not depend on the process (e.g. object ids)."""
+    import subprocess
+    import sys
+
+    code = ("from corpusql.functions import REGISTRY\n"
+            "print(sorted((f.name, f.version) for f in REGISTRY))")
+    runs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           timeout=60).stdout for _ in range(2)}
+    assert len(runs) == 1 and "text_normalize" in runs.pop()
