@@ -29,13 +29,14 @@ def _constant(f: Function, p: Param, arr: pa.ChunkedArray | pa.Array) -> Any:
     if len(arr) == 0:
         return p.default
     value = arr[0].as_py()
-    if len(arr) > 1 and not pa.types.is_nested(arr.type):
-        if arr.null_count not in (0, len(arr)) or (
-            arr.null_count == 0 and pc.count_distinct(arr).as_py() != 1
-        ):
-            raise ValueError(
-                f"{f.name}: parameter {p.name} must be a constant, but it varies between rows"
-            )
+    varies = len(arr) > 1 and not pa.types.is_nested(arr.type) and (
+        arr.null_count not in (0, len(arr))
+        or (arr.null_count == 0 and pc.count_distinct(arr).as_py() != 1)
+    )
+    if varies:
+        raise ValueError(
+            f"{f.name}: parameter {p.name} must be a constant, but it varies between rows"
+        )
     return value
 
 
@@ -48,27 +49,24 @@ def _as_array(arr: pa.ChunkedArray | pa.Array) -> pa.Array:
 
 
 def call_kernel(f: Function, columns: list[pa.Array], constants: dict[str, Any]) -> pa.Array:
-    """Apply the NULL policy around ``f.kernel`` and return its result (engine-agnostic)."""
-    n = len(columns[0]) if columns else 0
-    if f.null == "null" and any(c.null_count for c in columns):
-        valid = np.ones(n, dtype=bool)
-        for c in columns:
-            if c.null_count:
-                valid &= np.asarray(c.is_valid())
-        keep = pa.array(valid)
-        sub = [pc.filter(c, keep) for c in columns]
-        if len(sub[0]) == 0:
-            out_type = None
-            result = None
-        else:
-            result = f.kernel(*sub, **constants)
-            out_type = result.type
-        positions = np.cumsum(valid) - 1
-        idx = pa.array(positions, mask=~valid)
-        if result is None:
-            return pa.nulls(n)
-        return pc.take(result, idx) if out_type is not None else pa.nulls(n)
-    return f.kernel(*columns, **constants)
+    """Apply the NULL policy around ``f.kernel`` and return its result (engine-agnostic).
+
+    With ``null="null"`` the kernel sees only rows whose column arguments are all non-NULL, and
+    the other rows come back NULL; with ``null="kernel"`` it sees every row.
+    """
+    if f.null != "null" or not any(c.null_count for c in columns):
+        return f.kernel(*columns, **constants)
+    n = len(columns[0])
+    valid = np.ones(n, dtype=bool)
+    for c in columns:
+        if c.null_count:
+            valid &= np.asarray(c.is_valid())
+    if not valid.any():
+        return pa.nulls(n)
+    keep = pa.array(valid)
+    result = f.kernel(*[pc.filter(c, keep) for c in columns], **constants)
+    positions = pa.array(np.cumsum(valid) - 1, mask=~valid)
+    return pc.take(result, positions)
 
 
 def make_udf(f: Function, out_type: pa.DataType):

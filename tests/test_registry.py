@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import re
 
+import corpusql
 import pyarrow as pa
 import pytest
-
-import corpusql
 from corpusql.binder import arrow_type, make_udf
 from corpusql.functions import REGISTRY
 from corpusql.registry import Param, Registry, RegistryError, fn
@@ -102,20 +101,19 @@ def test_one_batch_equals_2048_row_slices(f):
             if p.sql_type.upper() == "VARCHAR":
                 columns.append(texts)
             else:
+                con.register("sample_text", pa.table({"text": texts}))
                 expr = f.examples[p.name]
-                table = pa.table({"text": texts})
-                columns.append(con.sql(f"SELECT {expr} AS v FROM table").to_arrow_table()
+                columns.append(con.sql(f"SELECT {expr} AS v FROM sample_text").to_arrow_table()
                                .column("v").combine_chunks())
     finally:
         con.close()
-    consts = [pa.chunked_array([pa.array([p.default] * 0 + [p.default] * 1)]) for p in f.params
-              if not p.column]
+    defaults = [p.default for p in f.params if not p.column]
 
     def run(lo, hi):
         n = hi - lo
         cols = [pa.chunked_array([c.slice(lo, n)]) for c in columns]
-        cs = [pa.chunked_array([pa.array([c[0].as_py()] * n, c.type)]) for c in consts]
-        return udf(*cols, *cs)
+        consts = [pa.chunked_array([pa.array([d] * n)]) for d in defaults]
+        return udf(*cols, *consts)
 
     whole = run(0, len(texts))
     parts = pa.concat_arrays([run(lo, min(lo + 2048, len(texts)))
