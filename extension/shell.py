@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import TextIO
@@ -40,6 +39,7 @@ class Shell:
         self.err = err
         self.mode = "table"
         self.timer = False
+        self.progress = err.isatty()
 
     # -- output ------------------------------------------------------------------------------
     def print(self, text: str = "") -> None:
@@ -54,33 +54,32 @@ class Shell:
     # -- execution ---------------------------------------------------------------------------
     def execute(self, sql: str) -> None:
         """Run one or more statements; Ctrl-C interrupts the query, not the shell."""
-        box: dict = {}
+        from .progress import Cancelled, Progress
 
-        def work() -> None:
+        def work() -> list:
+            results: list = []
             try:
                 for stmt in duckdb.extract_statements(sql):
                     cur = self.con.execute(stmt.query)
                     if cur.description:
-                        box.setdefault("results", []).append(
-                            ([d[0] for d in cur.description], cur.fetchall()))
-            except BaseException as exc:  # noqa: BLE001 - reported to the user below
-                box["error"] = exc
+                        results.append(([d[0] for d in cur.description], cur.fetchall()))
+            except duckdb.Error as exc:
+                results.append(exc)
+            return results
 
         t0 = time.perf_counter()
-        worker = threading.Thread(target=work, daemon=True)
-        worker.start()
+        progress = Progress(enabled=self.progress)
+        progress.attach(self.con)
         try:
-            while worker.is_alive():
-                worker.join(0.05)
-        except KeyboardInterrupt:
-            self.con.interrupt()
-            worker.join()
+            results = progress.run(work)
+        except Cancelled:
             self.error("query cancelled")
             return
-        for columns, rows in box.get("results", []):
-            self.show(columns, rows)
-        if "error" in box:
-            self.error(str(box["error"]))
+        for result in results:
+            if isinstance(result, duckdb.Error):
+                self.error(str(result))
+            else:
+                self.show(*result)
         if self.timer:
             self.print(f"Run Time: {time.perf_counter() - t0:.3f} s")
 

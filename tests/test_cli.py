@@ -10,9 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 import corpusql
+import pytest
 
 CLI = [sys.executable, "-m", "corpusql.cli"]
 
@@ -64,14 +63,18 @@ def test_shell_ctrl_c_cancels_the_query_not_the_shell(tmp_path):
     proc = subprocess.Popen(CLI + ["shell"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
+        # wait until the shell answers, so the signal cannot arrive before it is up
+        proc.stdin.write(".mode csv\nSELECT 'ready' AS r;\n")
+        proc.stdin.flush()
+        assert proc.stdout.readline().strip() == "r"
+        assert proc.stdout.readline().strip() == "ready"
         proc.stdin.write("SELECT count(*) FROM range(100000000000) a;\n")
         proc.stdin.flush()
-        time.sleep(3)
+        time.sleep(1.5)
         proc.send_signal(signal.SIGINT)
-        time.sleep(0.5)
         proc.stdin.write("SELECT 'still here' AS s;\n.quit\n")
         proc.stdin.flush()
-        out, err = proc.communicate(timeout=60)
+        out, err = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
             proc.kill()
