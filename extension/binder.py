@@ -126,22 +126,39 @@ def macro_sql(f: Function) -> str:
     )
 
 
+#: Every UDF callable handed to DuckDB, kept for the life of the process: a database instance
+#: shared by several connections keeps calling a UDF after the connection that registered it
+#: has closed, and DuckDB holds no reference of its own (freeing it crashed the process).
+_UDFS: dict[str, Any] = {}
+
+
+def _registered(con: duckdb.DuckDBPyConnection) -> set[str]:
+    rows = con.execute(
+        "SELECT function_name FROM duckdb_functions() "
+        "WHERE starts_with(function_name, ?) AND database_name = 'system'",
+        [PRIVATE_PREFIX]).fetchall()
+    return {r[0] for r in rows}
+
+
 def bind(con: duckdb.DuckDBPyConnection, registry) -> None:
-    """Register every row of ``registry`` on ``con``."""
+    """Register every row of ``registry`` on ``con``.
+
+    UDFs live in the database instance, which DuckDB shares between connections to the same file
+    in one process: a second ``corpusql.connect`` to that file reuses the UDFs the first one
+    registered (same process, same registry) and adds only its own TEMP macros.
+    """
+    present = _registered(con)
     for f in registry:
-        out_type = arrow_type(con, f.returns)
-        try:
-            con.remove_function(private_name(f.name))
-        except Exception:  # noqa: BLE001 - not registered yet
-            pass
-        con.create_function(
-            private_name(f.name),
-            make_udf(f, out_type),
-            [duckdb.sqltype(p.sql_type) for p in f.params],
-            duckdb.sqltype(f.returns),
-            type="arrow",
-            null_handling="special",
-            side_effects=not f.deterministic,
-        )
+        if private_name(f.name) not in present:
+            udf = _UDFS.setdefault(f.name, make_udf(f, arrow_type(con, f.returns)))
+            con.create_function(
+                private_name(f.name),
+                udf,
+                [duckdb.sqltype(p.sql_type) for p in f.params],
+                duckdb.sqltype(f.returns),
+                type="arrow",
+                null_handling="special",
+                side_effects=not f.deterministic,
+            )
         con.execute(macro_sql(f))
         con.execute(f"COMMENT ON MACRO {f.name} IS {sql_literal(f.doc)}")

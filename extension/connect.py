@@ -33,7 +33,9 @@ def connect(
 
     cfg = dict(config or {})
     database = os.fspath(database)
-    if not read_only and database != ":memory:" and not os.path.exists(database):
+    if not read_only and database != ":memory:":
+        # new files open in the stock 1.5 shell; on existing files the setting is harmless and
+        # keeps a second connect() to the same file in this process on the same configuration
         cfg.setdefault("storage_compatibility_version", STORAGE_VERSION)
     con = duckdb.connect(database, read_only=read_only, config=cfg)
     try:

@@ -194,3 +194,17 @@ def test_versions_are_stable_across_processes():
     runs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                            timeout=60).stdout for _ in range(2)}
     assert len(runs) == 1 and "text_normalize" in runs.pop()
+
+
+def test_two_connections_to_one_file_in_one_process(tmp_path):
+    """DuckDB shares the database instance: the second connect reuses the UDFs."""
+    db = tmp_path / "shared.duckdb"
+    a = corpusql.connect(db)
+    b = corpusql.connect(db)
+    try:
+        assert b.execute("SELECT word_count('a b c')").fetchone() == (3,)
+        a.close()
+        assert b.execute("SELECT text_normalize('X!')").fetchone() == ("x",)
+    finally:
+        a.close()
+        b.close()
