@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -58,10 +58,13 @@ class SqlObject:
     source: str
     duckdb_only: str
     body: str = field(repr=False)
+    #: Python UDFs needed through ``depends`` (transitively), filled in by the loader.
+    requires_via_depends: tuple[str, ...] = field(default=(), repr=False)
 
     @property
     def pure_sql(self) -> bool:
-        return not self.requires
+        """True when neither this file nor anything it depends on needs a Python UDF."""
+        return not self.requires and not self.requires_via_depends
 
     @property
     def version(self) -> str:
@@ -113,7 +116,10 @@ def parse_file(path: str, text: str) -> SqlObject:
             doc_lines.append(line)
     if "returns" not in fields:
         raise SqlLibraryError(f"{path}: header has no 'returns:' line")
-    statements = duckdb.extract_statements(text)
+    try:
+        statements = duckdb.extract_statements(text)
+    except duckdb.Error as exc:
+        raise SqlLibraryError(f"{path}: {exc}") from exc
     if len(statements) != 1:
         raise SqlLibraryError(
             f"{path}: holds {len(statements)} statements; a library file holds exactly one"
@@ -197,7 +203,11 @@ def _toposort(objs: list[SqlObject]) -> list[SqlObject]:
 
     for o in objs:
         visit(o, ())
-    return order
+    resolved: dict[str, SqlObject] = {}
+    for o in order:  # dependencies come first
+        via = {r for d in o.depends for r in resolved[d].requires + resolved[d].requires_via_depends}
+        resolved[o.name] = replace(o, requires_via_depends=tuple(sorted(via)))
+    return [resolved[o.name] for o in order]
 
 
 def _identifiers(sql: str) -> set[str]:
