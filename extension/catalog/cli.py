@@ -1,0 +1,269 @@
+"""``corpusql dataset ...``, ``secret add`` and ``role ...``: a thin skin over :class:`Catalog`.
+
+``add_dataset_commands(subparsers)`` registers the commands on the main parser's subparsers.
+Each command opens the database (``--db``, default ``$CORPUSQL_DB``), calls one catalog method,
+prints the result and returns an exit code; library errors become one line on stderr and exit 1.
+Secret values are never taken from the command line (shell history, ``ps``): they come from the
+environment (``--from-env``) or a prompt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from collections.abc import Callable
+
+DB_HELP = "database file (default: $CORPUSQL_DB)"
+
+
+def _db_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", default=None, help=DB_HELP)
+
+
+def _run(fn: Callable) -> Callable[[argparse.Namespace], int]:
+    def handler(args: argparse.Namespace) -> int:
+        import corpusql
+
+        from .core import CatalogError
+        from .secrets import SecretError
+
+        db = getattr(args, "db", None) or os.environ.get("CORPUSQL_DB")
+        if not db:
+            print("corpusql: error: no database: pass --db or set CORPUSQL_DB", file=sys.stderr)
+            return 2
+        try:
+            con = corpusql.connect(db)
+        except Exception as exc:  # noqa: BLE001 - reported to the user
+            print(f"corpusql: error: cannot open {db}: {exc}", file=sys.stderr)
+            return 1
+        try:
+            return fn(corpusql.catalog(con), args) or 0
+        except (CatalogError, SecretError, ValueError) as exc:
+            print(f"corpusql: error: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            con.close()
+
+    return handler
+
+
+def _print_status(st) -> None:
+    print(f"{st.name}\t{st.status}\t{st.format}\t{st.files} files\t{st.bytes} bytes\t"
+          f"{st.cached_files} cached\t{st.quarantined_files} files + {st.quarantined_lines} "
+          f"lines quarantined\t{st.uri}")
+    if st.error:
+        print(f"  error: {st.error}")
+
+
+def _options(pairs: list[str]) -> dict:
+    out = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise ValueError(f"--option {pair!r}: expected key=value")
+        out[key] = value
+    return out
+
+
+def _add(cat, a):
+    _print_status(cat.add(a.name, a.uri, format=a.format, secret=a.secret,
+                          options=_options(a.option)))
+
+
+def _list(cat, a):
+    for st in cat.list():
+        _print_status(st)
+
+
+def _status(cat, a):
+    _print_status(cat.status(a.name))
+
+
+def _sync(cat, a):
+    rep = cat.sync(a.name)
+    print(f"{a.name}: {len(rep.new)} new, {len(rep.changed)} changed, "
+          f"{len(rep.vanished)} vanished")
+    for kind in ("new", "changed", "vanished"):
+        for path in getattr(rep, kind):
+            print(f"  {kind}\t{path}")
+
+
+def _prewarm(cat, a):
+    print(f"{a.name}: {cat.prewarm(a.name)} files cached")
+
+
+def _clone(cat, a):
+    _print_status(cat.clone(a.src, a.new_name))
+
+
+def _remove(cat, a):
+    cat.remove(a.name, drop_cache=a.drop_cache)
+    print(f"{a.name}: removed")
+
+
+def _verify(cat, a):
+    rep = cat.verify(a.name)
+    print(f"{a.name}: {rep.checked} cached copies checked, "
+          f"{'ok' if rep.ok else 'problems found'}")
+    for kind in ("mismatched", "missing", "source_changed", "source_new", "source_vanished"):
+        for path in getattr(rep, kind):
+            print(f"  {kind}\t{path}")
+    return 0 if rep.ok else 3
+
+
+SECRET_FIELDS = {"s3": {"key": "AWS_ACCESS_KEY_ID", "secret": "AWS_SECRET_ACCESS_KEY",
+                        "token": "AWS_SESSION_TOKEN"},
+                 "http": {"username": "CORPUSQL_HTTP_USERNAME",
+                          "password": "CORPUSQL_HTTP_PASSWORD"}}
+
+
+def _secret_add(cat, a):
+    values = {k: v for k, v in (("profile", a.profile), ("region", a.region),
+                                ("endpoint_url", a.endpoint_url)) if v}
+    if not a.profile:
+        for field, env in SECRET_FIELDS[a.kind].items():
+            if a.from_env:
+                if os.environ.get(env):
+                    values[field] = os.environ[env]
+            elif field != "token":
+                values[field] = getpass.getpass(f"{a.name} {field}: ")
+    cat.add_secret(a.name, kind=a.kind, **values)
+    print(f"secret {a.name} ({a.kind}): stored outside the database; fields: "
+          f"{', '.join(sorted(values))}")
+
+
+def _role_add(cat, a):
+    cat.add_role(a.name)
+    print(f"role {a.name}: added")
+
+
+def _role_grant(cat, a):
+    cat.grant(a.role, a.dataset)
+    print(f"role {a.role}: may read {a.dataset}")
+
+
+def _role_revoke(cat, a):
+    cat.revoke(a.role, a.dataset)
+    print(f"role {a.role}: may no longer read {a.dataset}")
+
+
+def _role_mask(cat, a):
+    cat.mask(a.role, a.dataset, a.column)
+    print(f"role {a.role}: sees pii_redact({a.column}) in {a.dataset}")
+
+
+def _role_unmask(cat, a):
+    cat.unmask(a.role, a.dataset, a.column)
+    print(f"role {a.role}: sees {a.column} in {a.dataset} as it is")
+
+
+def _role_allow_path(cat, a):
+    cat.allow_path(a.role, a.path)
+    print(f"role {a.role}: corpusql functions may open files under {a.path}")
+
+
+def _role_list(cat, a):
+    rows = cat.con.execute(
+        "SELECT r.name, coalesce(string_agg(DISTINCT g.dataset, ',' ORDER BY g.dataset), ''), "
+        "coalesce(string_agg(DISTINCT m.dataset || '.' || m.\"column\", ',' "
+        "ORDER BY m.dataset || '.' || m.\"column\"), '') "
+        "FROM corpusql.roles r LEFT JOIN corpusql.grants g ON g.role = r.name "
+        "LEFT JOIN corpusql.masks m ON m.role = r.name GROUP BY r.name ORDER BY r.name"
+    ).fetchall()
+    for name, grants, masks in rows:
+        print(f"{name}\tgrants: {grants or '-'}\tmasked: {masks or '-'}")
+
+
+def add_role_commands(subparsers) -> None:
+    """Register ``role add|list|grant|revoke|mask|unmask|allow-path``."""
+    role = subparsers.add_parser("role", help="roles: which datasets a role connection sees")
+    sub = role.add_subparsers(dest="role_command", required=True)
+    specs = (
+        ("add", _role_add, "add a role", ("name",)),
+        ("list", _role_list, "roles with their grants and masked columns", ()),
+        ("grant", _role_grant, "let a role read a dataset", ("role", "dataset")),
+        ("revoke", _role_revoke, "take a grant back", ("role", "dataset")),
+        ("mask", _role_mask, "show pii_redact(column) to a role", ("role", "dataset", "column")),
+        ("unmask", _role_unmask, "drop a mask", ("role", "dataset", "column")),
+        ("allow-path", _role_allow_path,
+         "let corpusql functions open files under a path (models, tokenizers)", ("role", "path")),
+    )
+    for cmd, fn, text, args in specs:
+        p = sub.add_parser(cmd, help=text)
+        _db_arg(p)
+        for arg in args:
+            p.add_argument(arg)
+        p.set_defaults(func=_run(fn))
+
+
+def add_dataset_commands(subparsers) -> None:
+    """Register ``dataset add|list|status|sync|prewarm|clone|remove|verify``, ``secret add``
+    and the ``role`` commands."""
+    ds = subparsers.add_parser("dataset", help="the source catalog: datasets as views")
+    sub = ds.add_subparsers(dest="dataset_command", required=True)
+
+    p = sub.add_parser("add", help="record a dataset and create its view")
+    _db_arg(p)
+    p.add_argument("name")
+    p.add_argument("uri", help="path/glob, s3://bucket/prefix/*.parquet, http(s)://..., "
+                               "git+file:///repo@rev:path/glob")
+    p.add_argument("--format", default="auto", choices=["auto", "parquet", "jsonl", "csv", "text"])
+    p.add_argument("--secret", default=None, help="name of a stored secret")
+    p.add_argument("--option", action="append", metavar="KEY=VALUE",
+                   help="client option, e.g. endpoint_url=http://127.0.0.1:9000 (repeatable)")
+    p.set_defaults(func=_run(_add))
+
+    for cmd, fn, text in (("list", _list, "list datasets"),):
+        p = sub.add_parser(cmd, help=text)
+        _db_arg(p)
+        p.set_defaults(func=_run(fn))
+    for cmd, fn, text in (("status", _status, "status, counts and error of a dataset"),
+                          ("sync", _sync, "re-list the source: new, changed, vanished files"),
+                          ("prewarm", _prewarm, "copy the files to the local Parquet cache"),
+                          ("verify", _verify, "recompute cache checksums, compare the source")):
+        p = sub.add_parser(cmd, help=text)
+        _db_arg(p)
+        p.add_argument("name")
+        p.set_defaults(func=_run(fn))
+
+    p = sub.add_parser("clone", help="copy a dataset (files, quarantine, cache) under a new name")
+    _db_arg(p)
+    p.add_argument("src")
+    p.add_argument("new_name")
+    p.set_defaults(func=_run(_clone))
+
+    p = sub.add_parser("remove", help="forget a dataset and drop its view")
+    _db_arg(p)
+    p.add_argument("name")
+    p.add_argument("--drop-cache", action="store_true", help="also delete its cached copies")
+    p.set_defaults(func=_run(_remove))
+
+    sec = subparsers.add_parser("secret", help="credentials, stored outside the database")
+    ssub = sec.add_subparsers(dest="secret_command", required=True)
+    p = ssub.add_parser("add", help="store a secret (values from the environment or a prompt)")
+    _db_arg(p)
+    p.add_argument("name")
+    p.add_argument("--kind", default="s3", choices=sorted(SECRET_FIELDS))
+    p.add_argument("--from-env", action="store_true",
+                   help="read values from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/"
+                        "AWS_SESSION_TOKEN (s3) or CORPUSQL_HTTP_USERNAME/PASSWORD (http)")
+    p.add_argument("--profile", help="use this AWS profile (no values stored)")
+    p.add_argument("--region")
+    p.add_argument("--endpoint-url")
+    p.set_defaults(func=_run(_secret_add))
+
+    add_role_commands(subparsers)
+
+
+def _main(argv: list[str] | None = None) -> int:
+    """Stand-alone entry for tests until the main CLI wires these commands in."""
+    parser = argparse.ArgumentParser(prog="corpusql")
+    add_dataset_commands(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(_main())

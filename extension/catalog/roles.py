@@ -1,0 +1,231 @@
+"""Roles, grants, masks and locked-down role connections.
+
+``corpusql.connect(db, role="annotators")`` does not open ``db`` itself. It reads the catalog
+once (read-only), writes a small *role database* in a private temporary directory holding only
+that role's part of the catalog (its granted datasets, their files and quarantine, its grants,
+masks and allowed paths), and opens that file read-only. On the connection:
+
+* each granted dataset is a TEMP view; other datasets have no view, no catalog row and no file
+  path anywhere on the connection, and the shared database file is not attached;
+* every file a view reads goes through the read-only ``corpusql://`` filesystem (cached copies
+  and local files included), and only those routed paths are in ``allowed_paths``: no local
+  path is allowed at all, so ``COPY ... TO`` cannot overwrite a cached copy;
+* a masked column reads ``pii_redact(CAST(column AS VARCHAR))``;
+* ``allowed_paths``, ``enable_external_access = false`` and ``lock_configuration = true`` are
+  set in that order (DuckDB rejects them in the connect config);
+* kernels that open files (ONNX models, tokenizers) run under a :class:`PathGuard` allowing only
+  the bundled data and the role's ``allow_path`` entries.
+
+This is a guard rail inside one trusted process, not a sandbox: see docs/access-control.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+
+import duckdb
+import pyarrow as pa
+
+from ..udfs.paths import PathGuard
+from . import schema
+from .remote import Backend, FsspecBackend, route_path, route_sql
+from .sources import Source, routes
+from .views import ident, lit
+
+PRIVILEGES = ("read",)
+#: Catalog tables copied into the role database, with the filter that keeps the role's rows.
+_COPIED = {
+    "datasets": "name IN (SELECT * FROM __granted)",
+    "files": "dataset IN (SELECT * FROM __granted)",
+    "quarantine": "dataset IN (SELECT * FROM __granted)",
+    "roles": "name = $role",
+    "grants": "role = $role AND dataset IN (SELECT * FROM __granted)",
+    "masks": "role = $role AND dataset IN (SELECT * FROM __granted)",
+    "role_paths": "role = $role",
+    "secrets": "name IN (SELECT secret FROM corpusql.datasets "
+               "WHERE name IN (SELECT * FROM __granted))",
+}
+
+
+class RoleError(PermissionError):
+    """A role is unknown, or a dataset is not granted to it."""
+
+
+def granted(con: duckdb.DuckDBPyConnection, role: str) -> list[str]:
+    if not con.execute("SELECT 1 FROM corpusql.roles WHERE name = ?", [role]).fetchall():
+        names = [r[0] for r in con.execute("SELECT name FROM corpusql.roles ORDER BY name")
+                 .fetchall()]
+        raise RoleError(f"role {role!r} is not in the catalog (corpusql.roles has: "
+                        f"{', '.join(names) or 'no roles'})")
+    return [r[0] for r in con.execute(
+        "SELECT DISTINCT dataset FROM corpusql.grants WHERE role = ? AND privilege = 'read' "
+        "AND dataset IN (SELECT name FROM corpusql.datasets) ORDER BY dataset", [role]).fetchall()]
+
+
+def _local_route(path: str) -> str:
+    """The ``file://`` form a local file is routed under (no empty path segment)."""
+    return "file://" + os.path.abspath(path).lstrip("/")
+
+
+class _Granted(Backend):
+    """One granted dataset's files for a role connection: exactly its listed files, read-only."""
+
+    def __init__(self, source: Source, files: set[str]) -> None:
+        from fsspec.implementations.local import LocalFileSystem
+
+        self.scheme = source.scheme
+        self.source = source
+        self.files = files
+        self.local = FsspecBackend("file", LocalFileSystem())
+        self.remote: Backend | None = None
+
+    def _pick(self, uri: str) -> tuple[Backend, str]:
+        if uri not in self.files:
+            raise PermissionError(f"{uri}: not a file of a dataset granted to this connection")
+        if uri.startswith("file://"):
+            return self.local, "/" + uri[len("file://"):]
+        if self.remote is None:
+            self.remote = self.source.backend()
+        return self.remote, uri
+
+    def list(self, pattern: str) -> list[dict]:
+        raise PermissionError("a role connection does not list sources")
+
+    def info(self, path: str) -> dict:
+        backend, real = self._pick(path)
+        return backend.info(real)
+
+    def open(self, path: str, size: int | None = None):
+        backend, real = self._pick(path)
+        return backend.open(real, size)
+
+
+@dataclass
+class RoleSetup:
+    """A prepared role database: open :attr:`path` read-only, bind, then call :meth:`enter`."""
+
+    role: str
+    path: str
+    tmpdir: str
+    guard: PathGuard
+    views: dict[str, dict] = field(default_factory=dict)
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.tmpdir, ignore_errors=True)
+
+    def enter(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Create the TEMP views, route their files and lock the connection down."""
+        r = routes(con)
+        allowed: list[str] = []
+        for name, v in self.views.items():
+            r.put(name, v["source"], _Granted(v["source"], set(v["routed"])))
+            allowed += [route_path(name, u) for u in v["routed"]]
+            con.execute(_view_sql(name, v))
+        con.execute("SET allowed_paths = [" + ", ".join(lit(p) for p in allowed) + "]")
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+
+
+def _view_sql(name: str, v: dict) -> str:
+    def listed(uris: list[str]) -> str:
+        return "[" + ", ".join(lit(route_path(name, u)) for u in uris) + "]"
+
+    parts = []
+    if v["cached"]:
+        parts.append(f"SELECT * FROM read_parquet({listed(v['cached'])}, union_by_name = true)")
+    if v["live"]:
+        if v["source"].remote:
+            file_expr = route_sql("__corpusql_file", name)
+        else:  # corpusql://name/file/<path without its leading slash>
+            file_expr = f"'/' || __corpusql_file[{len(route_path(name, 'file://')) + 1}:]"
+        parts.append(
+            "SELECT * EXCLUDE (file_row_number, __corpusql_file), "
+            f"{file_expr} AS _file, file_row_number + 1 AS _row "
+            f"FROM read_parquet({listed(v['live'])}, filename = '__corpusql_file', "
+            "file_row_number = true, union_by_name = true)")
+    body = ("\nUNION ALL BY NAME\n".join(parts) if parts else
+            "SELECT NULL::VARCHAR AS _file, NULL::BIGINT AS _row WHERE false")
+    if v["masked"]:
+        swaps = ", ".join(f"pii_redact(CAST({ident(c)} AS VARCHAR)) AS {ident(c)}"
+                          for c in v["masked"])
+        body = f"SELECT * REPLACE ({swaps}) FROM (\n{body}\n)"
+    return f"CREATE TEMP VIEW {ident(name)} AS\n{body}"
+
+
+def _open_shared(database: str) -> duckdb.DuckDBPyConnection:
+    """``database`` to read the catalog from: read-only, or through the instance this process
+    already has open on it (DuckDB refuses a second configuration of one file in a process)."""
+    from ..connect import STORAGE_VERSION
+
+    try:
+        return duckdb.connect(database, read_only=True)
+    except duckdb.ConnectionException:
+        for cfg in ({"storage_compatibility_version": STORAGE_VERSION}, {}):
+            try:
+                return duckdb.connect(database, config=cfg)
+            except duckdb.ConnectionException:
+                pass
+        raise
+
+
+def prepare(database: str, role: str) -> RoleSetup:
+    """Read ``role``'s part of ``database``'s catalog into a private read-only role database."""
+    src = _open_shared(database)
+    try:
+        if not schema.exists(src):
+            raise RoleError(f"role {role!r}: {database} has no catalog (corpusql.roles)")
+        names = granted(src, role)
+        have = {r[0] for r in src.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+            "AND schema_name = 'corpusql'").fetchall()}
+        src.register("__granted", pa.table({"name": pa.array(names, pa.string())}))
+        tables = {t: src.sql(f"SELECT * FROM corpusql.{t} WHERE {where}",
+                             params={"role": role} if "$role" in where else None).to_arrow_table()
+                  for t, where in _COPIED.items() if t in have}
+        src.unregister("__granted")
+    finally:
+        src.close()
+
+    views: dict[str, dict] = {}
+    for row in tables["datasets"].to_pylist():
+        source = Source(row["uri"], json.loads(row["options"]) if row["options"] else {},
+                        row["secret"])
+        views[row["name"]] = {"source": source, "cached": [], "live": [], "routed": [],
+                              "masked": []}
+    for f in sorted(tables["files"].to_pylist(), key=lambda f: f["path"]):
+        v = views[f["dataset"]]
+        if f["quarantined"]:
+            continue
+        if f["cache_path"]:
+            uri = _local_route(f["cache_path"])
+            v["cached"].append(uri)
+        else:
+            uri = f["path"] if v["source"].remote else _local_route(f["path"])
+            v["live"].append(uri)
+        v["routed"].append(uri)
+    for m in tables.get("masks", pa.table({"dataset": [], "column": []})).to_pylist():
+        if m["column"] not in views[m["dataset"]]["masked"]:
+            views[m["dataset"]]["masked"].append(m["column"])
+    allowed = [p["path"] for p in tables.get("role_paths", pa.table({"path": []})).to_pylist()]
+
+    tmpdir = tempfile.mkdtemp(prefix="corpusql-role-")
+    path = os.path.join(tmpdir, f"{role}.duckdb")
+    try:
+        out = duckdb.connect(path)
+        try:
+            schema.create(out)
+            for t, data in tables.items():
+                out.register("__rows", data)
+                out.execute(f"INSERT INTO corpusql.{t} SELECT * FROM __rows")
+                out.unregister("__rows")
+        finally:
+            out.close()
+    except BaseException:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+        raise
+    return RoleSetup(role, path, tmpdir, PathGuard(allowed, f"role {role!r}"),
+                     views)
