@@ -8,9 +8,9 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .connect import connect  # noqa: E402
+from .connect import connect
 
-__all__ = ["connect", "materialize", "report", "verify", "__version__"]
+__all__ = ["__version__", "catalog", "connect", "materialize", "report", "verify"]
 
 
 def __getattr__(name: str):
@@ -22,4 +22,8 @@ def __getattr__(name: str):
         from . import materializer as _m
 
         return getattr(_m, name)
+    if name == "catalog":
+        import importlib
+
+        return importlib.import_module(".catalog", __name__)  # callable: corpusql.catalog(con)
     raise AttributeError(f"module 'corpusql' has no attribute {name!r}")

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .registry import Function, Param, sql_literal
+from .udfs.paths import PathGuard, enforce
 
 PRIVATE_PREFIX = "__corpusql_"
 
@@ -25,18 +26,31 @@ def private_name(name: str) -> str:
 
 
 def _constant(f: Function, p: Param, arr: pa.ChunkedArray | pa.Array) -> Any:
-    """The single value of a constant argument column, or a clear error."""
+    """The single value of a constant argument column, or a clear error.
+
+    DuckDB passes a constant as a full column. Scalars are checked to be equal on every row;
+    lists (which can be thousands of terms long on every row) are checked by their lengths and
+    their first, middle and last rows.
+    """
     if len(arr) == 0:
         return p.default
     value = arr[0].as_py()
-    varies = len(arr) > 1 and not pa.types.is_nested(arr.type) and (
-        arr.null_count not in (0, len(arr))
-        or (arr.null_count == 0 and pc.count_distinct(arr).as_py() != 1)
-    )
-    if varies:
-        raise ValueError(
-            f"{f.name}: parameter {p.name} must be a constant, but it varies between rows"
-        )
+    if len(arr) > 1:
+        if pa.types.is_nested(arr.type):
+            arr = _as_array(arr)
+            varies = arr.null_count not in (0, len(arr))
+            if not varies and arr.null_count == 0 and pa.types.is_list(arr.type):
+                lengths = pc.list_value_length(arr)
+                varies = pc.min(lengths).as_py() != pc.max(lengths).as_py()
+            if not varies:
+                varies = any(arr[i].as_py() != value for i in (len(arr) // 2, len(arr) - 1))
+        else:
+            varies = arr.null_count not in (0, len(arr)) or (
+                arr.null_count == 0 and pc.count_distinct(arr).as_py() != 1)
+        if varies:
+            raise ValueError(
+                f"{f.name}: parameter {p.name} must be a constant, but it varies between rows"
+            )
     return value
 
 
@@ -69,7 +83,8 @@ def call_kernel(f: Function, columns: list[pa.Array], constants: dict[str, Any])
     return pc.take(result, positions)
 
 
-def make_udf(f: Function, out_type: pa.DataType):
+def make_udf(f: Function, out_type: pa.DataType, guard: PathGuard | None = None):
+    """The Arrow UDF of ``f``; with ``guard``, kernels may open only the files it allows."""
     cols = [p for p in f.params if p.column]
     consts = [p for p in f.params if not p.column]
     ncol = len(cols)
@@ -83,7 +98,11 @@ def make_udf(f: Function, out_type: pa.DataType):
             constants[p.name] = value
         if f.validate is not None:
             f.validate(**constants)
-        result = call_kernel(f, columns, constants)
+        if guard is None:
+            result = call_kernel(f, columns, constants)
+        else:
+            with enforce(guard):
+                result = call_kernel(f, columns, constants)
         if isinstance(result, pa.ChunkedArray):
             result = result.combine_chunks()
         if result.type == pa.null():
@@ -130,6 +149,8 @@ def macro_sql(f: Function) -> str:
 #: shared by several connections keeps calling a UDF after the connection that registered it
 #: has closed, and DuckDB holds no reference of its own (freeing it crashed the process).
 _UDFS: dict[str, Any] = {}
+#: The same for the guarded callables of role connections (one set per role connection).
+_GUARDED: list[Any] = []
 
 
 def _registered(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -140,17 +161,27 @@ def _registered(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {r[0] for r in rows}
 
 
-def bind(con: duckdb.DuckDBPyConnection, registry) -> None:
+def bind(con: duckdb.DuckDBPyConnection, registry, guard: PathGuard | None = None) -> None:
     """Register every row of ``registry`` on ``con``.
 
     UDFs live in the database instance, which DuckDB shares between connections to the same file
     in one process: a second ``corpusql.connect`` to that file reuses the UDFs the first one
     registered (same process, same registry) and adds only its own TEMP macros.
+
+    ``guard`` (role connections, which have an instance of their own): every kernel runs under
+    it, so the files kernels open (models, tokenizers) must be among the paths it allows.
     """
     present = _registered(con)
+    if guard is not None and present:
+        raise RuntimeError("a guarded connection needs a database instance of its own, but this "
+                           "one already has corpusql functions registered")
     for f in registry:
         if private_name(f.name) not in present:
-            udf = _UDFS.setdefault(f.name, make_udf(f, arrow_type(con, f.returns)))
+            if guard is None:
+                udf = _UDFS.setdefault(f.name, make_udf(f, arrow_type(con, f.returns)))
+            else:
+                udf = make_udf(f, arrow_type(con, f.returns), guard)
+                _GUARDED.append(udf)
             con.create_function(
                 private_name(f.name),
                 udf,

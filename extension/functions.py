@@ -42,12 +42,184 @@ FOUNDATION = [
 ]
 
 # --- near-duplicates (issue 3) -----------------------------------------------------------------
-NEAR_DUP: list = []
+from corpusql.udfs import minhash, sets  # kept in this section (one area per block)
+
+_NUM_PERM = {"low": 2, "high": 1024}
+_NGRAM = _const("ngram", "INTEGER", 5, low=1, high=64)
+_UNIT = _const("unit", "VARCHAR", "word", choices=minhash.UNITS)
+NEAR_DUP: list = [
+    fn("minhash_signature", minhash.minhash_signature, [
+        TEXT,
+        _const("num_perm", "INTEGER", 128, **_NUM_PERM),
+        _NGRAM,
+        _const("seed", "BIGINT", 1, low=0, high=2**32 - 1),
+        _UNIT,
+        _const("scheme", "VARCHAR", "affine32", choices=minhash.SCHEMES),
+    ], "UINTEGER[]", null="kernel"),
+    fn("minhash_bands", minhash.minhash_bands, [
+        Param("signature", "UINTEGER[]"),
+        _const("bands", "INTEGER", 9, low=1, high=1024),
+        _const("rows", "INTEGER", 13, low=1, high=1024),
+    ], "UBIGINT[]", examples={"signature": "minhash_signature(text)"}),
+    fn("minhash_params", minhash.minhash_params, [
+        Param("threshold", "DOUBLE"), _const("num_perm", "INTEGER", 128, **_NUM_PERM),
+        _const("fn_weight", "DOUBLE", 0.5, low=0.0, high=1.0),
+    ], "STRUCT(bands INTEGER, rows INTEGER, false_positive_area DOUBLE, "
+       "false_negative_area DOUBLE)", examples={"threshold": "(length(text) % 9 + 1) / 10.0"}),
+    fn("minhash_jaccard", minhash.minhash_jaccard, [
+        Param("sig_a", "UINTEGER[]"), Param("sig_b", "UINTEGER[]")], "DOUBLE", examples={
+            "sig_a": "minhash_signature(text)", "sig_b": "minhash_signature(text || ' x')"}),
+    fn("jaccard", minhash.jaccard, [
+        Param("a_text", "VARCHAR"), Param("b_text", "VARCHAR"), _NGRAM, _UNIT,
+    ], "DOUBLE", null="kernel"),
+    fn("shingle_set", minhash.shingle_set, [TEXT, _NGRAM, _UNIT], "UBIGINT[]", null="kernel"),
+    fn("connected_components", minhash.connected_components, [
+        Param("src", "BIGINT[]"), Param("dst", "BIGINT[]")], "BIGINT[]", examples={
+            "src": "if(text IS NULL, NULL, [length(text) % 7, 3])::BIGINT[]",
+            "dst": "if(text IS NULL, NULL, [2, length(text) % 4])::BIGINT[]"}),
+    fn("set_jaccard", sets.set_jaccard, [Param("a", "UBIGINT[]"), Param("b", "UBIGINT[]")],
+       "DOUBLE", examples={"a": "shingle_set(text)", "b": "shingle_set(text || ' extra words')"}),
+]
 
 # --- quality signals (issue 4) -----------------------------------------------------------------
-QUALITY: list = []
+from corpusql.udfs.quality import c4, fineweb, gopher, repetition  # kept in this section
+
+_FLAVOR = _const("flavor", "VARCHAR", "datatrove", choices=("datatrove",))
+_GOPHER = [
+    TEXT,
+    _const("min_doc_words", "INTEGER", 50, low=0),
+    _const("max_doc_words", "INTEGER", 100000, low=0),
+    _const("min_avg_word_length", "DOUBLE", 3.0, low=0),
+    _const("max_avg_word_length", "DOUBLE", 10.0, low=0),
+    _const("max_symbol_word_ratio", "DOUBLE", 0.1, low=0),
+    _const("max_bullet_lines_ratio", "DOUBLE", 0.9, low=0),
+    _const("max_ellipsis_lines_ratio", "DOUBLE", 0.3, low=0),
+    _const("max_non_alpha_words_ratio", "DOUBLE", 0.8, low=0),
+    _const("min_stop_words", "INTEGER", 2, low=0),
+    _const("stop_words", "VARCHAR[]", list(gopher.STOP_WORDS)),
+    _FLAVOR,
+]
+_REPETITION = [
+    TEXT,
+    _const("dup_line_frac", "DOUBLE", 0.3, low=0),
+    _const("dup_para_frac", "DOUBLE", 0.3, low=0),
+    _const("dup_line_char_frac", "DOUBLE", 0.2, low=0),
+    _const("dup_para_char_frac", "DOUBLE", 0.2, low=0),
+    _const("top_n_grams", "DOUBLE[][]", [list(p) for p in repetition.TOP_N_GRAMS]),
+    _const("dup_n_grams", "DOUBLE[][]", [list(p) for p in repetition.DUP_N_GRAMS]),
+    _FLAVOR,
+]
+_C4 = [
+    TEXT,
+    _const("remove_citations", "BOOLEAN", True),
+    _const("filter_no_terminal_punct", "BOOLEAN", True),
+    _const("min_num_sentences", "INTEGER", 5, low=-1),
+    _const("min_words_per_line", "INTEGER", 3, low=-1),
+    _const("max_word_length", "INTEGER", 1000, low=-1),
+    _const("filter_lorem_ipsum", "BOOLEAN", True),
+    _const("filter_javascript", "BOOLEAN", True),
+    _const("filter_curly_bracket", "BOOLEAN", True),
+    _const("filter_policy", "BOOLEAN", True),
+    _FLAVOR,
+]
+_FINEWEB = [
+    TEXT,
+    _const("line_punct_thr", "DOUBLE", 0.12, low=0),
+    _const("line_punct_exclude_zero", "BOOLEAN", False),
+    _const("short_line_thr", "DOUBLE", 0.67, low=0),
+    _const("short_line_length", "INTEGER", 30, low=0),
+    _const("char_duplicates_ratio", "DOUBLE", 0.01, low=0),
+    _const("new_line_ratio", "DOUBLE", 0.3, low=0),
+    _FLAVOR,
+]
+QUALITY: list = [
+    fn("gopher_quality", gopher.gopher_quality, _GOPHER, gopher.SIGNALS, null="kernel"),
+    fn("gopher_quality_pass", gopher.gopher_quality_pass, _GOPHER, "BOOLEAN", null="kernel"),
+    fn("gopher_quality_reasons", gopher.gopher_quality_reasons, _GOPHER, "VARCHAR[]",
+       null="kernel"),
+    fn("gopher_repetition", repetition.gopher_repetition, _REPETITION, repetition.SIGNALS,
+       null="kernel"),
+    fn("gopher_repetition_pass", repetition.gopher_repetition_pass, _REPETITION, "BOOLEAN",
+       null="kernel"),
+    fn("gopher_repetition_reasons", repetition.gopher_repetition_reasons, _REPETITION,
+       "VARCHAR[]", null="kernel"),
+    fn("c4_quality", c4.c4_quality, _C4, c4.SIGNALS, null="kernel"),
+    fn("c4_quality_pass", c4.c4_quality_pass, _C4, "BOOLEAN", null="kernel"),
+    fn("c4_quality_reasons", c4.c4_quality_reasons, _C4, "VARCHAR[]", null="kernel"),
+    fn("fineweb_quality", fineweb.fineweb_quality, _FINEWEB, fineweb.SIGNALS, null="kernel"),
+    fn("fineweb_quality_pass", fineweb.fineweb_quality_pass, _FINEWEB, "BOOLEAN",
+       null="kernel"),
+    fn("fineweb_quality_reasons", fineweb.fineweb_quality_reasons, _FINEWEB, "VARCHAR[]",
+       null="kernel"),
+]
+
+# --- language id and model scoring (issue 4) ---------------------------------------------------
+from corpusql.udfs import langid  # noqa: E402 - kept in this section (one area per block)
+from corpusql.udfs import onnx_score as onnx_kernels  # noqa: E402
+
+_POSITIVE = {"low": 1, "high": 1_000_000}
+MODELS: list = [
+    fn("lang_id", langid.lang_id, [TEXT], "STRUCT(lang VARCHAR, score DOUBLE)"),
+    fn("onnx_score", onnx_kernels.onnx_score, [
+        TEXT,
+        _const("model", "VARCHAR", "quality"),
+        _const("input", "VARCHAR", "auto"),
+        _const("output", "VARCHAR", "auto"),
+        _const("tokenizer", "VARCHAR", "auto"),
+        _const("max_length", "INTEGER", 256, **_POSITIVE),
+        _const("batch_size", "INTEGER", 256, **_POSITIVE),
+    ], "DOUBLE"),
+    fn("quality_score", onnx_kernels.quality_score, [TEXT], "DOUBLE"),
+]
+
+# --- PII and blocklists (issue 4) --------------------------------------------------------------
+from corpusql.udfs import blocklist, pii  # noqa: E402 - kept in this section (one area per block)
+
+# NULL terms (e.g. `(SELECT list(term) FROM blocklist)` over an empty table) block nothing.
+_TERMS = _const("terms", "VARCHAR[]", [], nullable=True)
+PII: list = [
+    fn("pii_spans", pii.pii_spans, [TEXT],
+       'STRUCT(kind VARCHAR, "start" INTEGER, "end" INTEGER)[]'),
+    fn("pii_redact", pii.pii_redact, [
+        TEXT,
+        _const("kinds", "VARCHAR[]", list(pii.KINDS)),
+        _const("style", "VARCHAR", "tag", choices=pii.STYLES),
+    ], "VARCHAR", validate=pii.check_redact),
+    fn("contains_any", blocklist.contains_any, [TEXT, _TERMS], "BOOLEAN"),
+    fn("count_matches", blocklist.count_matches, [TEXT, _TERMS], "INTEGER"),
+    fn("url_domain_blocked", blocklist.url_domain_blocked, [
+        Param("url", "VARCHAR"), _const("domains", "VARCHAR[]", [], nullable=True),
+    ], "BOOLEAN"),
+]
 
 # --- tokens, mixing, splitting (issue 5) -------------------------------------------------------
-TOKENS: list = []
+from corpusql.udfs import decontam, mixing, tokens  # noqa: E402 - kept in this section
 
-REGISTRY = Registry([*FOUNDATION, *NEAR_DUP, *QUALITY, *TOKENS])
+TOKENIZER = _const("tokenizer", "VARCHAR", "default")
+TOKENS = [
+    fn("token_count", tokens.token_count, [TEXT, TOKENIZER], "INTEGER", null="kernel"),
+    fn("tokenize", tokens.tokenize, [TEXT, TOKENIZER], "INTEGER[]"),
+    fn("hash_unit", mixing.hash_unit, [Param("key", "VARCHAR"), _const("seed", "BIGINT", 0)],
+       "DOUBLE"),
+    fn("word_ngram_set", decontam.word_ngram_set, [
+        TEXT, _const("n", "INTEGER", 13, low=1, high=1000)], "VARCHAR[]"),
+    fn("word_ngram_hashes", decontam.word_ngram_hashes, [
+        TEXT, _const("n", "INTEGER", 13, low=1, high=1000)], "UBIGINT[]"),
+]
+
+# --- diversity (issue 5) -----------------------------------------------------------------------
+from corpusql.udfs import diversity  # kept in this section (one area per block)
+
+DIVERSITY: list = [
+    fn("k_center_pick", diversity.k_center_pick, [
+        Param("ids", "VARCHAR[]"),
+        Param("vectors", "FLOAT[][]"),
+        _const("k", "INTEGER", 10, low=1),
+        _const("seed", "BIGINT", 0),
+    ], "STRUCT(id VARCHAR, rank INTEGER, radius DOUBLE)[]", examples={
+        "ids": "if(text IS NULL, NULL, [text, 'b', 'c', NULL])",
+        "vectors": "if(text IS NULL, NULL, [[length(text) % 7, 1], [2, length(text) % 5], "
+                   "[0, 0], NULL])::FLOAT[][]"}),
+]
+
+REGISTRY = Registry([*FOUNDATION, *NEAR_DUP, *QUALITY, *MODELS, *PII, *TOKENS, *DIVERSITY])

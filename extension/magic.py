@@ -62,7 +62,6 @@ def load_ipython_extension(ipython) -> None:
         _state["con"] = corpusql.connect(line.strip() or ":memory:")
         if old is not None:
             old.close()
-        return None
 
     @register_line_magic("sql")
     def sql_line(line: str):

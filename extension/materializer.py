@@ -65,7 +65,8 @@ class VerifyReport:
         return not self.problems
 
 
-def sha256_file(path: Path) -> str:
+def sha256_file(path: str | os.PathLike) -> str:
+    """sha256 of a file's bytes, as 64 hex digits (read in 1 MiB blocks)."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -136,6 +137,13 @@ def _functions_used(con: duckdb.DuckDBPyConnection, query: str) -> dict[str, str
                 seen_views.add(w)
                 todo.append(views[w])
     return dict(sorted(used.items()))
+
+
+def _models_used(sql: str) -> dict[str, str]:
+    """{path: sha256} of the model files read by ``onnx_score``/``quality_score``/``lang_id``."""
+    from .udfs.onnx_score import models_in_sql
+
+    return models_in_sql(sql)
 
 
 def _versions() -> dict[str, str]:
@@ -248,6 +256,9 @@ def materialize(
         # one is never reported up to date.
         "inputs_complete": not tables,
     }
+    models = _models_used(query + "\n" + (recipe or ""))
+    if models:  # only when the query scores with a model, so older manifests stay up to date
+        plan["models"] = models
     if target.exists():
         try:
             old = read_manifest(target)

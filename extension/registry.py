@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 REQUIRED = object()
 
@@ -43,6 +44,8 @@ class Param:
     high: float | None = None
     #: The macro casts the argument to ``sql_type`` (e.g. any key type to VARCHAR).
     cast: bool = False
+    #: A constant that may be NULL (the kernel receives None and documents what it means).
+    nullable: bool = False
 
     @property
     def required(self) -> bool:
@@ -51,6 +54,8 @@ class Param:
     def check(self, function: str, value: Any) -> None:
         """Raise a ValueError naming the function, parameter, value and allowed range."""
         if value is None:
+            if self.nullable:
+                return
             raise ValueError(f"{function}: parameter {self.name} must not be NULL")
         if self.choices is not None and value not in self.choices:
             allowed = ", ".join(repr(c) for c in self.choices)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 
-import corpusql
 import pyarrow as pa
 import pytest
+
+import corpusql
 from corpusql.binder import arrow_type, make_udf
 from corpusql.functions import REGISTRY
 from corpusql.registry import Param, Registry, RegistryError, fn
