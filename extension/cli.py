@@ -123,7 +123,7 @@ def cmd_demo(args) -> int:
 
     result = _progress(args).run_with(demo, args.out_dir, threads=args.threads)
     print(result.summary())
-    print(f"wrote {result.out_dir}/{{train,val,test}} and {result.out_dir}/corpusql.duckdb "
+    print(f"wrote {result.out_dir}/{{train,val,test}} and {result.out_dir}/lake.duckdb "
           f"in {result.seconds:.1f} s")
     return 0
 
@@ -184,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="self-contained HTML report of a materialized output")
     p.add_argument("out_dir")
     p.add_argument("--html", default="report.html", help="where to write the page")
-    p.add_argument("--db", help="database with the removal log (default: OUT_DIR/corpusql.duckdb)")
+    p.add_argument("--db", help="database with the removal log (default: OUT_DIR/lake.duckdb)")
     p.set_defaults(func=cmd_report)
 
     _add_plugin_commands(sub)

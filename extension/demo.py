@@ -1,11 +1,12 @@
 """``corpusql demo``: the project's main job on the bundled sample.
 
-Loads the sample into a database file, runs ``sql/recipes/demo.sql`` (set aside empty texts,
-exact dedup, split), materializes ``OUT/train``, ``OUT/val`` and ``OUT/test`` atomically with
-manifests, and leaves ``OUT/corpusql.duckdb``: the sample table ``docs``, views ``train``,
-``val``, ``test`` and ``release`` (all three) over the Parquet files, the log of removed
-documents ``demo_removed_log`` and the pure-SQL macros, readable by the stock DuckDB
-shell and BI tools.
+Registers the sample through the source catalog, runs ``sql/recipes/demo.sql`` (empty texts,
+language, exact and near dedup, quality, PII redaction, tokens, leakage-free split, token-budget
+mix), materializes ``OUT/train`` (the mix), ``OUT/val`` and ``OUT/test`` atomically with
+manifests, and leaves ``OUT/lake.duckdb``: the catalog with the dataset ``docs``, views
+``train``, ``val``, ``test`` and ``release`` (all three) over the Parquet files, the logs of
+removed (``demo_removed_log``) and flagged (``demo_flags_log``) documents, the mix report and the
+pure-SQL macros, readable by the stock DuckDB shell and BI tools.
 """
 
 from __future__ import annotations
@@ -24,7 +25,14 @@ from .scripts import run_script
 from .sqllib import persist_pure_sql
 
 SPLITS = ("train", "val", "test")
-DB_NAME = "corpusql.duckdb"
+DB_NAME = "lake.duckdb"
+OUTPUT_COLUMNS = ("id, text, source, lang, url, detected_lang, n_tokens, n_words, n_chars, "
+                  "quality, pii_redacted")
+QUERIES = {
+    "train": f"SELECT {OUTPUT_COLUMNS}, 'train' AS split, epoch, mix_rank FROM demo_train_mix",
+    "val": f"SELECT {OUTPUT_COLUMNS}, split FROM demo_release WHERE split = 'val'",
+    "test": f"SELECT {OUTPUT_COLUMNS}, split FROM demo_release WHERE split = 'test'",
+}
 
 
 def sample_path() -> Path:
@@ -40,8 +48,12 @@ def recipe_sql() -> str:
 class DemoResult:
     out_dir: Path
     docs_in: int
-    removed: list[tuple[str, str, int]]  # step, reason, documents
-    splits: list[tuple[str, int, int]]  # split, rows, chars
+    removed: list[tuple[str, str, int]]  # step, example reason, documents
+    flagged: list[tuple[str, str, int]]  # filter, most common reason, documents
+    pii_redacted: int
+    splits: list[tuple[str, int, int, int, int]]  # split, rows, documents, characters, tokens
+    mix: list[tuple]  # group, target share, achieved share, epochs, shortfall tokens
+    unmixed: int  # training documents the token budget left out
     outputs: dict[str, Result] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -50,10 +62,16 @@ class DemoResult:
 
         rows: list[list[Any]] = [["documents in", "", self.docs_in]]
         rows += [[f"removed: {step}", reason, -n] for step, reason, n in self.removed]
-        rows += [[f"split {s}", f"{chars:,} characters", n] for s, n, chars in self.splits]
-        kept = sum(n for _, n, _ in self.splits)
-        rows.append(["documents out", f"{kept / max(self.docs_in, 1):.1%} kept", kept])
-        return render(["stage", "detail", "documents"], rows)
+        rows += [[f"flagged: {f}", f"kept; most often {reason}", n] for f, reason, n in self.flagged]
+        rows.append(["redacted: pii", "personal data replaced by tags", self.pii_redacted])
+        for split, n_rows, n_docs, chars, tokens in self.splits:
+            detail = f"{n_rows:,} rows, {chars:,} chars, {tokens:,} tokens"
+            rows.append([f"split {split}", detail, n_docs])
+        rows.append(["train: not in the mix", "left out by the token budget", self.unmixed])
+        table = render(["stage", "detail", "documents"], rows)
+        mix = render(["source", "target share", "achieved share", "epochs", "shortfall tokens"],
+                     [list(r) for r in self.mix])
+        return f"{table}\nmix of the train split by source:\n{mix}"
 
 
 def demo(out_dir: str | os.PathLike = "out", *, threads: int | None = None,
@@ -62,58 +80,43 @@ def demo(out_dir: str | os.PathLike = "out", *, threads: int | None = None,
 
     ``progress`` (optional) is told each stage's name and polls the connection's query progress.
     """
+    from .catalog import catalog
+
     progress = progress or Progress(enabled=False)
     t0 = time.perf_counter()
     out = Path(out_dir).absolute()
     out.mkdir(parents=True, exist_ok=True)
     db_final = out / DB_NAME
-    db_tmp = out / f".{DB_NAME}.tmp-{os.getpid()}"
+    db_tmp = out / f".lake-tmp-{os.getpid()}.duckdb"
     for stale in (db_tmp, Path(str(db_tmp) + ".wal")):
         stale.unlink(missing_ok=True)
     config = {"threads": threads} if threads else None
     con = connect(db_tmp, config=config)
     try:
         progress.attach(con)
-        progress.stage("load sample")
-        con.execute(
-            "CREATE TABLE docs AS SELECT id, text, source, lang, url, origin "
-            "FROM read_parquet(?) ORDER BY id", [str(sample_path())]
-        )
+        progress.stage("register the sample in the catalog")
+        catalog(con).add("docs", str(sample_path()))
         recipe = recipe_sql()
         progress.stage("recipe sql/recipes/demo.sql")
         run_script(con, recipe, path="sql/recipes/demo.sql")
-        (docs_in,) = con.execute("SELECT count(*) FROM docs").fetchone()
-        removed = con.execute(
-            "SELECT step, any_value(regexp_replace(reason, ' of .*', ' of a kept document')), "
-            "count(*) FROM demo_removed GROUP BY step ORDER BY min(rowid)"
-        ).fetchall()
         outputs = {}
         for split in SPLITS:
             progress.stage(f"materialize {split}")
-            outputs[split] = materialize(
-                con,
-                "SELECT id, text, source, lang, url, n_words, n_chars, split FROM demo_release "
-                f"WHERE split = '{split}'",
-                out / split,
-                order_by="id",
-                overwrite=True,
-                recipe=recipe,
-            )
-            con.execute(
-                f"CREATE OR REPLACE VIEW {split} AS SELECT * FROM read_parquet("
-                f"'{(out / split).as_posix()}/*.parquet')"
-            )
+            outputs[split] = materialize(con, QUERIES[split], out / split,
+                                         order_by="id, epoch" if split == "train" else "id",
+                                         overwrite=True, recipe=recipe)
+            con.execute(f"CREATE OR REPLACE VIEW {split} AS SELECT * FROM read_parquet("
+                        f"'{(out / split).as_posix()}/*.parquet')")
         con.execute(
             "CREATE OR REPLACE VIEW release AS SELECT * FROM read_parquet(["
-            + ", ".join(f"'{(out / s).as_posix()}/*.parquet'" for s in SPLITS) + "])"
+            + ", ".join(f"'{(out / s).as_posix()}/*.parquet'" for s in SPLITS)
+            + "], union_by_name = true)"
         )
-        con.execute(
-            "CREATE OR REPLACE TABLE demo_removed_log AS SELECT * FROM demo_removed ORDER BY id"
-        )
+        for name in ("removed", "flags", "mix_report"):
+            con.execute(f"CREATE OR REPLACE TABLE demo_{name}_log AS SELECT * FROM demo_{name} "
+                        "ORDER BY ALL")
         persist_pure_sql(con)
-        splits = con.execute(
-            "SELECT split, n_rows, n_chars FROM split_summary('demo_release')"
-        ).fetchall()
+        result = _result(con, out, outputs)
         con.execute("CHECKPOINT")
     except BaseException:
         con.close()
@@ -123,5 +126,29 @@ def demo(out_dir: str | os.PathLike = "out", *, threads: int | None = None,
     con.close()
     os.replace(db_tmp, db_final)
     Path(str(db_tmp) + ".wal").unlink(missing_ok=True)
-    return DemoResult(out, docs_in, [tuple(r) for r in removed], [tuple(r) for r in splits],
-                      outputs, time.perf_counter() - t0)
+    result.seconds = time.perf_counter() - t0
+    return result
+
+
+def _result(con, out: Path, outputs: dict[str, Result]) -> DemoResult:
+    (docs_in,) = con.execute("SELECT count(*) FROM docs").fetchone()
+    removed = con.execute(
+        "SELECT step, any_value(regexp_replace(reason, ' of .*', ' of a kept document')), "
+        "count(*) FROM demo_removed GROUP BY step ORDER BY min(rowid)").fetchall()
+    flagged = con.execute(
+        "SELECT filter, mode(reason), count(DISTINCT id) FROM demo_flags "
+        "GROUP BY filter ORDER BY filter").fetchall()
+    (pii,) = con.execute("SELECT count(*) FROM demo_clean WHERE pii_redacted").fetchone()
+    splits = []
+    for split in SPLITS:
+        splits.append((split, *con.execute(
+            f"SELECT count(*), count(DISTINCT id), coalesce(sum(n_chars), 0), "
+            f"coalesce(sum(n_tokens), 0) FROM {split}").fetchone()))
+    (unmixed,) = con.execute(
+        "SELECT count(*) FROM demo_train WHERE id NOT IN (SELECT id FROM demo_train_mix)"
+    ).fetchone()
+    mix = con.execute(
+        "SELECT group_key, round(target_share, 4), round(achieved_share, 4), epochs_used, "
+        "shortfall_tokens FROM demo_mix_report ORDER BY group_key").fetchall()
+    return DemoResult(out, docs_in, [tuple(r) for r in removed], [tuple(r) for r in flagged],
+                      pii, splits, [tuple(r) for r in mix], unmixed, outputs)

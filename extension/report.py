@@ -126,7 +126,7 @@ def build_html(out_dir: str | os.PathLike, *, db: str | os.PathLike | None = Non
     if not parts:
         raise FileNotFoundError(f"{out}: no {MANIFEST} here or one level below; "
                                 "is it a corpusql materialized output?")
-    db_path = Path(db) if db else out / "corpusql.duckdb"
+    db_path = Path(db) if db else out / "lake.duckdb"
     con = connect(":memory:")
     try:
         sections: dict[str, str] = {}

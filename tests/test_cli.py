@@ -10,8 +10,9 @@ import sys
 import time
 from pathlib import Path
 
-import corpusql
 import pytest
+
+import corpusql
 
 CLI = [sys.executable, "-m", "corpusql.cli"]
 

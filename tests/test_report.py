@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from corpusql.demo import demo
-from corpusql.report import SECTIONS, build_html, report
+from corpusql.report import SECTIONS, build_html
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                   "--no-first-run", "--disable-background-networking",

@@ -1,9 +1,14 @@
--- The demo recipe: what `corpusql demo` runs on the bundled sample (table `docs`).
+-- The demo recipe: what `corpusql demo` runs on the bundled sample (the catalog dataset `docs`).
 --
--- Each stage is a TEMP table or view named for its rows; every removed document is logged in
--- `demo_removed` (id, step, reason), so nothing leaves the pipeline without a reason.
--- Stages: 1. set aside empty texts, 2. exact dedup on normalized text, 3. split by id hash.
--- The output view is `demo_release`: id, text, source, lang, url, n_words, n_chars, split.
+-- Each stage is a TEMP table named for its rows. Every removed document is logged in
+-- `demo_removed` (id, step, reason), so nothing leaves the pipeline without a reason; quality
+-- rules that only flag are logged in `demo_flags` (id, filter, reason).
+-- Stages: 1. set aside empty texts, 2. keep target languages, 3. exact dedup, 4. near dedup,
+-- 5. quality (Gopher repetition and the quality model remove; Gopher quality, C4 and FineWeb flag:
+-- the sample is software documentation, which their web-text rules mostly reject), 6. redact PII,
+-- 7. count tokens, 8. leakage-free split (near-duplicate clusters never straddle splits),
+-- 9. mix the training split by source weights to a token budget (small sources upsampled).
+-- Outputs: `demo_train_mix` (train) and `demo_release` (val and test rows; train is the mix).
 
 -- 1. Empty or whitespace-only text cannot be trained on: set aside with its reason.
 CREATE OR REPLACE TEMP TABLE demo_removed AS
@@ -12,25 +17,115 @@ FROM docs
 WHERE text IS NULL OR trim(text, E' \t\n\r') = '';
 
 CREATE OR REPLACE TEMP TABLE demo_nonempty AS
-SELECT * FROM docs WHERE id NOT IN (SELECT id FROM demo_removed);
+SELECT id, text, source, lang, url, lang_id(text) AS detected
+FROM docs
+WHERE id NOT IN (SELECT id FROM demo_removed);
 
--- 2. Exact duplicates after normalization (case, punctuation, spacing): keep one per group.
+-- 2. Language: keep the languages this release is for, by the detected language.
+CREATE OR REPLACE TEMP TABLE demo_languages AS
+SELECT unnest(['en', 'de', 'fr', 'es', 'it', 'pt', 'nl', 'pl', 'cs', 'ru', 'uk', 'zh', 'ja']) AS lang;
+
+INSERT INTO demo_removed
+SELECT id, 'language', 'detected language ' || detected.lang || ' is not a target language'
+FROM demo_nonempty
+WHERE detected.lang NOT IN (SELECT lang FROM demo_languages);
+
+CREATE OR REPLACE TEMP TABLE demo_in_language AS
+SELECT id, text, source, lang, url, detected.lang AS detected_lang
+FROM demo_nonempty
+WHERE detected.lang IN (SELECT lang FROM demo_languages);
+
+-- 3. Exact duplicates after normalization (case, punctuation, spacing): keep one per group.
 CREATE OR REPLACE TEMP TABLE demo_exact_groups AS
-SELECT * FROM exact_dup_groups('demo_nonempty', 'text', 'id');
+SELECT * FROM exact_dup_groups('demo_in_language', 'text', 'id');
 
 INSERT INTO demo_removed
 SELECT id, 'exact_dedup', 'exact duplicate of ' || first(id ORDER BY is_kept DESC, id) OVER (PARTITION BY group_id)
 FROM demo_exact_groups
 QUALIFY NOT is_kept;
 
-CREATE OR REPLACE TEMP TABLE demo_deduped AS
-SELECT d.* FROM demo_nonempty AS d JOIN demo_exact_groups AS g USING (id) WHERE g.is_kept;
+CREATE OR REPLACE TEMP TABLE demo_exact_deduped AS
+SELECT d.* FROM demo_in_language AS d JOIN demo_exact_groups AS g USING (id) WHERE g.is_kept;
 
--- 3. Deterministic split from the id's hash (stable across runs, machines and versions).
-CREATE OR REPLACE TEMP VIEW demo_release AS
+-- 4. Near duplicates: MinHash LSH candidates verified by exact Jaccard >= 0.8, one kept per cluster.
+CREATE OR REPLACE TEMP TABLE demo_near_clusters AS
+SELECT * FROM near_dup_clusters('demo_exact_deduped', 'text', 'id', threshold := 0.8);
+
+INSERT INTO demo_removed
+SELECT id, 'near_dedup', 'near duplicate (Jaccard >= 0.8) of ' || first(id ORDER BY is_kept DESC, id) OVER (PARTITION BY cluster_id)
+FROM demo_near_clusters
+QUALIFY NOT is_kept;
+
+CREATE OR REPLACE TEMP TABLE demo_deduped AS
+SELECT d.* FROM demo_exact_deduped AS d JOIN demo_near_clusters AS c USING (id) WHERE c.is_kept;
+
+-- 5. Quality signals: every rule's reasons, and the bundled quality model's score.
+CREATE OR REPLACE TEMP TABLE demo_quality AS
 SELECT
-    id, text, source, lang, url,
-    word_count(text) AS n_words,
-    char_count(text) AS n_chars,
-    split_assign(id, seed := 0, train := 0.9, val := 0.05, test := 0.05) AS split
+    id,
+    gopher_repetition_reasons(text) AS repetition_reasons,
+    gopher_quality_reasons(text) AS gopher_reasons,
+    c4_quality_reasons(text) AS c4_reasons,
+    fineweb_quality_reasons(text) AS fineweb_reasons,
+    quality_score(text) AS quality
 FROM demo_deduped;
+
+CREATE OR REPLACE TEMP TABLE demo_flags AS
+SELECT id, 'gopher_quality' AS filter, unnest(gopher_reasons) AS reason FROM demo_quality
+UNION ALL SELECT id, 'c4_quality', unnest(c4_reasons) FROM demo_quality
+UNION ALL SELECT id, 'fineweb_quality', unnest(fineweb_reasons) FROM demo_quality;
+
+INSERT INTO demo_removed
+SELECT id, 'gopher_repetition', repetition_reasons[1]
+FROM demo_quality
+WHERE len(repetition_reasons) > 0;
+
+INSERT INTO demo_removed
+SELECT id, 'quality_model', 'quality_score below 0.5'
+FROM demo_quality
+WHERE len(repetition_reasons) = 0 AND quality < 0.5;
+
+-- 6. Redact personal data (e-mail, public IPs, phone, cards, IBAN, SSN, CN ids, secrets).
+-- 7. Count tokens with the bundled tokenizer.
+CREATE OR REPLACE TEMP TABLE demo_clean AS
+SELECT
+    d.id,
+    pii_redact(d.text) AS text,
+    d.source, d.lang, d.url, d.detected_lang,
+    q.quality,
+    pii_redact(d.text) <> d.text AS pii_redacted
+FROM demo_deduped AS d
+JOIN demo_quality AS q USING (id)
+WHERE d.id NOT IN (SELECT id FROM demo_removed);
+
+CREATE OR REPLACE TEMP TABLE demo_tokens AS
+SELECT *, token_count(text) AS n_tokens, word_count(text) AS n_words, char_count(text) AS n_chars
+FROM demo_clean;
+
+-- 8. Leakage-free split: documents of one near-duplicate cluster (at 0.7, looser than the dedup
+--    threshold) share a split; the split is a documented hash of the group, stable across runs.
+CREATE OR REPLACE TEMP TABLE demo_split AS
+SELECT t.*, s.split, s.group_key
+FROM demo_tokens AS t
+JOIN split_dataset('demo_tokens', 'text', 'id', seed := 0, train := 0.9, val := 0.05, test := 0.05, threshold := 0.7) AS s
+USING (id);
+
+-- 9. Mix the training split: a token budget shared by source weights; small sources repeat.
+CREATE OR REPLACE TEMP TABLE demo_weights AS
+SELECT * FROM (VALUES ('man', 0.4), ('handbook', 0.25), ('info', 0.2), ('pydoc', 0.1), ('perlpod', 0.05))
+    AS w(group_key, weight);
+
+CREATE OR REPLACE TEMP TABLE demo_train AS
+SELECT * EXCLUDE (split, group_key) FROM demo_split WHERE split = 'train';
+
+CREATE OR REPLACE TEMP TABLE demo_budget AS
+SELECT CAST(round(sum(n_tokens) * 0.8, -3) AS BIGINT) AS budget_tokens FROM demo_train;
+
+CREATE OR REPLACE TEMP TABLE demo_train_mix AS
+SELECT * FROM mix('demo_train', 'demo_weights', (SELECT budget_tokens FROM demo_budget), seed := 0, "by" := 'source');
+
+CREATE OR REPLACE TEMP TABLE demo_mix_report AS
+SELECT * FROM mix_report('demo_train', 'demo_weights', (SELECT budget_tokens FROM demo_budget), seed := 0, "by" := 'source');
+
+CREATE OR REPLACE TEMP VIEW demo_release AS
+SELECT * EXCLUDE (group_key) FROM demo_split WHERE split IN ('val', 'test');
