@@ -205,6 +205,14 @@ TOKENS = [
         TEXT, _const("n", "INTEGER", 13, low=1, high=1000)], "VARCHAR[]"),
     fn("word_ngram_hashes", decontam.word_ngram_hashes, [
         TEXT, _const("n", "INTEGER", 13, low=1, high=1000)], "UBIGINT[]"),
+    fn("remove_spans", decontam.remove_spans, [
+        TEXT, Param("ngrams", "VARCHAR[]"),
+        _const("n", "INTEGER", 13, low=1, high=1000),
+        _const("window_chars", "INTEGER", 200, low=0),
+        _const("min_fragment", "INTEGER", 200, low=0),
+        _const("max_splits", "INTEGER", 10, low=0),
+    ], "STRUCT(text VARCHAR, n_spans INTEGER, n_fragments INTEGER, dropped BOOLEAN)",
+       null="kernel", examples={"ngrams": "word_ngram_set(text, n := 13)"}),
 ]
 
 # --- diversity (issue 5) -----------------------------------------------------------------------
