@@ -13,23 +13,15 @@ from __future__ import annotations
 import argparse
 import shutil
 import tempfile
-import time
 from pathlib import Path
+
+from _timing import best  # bench/ is the script's directory
 
 import corpusql
 from corpusql.demo import demo, sample_path
 from corpusql.materializer import materialize
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def best(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def main() -> None:

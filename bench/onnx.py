@@ -13,27 +13,18 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from _timing import best  # bench/ is the script's directory
 
 import corpusql
 from corpusql.udfs import langid
 from corpusql.udfs import onnx_score as ox
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def best(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def main(argv=None) -> int:

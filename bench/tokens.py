@@ -15,8 +15,6 @@ import os
 import time
 from pathlib import Path
 
-import pyarrow as pa
-
 import corpusql
 from corpusql.udfs.tokens import load_tokenizer
 

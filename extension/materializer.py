@@ -80,13 +80,18 @@ def _parquet_rows(path: Path) -> int:
     return pq.ParquetFile(path).metadata.num_rows
 
 
-def _input_files(con: duckdb.DuckDBPyConnection, query: str) -> tuple[list[dict], list[str]]:
+def _views(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Every user view's lower-cased name and SQL."""
+    return {r[0].lower(): r[1] for r in con.execute(
+        "SELECT view_name, sql FROM duckdb_views() WHERE NOT internal").fetchall()}
+
+
+def _input_files(con: duckdb.DuckDBPyConnection, query: str,
+                 views: dict[str, str]) -> tuple[list[dict], list[str]]:
     """Files the query reads (file literals, also through views) and base tables it reads."""
     seen_views: set[str] = set()
     files: dict[str, dict] = {}
     tables: set[str] = set()
-    views = {r[0].lower(): r[1] for r in con.execute(
-        "SELECT view_name, sql FROM duckdb_views() WHERE NOT internal").fetchall()}
     base = {r[0].lower() for r in con.execute(
         "SELECT table_name FROM duckdb_tables()").fetchall()}
 
@@ -110,14 +115,12 @@ def _input_files(con: duckdb.DuckDBPyConnection, query: str) -> tuple[list[dict]
     return sorted(files.values(), key=lambda f: f["path"]), sorted(tables)
 
 
-def _functions_used(con: duckdb.DuckDBPyConnection, query: str) -> dict[str, str]:
+def _functions_used(query: str, views: dict[str, str]) -> dict[str, str]:
     """corpusql functions and macros the query calls, with their versions (transitively)."""
     from .functions import REGISTRY
     from .sqllib import library_by_name
 
     lib = library_by_name()
-    views = {r[0].lower(): r[1] for r in con.execute(
-        "SELECT view_name, sql FROM duckdb_views() WHERE NOT internal").fetchall()}
     used: dict[str, str] = {}
     todo = [query]
     seen_views: set[str] = set()
@@ -241,7 +244,8 @@ def materialize(
         raise MaterializeError(f"max_rows_per_file = {max_rows_per_file} must be at least 1")
     if max_rows_per_file and partition_by:
         raise MaterializeError("use either partition_by or max_rows_per_file, not both")
-    inputs, tables = _input_files(con, query)
+    views = _views(con)
+    inputs, tables = _input_files(con, query, views)
     plan = {
         "query": query,
         "order_by": order_by,
@@ -249,7 +253,7 @@ def materialize(
         "max_rows_per_file": max_rows_per_file,
         "compression": compression.lower(),
         "recipe": recipe,
-        "functions": _functions_used(con, query + "\n" + (recipe or "")),
+        "functions": _functions_used(query + "\n" + (recipe or ""), views),
         "inputs": inputs,
         "tables": tables,
         # Base tables of the database have no cheap, trustworthy version: a query that reads

@@ -238,17 +238,11 @@ def check_references(obj: SqlObject, udf_names: set[str], lib_names: set[str]) -
 
 def temp_statement(obj: SqlObject) -> str:
     """The file's statement rewritten to create a TEMP object."""
+    body = obj.body.lstrip()
+    if not _CREATE_RE.match(body):  # the statement starts with comments
+        body = _strip_comments(obj.body)
     return _CREATE_RE.sub(
-        lambda m: f"CREATE OR REPLACE TEMP {m.group(3).upper()} {m.group(4)}",
-        obj.body.lstrip(),
-        count=1,
-    ) if _CREATE_RE.match(obj.body.lstrip()) else _temp_after_comments(obj)
-
-
-def _temp_after_comments(obj: SqlObject) -> str:
-    stripped = _strip_comments(obj.body)
-    return _CREATE_RE.sub(
-        lambda m: f"CREATE OR REPLACE TEMP {m.group(3).upper()} {m.group(4)}", stripped, count=1
+        lambda m: f"CREATE OR REPLACE TEMP {m.group(3).upper()} {m.group(4)}", body, count=1
     )
 
 
