@@ -1,0 +1,164 @@
+-- near_dup_incremental(new_tbl, release_tbl, text_col, id_col, threshold := 0.8, verify := true, keep_by := NULL, num_perm := 128, ngram := 5, unit := 'word', seed := 1, fn_weight := 0.9)
+--
+-- Near-duplicate removal of a new batch `new_tbl` against an earlier release `release_tbl` (a
+-- table, a view or a materialized Parquet release read through one): one row per document of the
+-- batch, saying whether it is kept and, if not, which document it duplicates. The release is
+-- never changed and none of its documents is reported: what was published keeps its place.
+--
+-- Both tables are signed with the same MinHash settings and cut into the same LSH bands
+-- (minhash_params at `threshold`, `fn_weight` as in near_dup_clusters). A batch document is a
+-- candidate duplicate of a release document, or of another batch document, when they share a
+-- band key; with `verify` (the default) the pair counts only if the exact Jaccard similarity of
+-- their shingle sets reaches `threshold`. Counting pairs form a graph over the batch and the
+-- matched release documents; in its connected components:
+--   * a component holding a release document removes all its batch documents
+--     (duplicate_in = 'release', duplicate_of = the most similar release document the batch
+--     document matches directly, else the smallest release id of the component);
+--   * a component of batch documents only keeps exactly one: the highest `keep_by` column value
+--     (if given), ties and the default broken by the smallest id (duplicate_in = 'batch',
+--     duplicate_of = the kept id for the others).
+-- This is what near_dup_clusters gives on release and batch together when release documents
+-- always win, except that pairs inside the release are not compared (it was deduplicated when
+-- it was made). Documents with NULL or empty text never match and are kept. Ids must be unique
+-- and not NULL in each table; the two tables' id columns must have comparable types.
+--
+-- returns: id, is_kept, duplicate_of, duplicate_in
+-- requires: minhash_params, minhash_signature, minhash_bands, shingle_set, set_jaccard, connected_components
+-- source: MinHash LSH near-duplicate removal (Lee et al. 2022; datatrove's MinhashDedup stages) applied to a new batch against an index of earlier releases
+-- duckdb-only: query_table() to take a table name; row[col] to take a column by name
+CREATE OR REPLACE MACRO near_dup_incremental(new_tbl, release_tbl, text_col, id_col, threshold := 0.8, verify := true, keep_by := NULL, num_perm := 128, ngram := 5, unit := 'word', seed := 1, fn_weight := 0.9) AS TABLE
+WITH banding AS MATERIALIZED (
+    SELECT
+        CASE
+            WHEN threshold IS NULL OR NOT (threshold > 0 AND threshold <= 1)
+                THEN error('near_dup_incremental: threshold = ' || coalesce(CAST(threshold AS VARCHAR), 'NULL')
+                           || ' is out of range (0, 1]')
+            ELSE minhash_params(threshold, num_perm := num_perm, fn_weight := fn_weight)
+        END AS p
+),
+batch AS MATERIALIZED (
+    SELECT
+        r[id_col] AS id,
+        r[text_col] AS text,
+        CASE WHEN keep_by IS NULL THEN NULL ELSE r[keep_by] END AS priority,
+        dense_rank() OVER (ORDER BY r[id_col]) - 1 AS node
+    FROM query_table(new_tbl) AS r
+),
+batch_keys AS MATERIALIZED (
+    SELECT
+        s.node,
+        unnest(minhash_bands(s.signature, bands := b.p.bands, rows := b.p.rows)) AS band_key
+    FROM (
+        SELECT node, minhash_signature(text, num_perm := num_perm, ngram := ngram, seed := seed, unit := unit) AS signature
+        FROM batch
+    ) AS s, banding AS b
+    WHERE s.signature IS NOT NULL
+),
+release_keys AS MATERIALIZED (
+    SELECT
+        s.release_id,
+        unnest(minhash_bands(s.signature, bands := b.p.bands, rows := b.p.rows)) AS band_key
+    FROM (
+        SELECT r[id_col] AS release_id,
+               minhash_signature(r[text_col], num_perm := num_perm, ngram := ngram, seed := seed, unit := unit) AS signature
+        FROM query_table(release_tbl) AS r
+    ) AS s, banding AS b
+    WHERE s.signature IS NOT NULL
+),
+release_candidates AS MATERIALIZED (
+    SELECT DISTINCT k.node, r.release_id
+    FROM batch_keys AS k
+    JOIN release_keys AS r ON r.band_key = k.band_key
+),
+batch_candidates AS MATERIALIZED (
+    SELECT DISTINCT a.node AS src, b.node AS dst
+    FROM batch_keys AS a
+    JOIN batch_keys AS b ON a.band_key = b.band_key AND a.node < b.node
+),
+batch_sets AS MATERIALIZED (
+    SELECT d.node, shingle_set(d.text, ngram := ngram, unit := unit) AS shingles
+    FROM batch AS d
+    WHERE verify AND d.node IN (SELECT src FROM batch_candidates UNION SELECT dst FROM batch_candidates
+                                UNION SELECT node FROM release_candidates)
+),
+release_sets AS MATERIALIZED (
+    SELECT r[id_col] AS release_id, shingle_set(r[text_col], ngram := ngram, unit := unit) AS shingles
+    FROM query_table(release_tbl) AS r
+    WHERE verify AND r[id_col] IN (SELECT release_id FROM release_candidates)
+),
+release_edges AS MATERIALIZED (
+    SELECT node, release_id, NULL::DOUBLE AS similarity
+    FROM release_candidates
+    WHERE NOT verify
+    UNION ALL
+    SELECT * FROM (
+        SELECT c.node, c.release_id, set_jaccard(sb.shingles, sr.shingles) AS similarity
+        FROM release_candidates AS c
+        JOIN batch_sets AS sb ON sb.node = c.node
+        JOIN release_sets AS sr ON sr.release_id = c.release_id
+        WHERE verify
+    )
+    WHERE similarity >= threshold
+),
+batch_edges AS (
+    SELECT src, dst FROM batch_candidates WHERE NOT verify
+    UNION ALL
+    SELECT e.src, e.dst
+    FROM batch_candidates AS e
+    JOIN batch_sets AS sa ON sa.node = e.src
+    JOIN batch_sets AS sb ON sb.node = e.dst
+    WHERE verify AND set_jaccard(sa.shingles, sb.shingles) >= threshold
+),
+release_nodes AS MATERIALIZED (
+    SELECT
+        release_id,
+        (SELECT count(*) FROM batch) + dense_rank() OVER (ORDER BY release_id) - 1 AS node
+    FROM (SELECT DISTINCT release_id FROM release_edges)
+),
+edges AS MATERIALIZED (
+    SELECT src, dst FROM batch_edges
+    UNION ALL
+    SELECT e.node AS src, n.node AS dst
+    FROM release_edges AS e
+    JOIN release_nodes AS n USING (release_id)
+),
+node_labels AS MATERIALIZED (
+    SELECT unnest(range(len(label))) AS node, unnest(label) AS component
+    FROM (
+        SELECT connected_components(list(src ORDER BY src, dst), list(dst ORDER BY src, dst)) AS label
+        FROM edges
+    )
+    WHERE label IS NOT NULL
+),
+component_release AS (
+    SELECT l.component, min(n.release_id) AS release_id
+    FROM release_nodes AS n
+    JOIN node_labels AS l USING (node)
+    GROUP BY l.component
+),
+direct_release AS (
+    SELECT node, arg_min(release_id, (-coalesce(similarity, 0.0), release_id)) AS release_id
+    FROM release_edges
+    GROUP BY node
+),
+ranked AS (
+    SELECT
+        d.id,
+        coalesce(l.component, d.node) AS component,
+        row_number() OVER (PARTITION BY coalesce(l.component, d.node)
+                           ORDER BY d.priority DESC NULLS LAST, d.id) AS copy_rank,
+        first_value(d.id) OVER (PARTITION BY coalesce(l.component, d.node)
+                                ORDER BY d.priority DESC NULLS LAST, d.id) AS first_id,
+        coalesce(x.release_id, c.release_id) AS release_id
+    FROM batch AS d
+    LEFT JOIN node_labels AS l ON l.node = d.node
+    LEFT JOIN component_release AS c ON c.component = coalesce(l.component, d.node)
+    LEFT JOIN direct_release AS x ON x.node = d.node
+)
+SELECT
+    id,
+    release_id IS NULL AND copy_rank = 1 AS is_kept,
+    CASE WHEN release_id IS NOT NULL THEN release_id WHEN copy_rank > 1 THEN first_id END AS duplicate_of,
+    CASE WHEN release_id IS NOT NULL THEN 'release' WHEN copy_rank > 1 THEN 'batch' END AS duplicate_in
+FROM ranked
+ORDER BY id;
