@@ -1,26 +1,30 @@
 """MinHash near-duplicate kernels: normalization, shingle hashes, signatures, LSH bands, Jaccard.
 
-Everything is vectorized over the Arrow buffers of a batch with numpy: no Python loop runs per
-document or per shingle. The pipeline for one batch of texts is:
+Each kernel takes a whole Arrow batch; no Python loop runs per document or per shingle (the hot
+loops are compiled with numba in :mod:`corpusql.udfs.minhash_jit`). For one batch of texts:
 
-1. normalize (datatrove's MinHash text normalization, see :func:`minhash_normalize`);
-2. cut the flat UTF-8 byte buffer into units (words, or code points) and shingles of ``ngram``
-   consecutive units, as byte spans ``[start, end)`` of the normalized text;
-3. hash every span with :func:`shingle_hash` (polynomial hash over the span's bytes, computed for all
-   spans at once from prefix sums);
-4. permute the hashes with datasketch 2.0's ``affine32`` (or ``legacy``) scheme and take the
-   minimum per document with ``np.minimum.reduceat``.
+1. normalize (datatrove's MinHash text normalization, see :func:`minhash_normalize`): Arrow
+   lowercases, then one compiled pass maps each code point through tables built from Python's
+   unicodedata (accents removed, digits, punctuation and spaces folded);
+2. cut each document into units (words, or code points) and shingles of ``ngram`` consecutive
+   units, as byte spans of the normalized text;
+3. hash every span with :func:`shingle_hash` (polynomial hash over the span's bytes, from one
+   prefix sum per document);
+4. permute the hashes with datasketch 2.0's ``affine32`` (or ``legacy``) scheme and keep the
+   minimum per document and permutation.
 """
 
 from __future__ import annotations
 
 import threading
+import unicodedata
 from functools import lru_cache
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from . import minhash_jit as jit
 from .text import CJK_CLASS
 
 UNITS = ("word", "char", "auto")
@@ -38,28 +42,82 @@ MERSENNE61 = (1 << 61) - 1
 
 # --- normalization ------------------------------------------------------------------------------
 
-_NON_ASCII_DIGITS = r"[^\P{Nd}\x00-\x7F]+"
-_NON_ASCII_SPACE = r"[^\P{P}\x00-\x7F]|[^\P{S}\x00-\x7F]|[^\P{Z}\x00-\x7F]|[\x{80}-\x{9F}]"
-_MARKS = r"[^\P{Mn}\x{3099}\x{309A}]+"  # combining marks, except the kana voicing marks
 
-# NFD leaves code points below U+00C0 alone; U+2000-U+206F (spaces, dashes, quotes) become spaces
-_MAY_DECOMPOSE = r"[\x{C0}-\x{1FFF}\x{2070}-\x{10FFFF}]"
-_KANA_HANGUL = r"[\x{1100}-\x{11FF}\x{3099}\x{309A}]"  # what NFC must put back together
+
+#: Classes of code points in the compiled normalization pass (see _normalization_tables).
+KEEP, SPACE, DIGIT, REPLACE, EXACT = 0, 1, 2, 3, 4
+
+
+def _stripped(text: str) -> str:
+    """NFD with combining marks (Mn, except the kana voicing marks) removed, then NFC."""
+    decomposed = unicodedata.normalize("NFD", text)
+    kept = "".join(c for c in decomposed
+                   if unicodedata.category(c) != "Mn" or c in "\u3099\u309a")
+    return unicodedata.normalize("NFC", kept)
+
+
+@lru_cache(maxsize=1)
+def _normalization_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per code point: its class, and for REPLACE its replacement (CSR: offsets, code points).
+
+    REPLACE: the code point changes under NFD + mark removal + NFC (accented letters lose their
+    accents, marks vanish, singletons such as U+2126 map to their canonical form); its
+    replacement is that string, so the text is decomposed one code point at a time. EXACT: a code
+    point for which that is not enough, because it composes with or reorders against its
+    neighbours (kana voicing marks, conjoining jamo, the second half of a canonical composition
+    that is not a mark, combining characters that are not Mn), or because its replacement is
+    longer in UTF-8 than itself (21 code points): rows holding one take the whole-row NFD/NFC
+    path. DIGIT: ASCII digits and category Nd. SPACE: ASCII punctuation, symbols,
+    whitespace and controls, categories P*, S*, Z*, and the C1 controls. KEEP: the rest.
+    Built from Python's unicodedata on first use (about half a second).
+    """
+    n = 0x110000
+    classes = np.zeros(n, dtype=np.uint8)
+    classes[:128] = _ASCII_CLASS[:128]
+    exact = {0x3099, 0x309A, *range(0x1100, 0x1200)}
+    for cp in range(0xC0, n):
+        ch = chr(cp)
+        d = unicodedata.decomposition(ch)
+        if d and not d.startswith("<"):
+            parts = d.split()
+            if len(parts) == 2 and unicodedata.normalize("NFC", ch) == ch:
+                second = chr(int(parts[1], 16))
+                if unicodedata.category(second) != "Mn":
+                    exact.add(ord(second))
+        elif unicodedata.combining(ch) and unicodedata.category(ch) != "Mn":
+            exact.add(cp)
+    rep_offsets = np.zeros(n + 1, dtype=np.int64)
+    rep_cps: list[int] = []
+    for cp in range(0x80, n):
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        ch = chr(cp)
+        cat = unicodedata.category(ch)
+        if cp in exact:
+            classes[cp] = EXACT
+        elif cat == "Mn" or unicodedata.decomposition(ch) and _stripped(ch) != ch:
+            rep = _stripped(ch)
+            if len(rep.encode()) > len(ch.encode()):  # 21 rare ones: keep output <= input
+                classes[cp] = EXACT
+            else:
+                classes[cp] = REPLACE
+                rep_cps.extend(map(ord, rep))
+                rep_offsets[cp + 1] = len(rep_cps)
+                continue
+        elif cat == "Nd":
+            classes[cp] = DIGIT
+        elif cat[0] in "PSZ" or cp < 0xA0:
+            classes[cp] = SPACE
+        rep_offsets[cp + 1] = len(rep_cps)
+    for cp in range(0xD800, 0xE000):
+        rep_offsets[cp + 1] = rep_offsets[cp]
+    return classes, rep_offsets, np.array(rep_cps, dtype=np.int64)
 
 
 def _strip_marks(text: pa.Array) -> pa.Array:
-    return pc.replace_substring_regex(pc.utf8_normalize(text, form="NFD"), _MARKS, "")
-
-
-def _only_where(text: pa.Array, pattern: str, step) -> pa.Array:
-    """Apply ``step`` only to the rows that match ``pattern`` (the others would not change)."""
-    hit = pc.fill_null(pc.match_substring_regex(text, pattern), False)
-    count = pc.sum(hit).as_py() or 0
-    if count == 0:
-        return text
-    if count == len(text):
-        return step(text)
-    return pc.replace_with_mask(text, hit, step(pc.filter(text, hit)).cast(text.type))
+    """:func:`_stripped` of whole rows (few rows need it: see _normalization_tables). Python's
+    unicodedata, so that both paths use the same Unicode version."""
+    return pa.array([None if s is None else _stripped(s) for s in text.to_pylist()], text.type)
 
 
 #: Byte classes for the ASCII pass: 0 keep, 1 becomes a space, 2 is a digit.
@@ -71,57 +129,32 @@ for _b in range(128):
     elif _c.isdigit():
         _ASCII_CLASS[_b] = 2
 del _b, _c
-#: The ASCII pass as one lookup: spaces and punctuation to ' ', digits to '0', other bytes kept.
-_ASCII_MAP = np.where(_ASCII_CLASS == 1, 32, np.where(_ASCII_CLASS == 2, 48, np.arange(256)))
-_ASCII_MAP = _ASCII_MAP.astype(np.uint8)
 
 
 def _normalize_buffers(text: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Normalized UTF-8 bytes, int64 offsets (n+1) and validity of a batch (see minhash_normalize).
 
-    Non-ASCII rows go through NFD, mark removal, NFC and two regexes that map non-ASCII digits,
-    punctuation, symbols and separators to ASCII; then one numpy pass over all bytes maps ASCII
-    punctuation, symbols, whitespace and controls to spaces, keeps one ``0`` per digit run,
-    collapses spaces and trims the ends.
+    One compiled pass over the lowercased bytes maps every code point by its class (see
+    _normalization_tables): accented letters to their base letters, marks removed, punctuation,
+    symbols, separators and controls to a space, each run of digits to one ``0``; runs of spaces
+    collapse and the ends are trimmed. Rows holding a code point of class EXACT first go through
+    NFD, mark removal and NFC as whole rows.
     """
     if isinstance(text, pa.ChunkedArray):
         text = text.combine_chunks()
     if not pa.types.is_large_string(text.type):
         text = text.cast(pa.large_string())
+    classes, rep_offsets, rep_cps = _normalization_tables()
     out = pc.utf8_lower(text)
-    wide = pc.invert(pc.string_is_ascii(out))
-    wide = pc.fill_null(wide, False)
-    if pc.any(wide).as_py():
-        sub = pc.filter(out, wide)
-        sub = _only_where(sub, _MAY_DECOMPOSE, _strip_marks)
-        sub = _only_where(sub, _KANA_HANGUL, lambda a: pc.utf8_normalize(a, form="NFC"))
-        sub = pc.replace_substring_regex(sub, _NON_ASCII_DIGITS, "0")
-        sub = pc.replace_substring_regex(sub, _NON_ASCII_SPACE, " ")
-        out = pc.replace_with_mask(out, wide, sub.cast(out.type))
     buf, offsets = _buffers(out)
+    exact = jit.rows_with_class(buf, offsets, classes, EXACT)
+    if exact.any():
+        hit = pa.array(exact)
+        out = pc.replace_with_mask(out, hit, _strip_marks(pc.filter(out, hit)).cast(out.type))
+        buf, offsets = _buffers(out)
     valid = np.asarray(out.is_valid()) if out.null_count else np.ones(len(out), dtype=bool)
-    n = len(buf)
-    mapped = _ASCII_MAP[buf]
-    is_sp = mapped == 32
-    is_dg = mapped == 48
-    doc_start = np.zeros(n, dtype=bool)
-    doc_start[offsets[:-1][offsets[:-1] < n]] = True
-    prev_sp = np.empty(n, dtype=bool)
-    prev_dg = np.empty(n, dtype=bool)
-    if n:
-        prev_sp[0], prev_dg[0] = True, False
-        prev_sp[1:], prev_dg[1:] = is_sp[:-1], is_dg[:-1]
-    prev_sp |= doc_start
-    prev_dg &= ~doc_start
-    keep = ~((is_sp & prev_sp) | (is_dg & prev_dg))
-    # a space kept at the end of a document is a trailing space: drop it
-    kpos = np.flatnonzero(keep)
-    kept_before = np.searchsorted(kpos, offsets)  # kept bytes before each offset
-    lo, hi = kept_before[:-1], kept_before[1:]
-    last = kpos[hi[hi > lo] - 1]
-    keep[last[mapped[last] == 32]] = False
-    kpos = np.flatnonzero(keep)
-    return mapped[kpos], np.searchsorted(kpos, offsets).astype(np.int64), valid
+    new_buf, new_offsets = jit.normalize_pass(buf, offsets, classes, rep_offsets, rep_cps)
+    return new_buf, new_offsets, valid
 
 
 def _string_array(buf: np.ndarray, offsets: np.ndarray, valid: np.ndarray) -> pa.Array:
@@ -137,12 +170,13 @@ def minhash_normalize(text: pa.Array) -> pa.Array:
     """Normalize text before shingling, as datatrove's MinHash stages do.
 
     Steps: Unicode lowercasing; NFD decomposition with combining marks (category Mn) removed, so
-    accents disappear (the kana voicing marks U+3099/U+309A are kept and the text recomposed
-    with NFC, so Japanese and Korean are unchanged); each run of decimal digits (category Nd)
+    accents disappear, then NFC (the kana voicing marks U+3099/U+309A are kept, so Japanese,
+    Korean and Indic vowel signs come back composed); each run of decimal digits (category Nd)
     becomes ``0``; every punctuation, symbol, separator, whitespace or control code point
     (categories P*, S*, Z*, Cc) becomes a space; runs of spaces collapse to one and the ends are
     trimmed. Source: datatrove's ``simplify_text`` with its MinHash defaults (lowercase,
-    norm_numbers, remove_punctuation, norm_unicode_diacritics, norm_whitespace). NULL gives NULL.
+    norm_numbers, remove_punctuation, norm_unicode_diacritics, norm_whitespace); datatrove also
+    strips the kana voicing marks and leaves the text decomposed. NULL gives NULL.
     """
     return _string_array(*_normalize_buffers(text)).cast(pa.string())
 
@@ -193,19 +227,6 @@ class _Powers:
 _POWERS = _Powers()
 
 
-def _span_hash64(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """64-bit hash of each byte span ``buf[starts[i]:ends[i]]`` (see :func:`shingle_hash`)."""
-    n = len(buf)
-    fwd, inv = _POWERS.get(n + 1)
-    prefix = np.empty(n + 1, dtype=_U64)  # one 8-byte array per byte, filled in place
-    prefix[0] = 0
-    np.multiply(buf, fwd[:n], out=prefix[1:])
-    np.cumsum(prefix[1:], out=prefix[1:])
-    raw = (prefix[ends] - prefix[starts]) * inv[starts]
-    length = (ends - starts).astype(_U64)
-    return _fmix64(raw ^ (length * _U64(LEN_MIX)))
-
-
 def shingle_hash(data: bytes) -> int:
     """The 32-bit shingle hash of one byte string (scalar reference for the vectorized code).
 
@@ -240,56 +261,6 @@ def _buffers(norm: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     return buf[start:stop], offsets - start
 
 
-def _selected_bytes(n: int, lo: np.ndarray, hi: np.ndarray, subset: bool):
-    """Mask of the bytes inside the selected docs (all of them when not ``subset``)."""
-    if not subset:
-        return np.ones(n, dtype=bool)
-    inside = np.zeros(n + 1, dtype=np.int64)
-    np.add.at(inside, lo, 1)
-    np.add.at(inside, hi, -1)
-    return np.cumsum(inside[:n]) > 0
-
-
-def _unit_spans(buf: np.ndarray, offsets: np.ndarray, docs: np.ndarray, unit: str):
-    """Byte spans of the units of the selected (non-empty) docs: (starts, ends, count per doc)."""
-    n = len(buf)
-    lo, hi = offsets[docs], offsets[docs + 1]
-    sel = _selected_bytes(n, lo, hi, int((hi - lo).sum()) < n)
-    if unit == "word":
-        spaces = np.flatnonzero((buf == 32) & sel)
-        start_mask = np.zeros(n + 1, dtype=bool)
-        start_mask[lo] = True
-        start_mask[spaces + 1] = True
-        end_mask = np.zeros(n + 1, dtype=bool)
-        end_mask[hi] = True
-        end_mask[spaces] = True
-        starts = np.flatnonzero(start_mask[:n])
-        ends = np.flatnonzero(end_mask[1:]) + 1
-    else:
-        starts = np.flatnonzero(((buf & 0xC0) != 0x80) & sel)
-        # a code point ends where the next one (or its document) starts
-        boundary = np.zeros(n + 1, dtype=bool)
-        boundary[starts] = True
-        boundary[hi] = True
-        nxt = np.flatnonzero(boundary)
-        ends = nxt[np.searchsorted(nxt, starts, side="right")]
-    counts = np.searchsorted(starts, hi, side="left") - np.searchsorted(starts, lo, side="left")
-    return starts, ends, counts
-
-
-def _shingle_spans(starts, ends, counts, ngram: int):
-    """Spans of ``ngram`` consecutive units per doc; a doc with fewer units gives one span."""
-    m = np.maximum(counts - ngram + 1, 1)
-    total = int(m.sum())
-    first_unit = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    doc_of = np.repeat(np.arange(len(counts)), m)
-    first_shingle = np.concatenate(([0], np.cumsum(m)[:-1]))
-    k = np.arange(total) - first_shingle[doc_of]
-    su = first_unit[doc_of] + k
-    eu = np.minimum(su + ngram - 1, first_unit[doc_of] + counts[doc_of] - 1)
-    return starts[su], ends[eu], m
-
-
 def _cjk_mostly(norm: pa.Array) -> np.ndarray:
     cjk = pc.count_substring_regex(norm, f"[{CJK_CLASS}]").to_numpy(zero_copy_only=False)
     other = pc.count_substring_regex(norm, r"[^\s]").to_numpy(zero_copy_only=False)
@@ -310,31 +281,15 @@ def _shingles(text: pa.Array, ngram: int, unit: str):
         raise ValueError(f"ngram = {ngram} must be at least 1")
     buf, offsets, valid = _normalize_buffers(text)
     nonempty = (np.diff(offsets) > 0) & valid
+    docs = np.flatnonzero(nonempty)
     if unit == "auto":
-        is_char = _cjk_mostly(_string_array(buf, offsets, valid)) & nonempty
-        groups = [("char", np.flatnonzero(is_char)), ("word", np.flatnonzero(nonempty & ~is_char))]
+        is_char = _cjk_mostly(_string_array(buf, offsets, valid))[docs]
     else:
-        groups = [(unit, np.flatnonzero(nonempty))]
-    parts = []
-    for u, docs in groups:
-        if len(docs) == 0:
-            continue
-        starts, ends, counts = _unit_spans(buf, offsets, docs, u)
-        s, e, m = _shingle_spans(starts, ends, counts, ngram)
-        parts.append((docs, m, _span_hash64(buf, s, e)))
-    if not parts:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, _U64)
-    if len(parts) == 1:
-        return parts[0]
-    docs = np.concatenate([p[0] for p in parts])
-    lengths = np.concatenate([p[1] for p in parts])
-    hashes = np.concatenate([p[2] for p in parts])
-    order = np.argsort(docs, kind="stable")
-    seg_start = np.concatenate(([0], np.cumsum(lengths)[:-1]))[order]
-    new_lengths = lengths[order]
-    idx = np.repeat(seg_start - np.concatenate(([0], np.cumsum(new_lengths)[:-1])), new_lengths)
-    idx += np.arange(len(idx))
-    return docs[order], new_lengths, hashes[idx]
+        is_char = np.full(len(docs), unit == "char")
+    fwd, inv = _POWERS.get(int(np.diff(offsets).max(initial=0)) + 1)
+    counts = jit.shingle_counts(buf, offsets, docs, is_char, ngram)
+    return docs, counts, jit.shingle_hash64(buf, offsets, docs, is_char, ngram, counts, fwd, inv,
+                                            _U64(LEN_MIX))
 
 
 def _list_array(n: int, rows: np.ndarray, lengths: np.ndarray, values: pa.Array) -> pa.Array:
@@ -366,8 +321,7 @@ def shingle_set(text: pa.Array, *, ngram: int = 5, unit: str = "word") -> pa.Arr
     intersection. NULL or empty text gives NULL.
     """
     docs, lengths, h64 = _shingles(text, ngram, unit)
-    doc, h = _unique_pairs(np.repeat(np.arange(len(docs)), lengths), h64)
-    counts = np.bincount(doc, minlength=len(docs))
+    h, counts = jit.distinct_runs(h64, lengths)
     return _list_array(len(text), docs, counts, pa.array(h))
 
 
@@ -410,13 +364,8 @@ def _min_per_doc(h32: np.ndarray, starts: np.ndarray, num_perm: int, seed: int,
             np.bitwise_and(tmp, _U64(0xFFFFFFFF), out=tmp)
             out[k] = np.minimum.reduceat(tmp, starts)
         return out.T
-    g = _fmix32(h32)
-    tmp = np.empty(len(g), dtype=np.uint32)
-    for k in range(num_perm):
-        np.multiply(g, a[k], out=tmp)
-        np.add(tmp, b[k], out=tmp)
-        out[k] = np.minimum.reduceat(tmp, starts)
-    return out.T
+    lengths = np.diff(np.append(starts, len(h32)))
+    return jit.min_affine32(h32.astype(_U64) << _U64(32), lengths, a, b)
 
 
 def signatures_from_hashes(h32: np.ndarray, lengths: np.ndarray, *, num_perm: int = 128,
@@ -457,8 +406,11 @@ def minhash_signature(
     if scheme not in SCHEMES:
         raise ValueError(f"scheme = {scheme!r} is not one of {', '.join(map(repr, SCHEMES))}")
     docs, lengths, h64 = _shingles(text, ngram, unit)
-    h32 = (h64 >> _U64(32)).astype(np.uint32)
-    sig = signatures_from_hashes(h32, lengths, num_perm=num_perm, seed=seed, scheme=scheme)
+    if scheme == "affine32":  # the compiled loop takes the 64-bit hashes as they are
+        sig = jit.min_affine32(h64, lengths, *permutations(num_perm, seed, scheme))
+    else:
+        h32 = (h64 >> _U64(32)).astype(np.uint32)
+        sig = signatures_from_hashes(h32, lengths, num_perm=num_perm, seed=seed, scheme=scheme)
     return _list_array(len(text), docs, np.full(len(docs), num_perm, dtype=np.int64),
                        pa.array(sig.ravel()))
 
@@ -530,14 +482,6 @@ def minhash_jaccard(sig_a: pa.Array, sig_b: pa.Array) -> pa.Array:
     return pa.array(out, mask=mask, type=pa.float64())
 
 
-def _unique_pairs(doc: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    order = np.lexsort((h, doc))
-    doc, h = doc[order], h[order]
-    keep = np.ones(len(h), dtype=bool)
-    keep[1:] = (doc[1:] != doc[:-1]) | (h[1:] != h[:-1])
-    return doc[keep], h[keep]
-
-
 def jaccard(a_text: pa.Array, b_text: pa.Array, *, ngram: int = 5,
             unit: str = "word") -> pa.Array:
     """Exact Jaccard similarity of two texts' shingle sets: ``|A ∩ B| / |A ∪ B|``.
@@ -549,8 +493,9 @@ def jaccard(a_text: pa.Array, b_text: pa.Array, *, ngram: int = 5,
     n = len(a_text)
     da, la, ha = _shingles(a_text, ngram, unit)
     db, lb, hb = _shingles(b_text, ngram, unit)
-    ua_doc, ua_h = _unique_pairs(np.repeat(da, la), ha)
-    ub_doc, ub_h = _unique_pairs(np.repeat(db, lb), hb)
+    ua_h, la = jit.distinct_runs(ha, la)
+    ub_h, lb = jit.distinct_runs(hb, lb)
+    ua_doc, ub_doc = np.repeat(da, la), np.repeat(db, lb)
     size_a = np.bincount(ua_doc, minlength=n)
     size_b = np.bincount(ub_doc, minlength=n)
     doc = np.concatenate((ua_doc, ub_doc))

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
 from datasketch import MinHash
 from datasketch.lsh import _optimal_param
@@ -45,6 +49,58 @@ def test_normalize_follows_datatrove_steps():
     assert got[6] == "cafe naive resume deja vu and more words here ok"
     assert got[8] == "x0 0y z"
     assert got[9] == "0 a b z e"
+
+
+def _reference_normalize(text: str | None) -> str | None:
+    """minhash_normalize's definition, one code point at a time with Python's unicodedata."""
+    if text is None:
+        return None
+    text = pc.utf8_lower(pa.array([text]))[0].as_py()  # Arrow's case mapping, as the kernel
+    text = unicodedata.normalize("NFD", text)
+    text = "".join(c for c in text if unicodedata.category(c) != "Mn" or c in "\u3099\u309a")
+    text = unicodedata.normalize("NFC", text)
+    out, prev = [], "space"  # a space at the start is dropped
+    for c in text:
+        cat = unicodedata.category(c)
+        if cat == "Nd":
+            if prev != "digit":
+                out.append("0")
+            prev = "digit"
+        elif cat[0] in "PSZ" or cat == "Cc" or (c.isascii() and not c.isalnum()):
+            if prev != "space":
+                out.append(" ")
+            prev = "space"
+        else:
+            out.append(c)
+            prev = "other"
+    return "".join(out).rstrip(" ")
+
+
+def _every_code_point_in_context() -> list[str]:
+    texts = []
+    for start in range(0, 0x30000, 0x400):
+        chars = [chr(cp) for cp in range(start, start + 0x400) if not 0xD800 <= cp <= 0xDFFF]
+        texts.append(" ".join(f"a{c}b x{c}{c}y 1{c}2 {c}" for c in chars))
+    return texts
+
+
+def test_normalize_matches_the_definition_on_every_code_point():
+    texts = _every_code_point_in_context()
+    got = M.minhash_normalize(pa.array(texts)).to_pylist()
+    for text, g in zip(texts, got):
+        want = _reference_normalize(text)
+        if g != want:
+            first = next(i for i, (x, y) in enumerate(zip(g, want)) if x != y)
+            pytest.fail(f"block at U+{ord(text[1]):04X}: ...{g[first - 20:first + 20]!r} != "
+                        f"...{want[first - 20:first + 20]!r}")
+
+
+def test_normalize_matches_the_definition_on_the_sample():
+    from corpusql.demo import sample_path
+
+    texts = pq.read_table(sample_path(), columns=["text"])["text"].to_pylist()
+    got = M.minhash_normalize(pa.array(texts)).to_pylist()
+    assert got == [_reference_normalize(t) for t in texts]
 
 
 @pytest.mark.parametrize("unit", ["word", "char"])
