@@ -46,6 +46,10 @@ MERSENNE61 = (1 << 61) - 1
 
 #: Classes of code points in the compiled normalization pass (see _normalization_tables).
 KEEP, SPACE, DIGIT, REPLACE, EXACT = 0, 1, 2, 3, 4
+#: Non-ASCII code points that can be anything but KEEP: planes 3 and up hold only CJK ideographs
+#: (U+30000-U+323AF), tags and variation selectors (plane 14) and private use.
+_ASSIGNED = range(0x80, 0x32400)
+_ASSIGNED = [*_ASSIGNED, *range(0xE0000, 0xE1000)]
 
 
 def _stripped(text: str) -> str:
@@ -75,7 +79,7 @@ def _normalization_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     classes = np.zeros(n, dtype=np.uint8)
     classes[:128] = _ASCII_CLASS[:128]
     exact = {0x3099, 0x309A, *range(0x1100, 0x1200)}
-    for cp in range(0xC0, n):
+    for cp in _ASSIGNED:
         ch = chr(cp)
         d = unicodedata.decomposition(ch)
         if d and not d.startswith("<"):
@@ -88,9 +92,7 @@ def _normalization_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             exact.add(cp)
     rep_offsets = np.zeros(n + 1, dtype=np.int64)
     rep_cps: list[int] = []
-    for cp in range(0x80, n):
-        if 0xD800 <= cp <= 0xDFFF:
-            continue
+    for cp in _ASSIGNED:
         ch = chr(cp)
         cat = unicodedata.category(ch)
         if cp in exact:
@@ -103,14 +105,12 @@ def _normalization_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
                 classes[cp] = REPLACE
                 rep_cps.extend(map(ord, rep))
                 rep_offsets[cp + 1] = len(rep_cps)
-                continue
         elif cat == "Nd":
             classes[cp] = DIGIT
         elif cat[0] in "PSZ" or cp < 0xA0:
             classes[cp] = SPACE
-        rep_offsets[cp + 1] = len(rep_cps)
-    for cp in range(0xD800, 0xE000):
-        rep_offsets[cp + 1] = rep_offsets[cp]
+    # rep_offsets[cp + 1] was set for REPLACE code points only: carry the counts forward
+    rep_offsets = np.maximum.accumulate(rep_offsets)
     return classes, rep_offsets, np.array(rep_cps, dtype=np.int64)
 
 

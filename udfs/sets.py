@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from numba import njit
 
 
 def _values_and_lengths(lists: pa.Array) -> tuple[np.ndarray, np.ndarray]:
@@ -17,21 +18,48 @@ def set_jaccard(a: pa.Array, b: pa.Array) -> pa.Array:
     """Exact Jaccard similarity |A ∩ B| / |A ∪ B| of two lists of distinct values.
 
     Each list is read as a set (its values must be distinct, as ``shingle_set`` returns them).
-    Vectorized over the whole batch: the values of every pair are sorted together with their
-    pair number, and a value seen twice in one pair is shared. With shingle sets this equals
-    ``jaccard(a_text, b_text)`` on the same texts. NULL if either list is NULL or both are empty.
+    Per pair, a compiled merge of the two sorted lists counts the shared values (a list that is
+    not sorted is sorted first). With shingle sets this equals ``jaccard(a_text, b_text)`` on the
+    same texts. NULL if either list is NULL or both are empty.
     """
-    n = len(a)
     va, la = _values_and_lengths(a)
     vb, lb = _values_and_lengths(b)
-    pair = np.concatenate([np.repeat(np.arange(n), la), np.repeat(np.arange(n), lb)])
-    values = np.concatenate([va, vb])
-    order = np.lexsort((values, pair))
-    pair, values = pair[order], values[order]
-    same = (pair[1:] == pair[:-1]) & (values[1:] == values[:-1])
-    shared = np.bincount(pair[1:][same], minlength=n)
+    shared = _shared_counts(va, _offsets(la), vb, _offsets(lb))
     union = la + lb - shared
     valid = (np.asarray(a.is_valid()) & np.asarray(b.is_valid()) & (union > 0))
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(valid, shared / np.maximum(union, 1), 0.0)
     return pa.array(ratio, pa.float64(), mask=~valid)
+
+
+def _offsets(lengths: np.ndarray) -> np.ndarray:
+    return np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
+
+
+@njit(nogil=True, cache=True)
+def _sorted(values):
+    for k in range(1, len(values)):
+        if values[k] < values[k - 1]:
+            return np.sort(values)
+    return values
+
+
+@njit(nogil=True, cache=True)
+def _shared_counts(va, oa, vb, ob):
+    """For each pair i, how many values the runs va[oa[i]:oa[i+1]] and vb[ob[i]:ob[i+1]] share."""
+    out = np.zeros(len(oa) - 1, dtype=np.int64)
+    for i in range(len(oa) - 1):
+        x = _sorted(va[oa[i]:oa[i + 1]])
+        y = _sorted(vb[ob[i]:ob[i + 1]])
+        p = q = shared = 0
+        while p < len(x) and q < len(y):
+            if x[p] == y[q]:
+                shared += 1
+                p += 1
+                q += 1
+            elif x[p] < y[q]:
+                p += 1
+            else:
+                q += 1
+        out[i] = shared
+    return out
