@@ -47,6 +47,7 @@ from corpusql.udfs import minhash, sets  # kept in this section (one area per bl
 _NUM_PERM = {"low": 2, "high": 1024}
 _NGRAM = _const("ngram", "INTEGER", 5, low=1, high=64)
 _UNIT = _const("unit", "VARCHAR", "word", choices=minhash.UNITS)
+_NORM_NUMBERS = _const("norm_numbers", "BOOLEAN", True)
 NEAR_DUP: list = [
     fn("minhash_signature", minhash.minhash_signature, [
         TEXT,
@@ -55,6 +56,7 @@ NEAR_DUP: list = [
         _const("seed", "BIGINT", 1, low=0, high=2**32 - 1),
         _UNIT,
         _const("scheme", "VARCHAR", "affine32", choices=minhash.SCHEMES),
+        _NORM_NUMBERS,
     ], "UINTEGER[]", null="kernel"),
     fn("minhash_bands", minhash.minhash_bands, [
         Param("signature", "UINTEGER[]"),
@@ -70,9 +72,10 @@ NEAR_DUP: list = [
         Param("sig_a", "UINTEGER[]"), Param("sig_b", "UINTEGER[]")], "DOUBLE", examples={
             "sig_a": "minhash_signature(text)", "sig_b": "minhash_signature(text || ' x')"}),
     fn("jaccard", minhash.jaccard, [
-        Param("a_text", "VARCHAR"), Param("b_text", "VARCHAR"), _NGRAM, _UNIT,
+        Param("a_text", "VARCHAR"), Param("b_text", "VARCHAR"), _NGRAM, _UNIT, _NORM_NUMBERS,
     ], "DOUBLE", null="kernel"),
-    fn("shingle_set", minhash.shingle_set, [TEXT, _NGRAM, _UNIT], "UBIGINT[]", null="kernel"),
+    fn("shingle_set", minhash.shingle_set, [TEXT, _NGRAM, _UNIT, _NORM_NUMBERS], "UBIGINT[]",
+       null="kernel"),
     fn("connected_components", minhash.connected_components, [
         Param("src", "BIGINT[]"), Param("dst", "BIGINT[]")], "BIGINT[]", examples={
             "src": "if(text IS NULL, NULL, [length(text) % 7, 3])::BIGINT[]",

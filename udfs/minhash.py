@@ -114,6 +114,13 @@ def _normalization_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return classes, rep_offsets, np.array(rep_cps, dtype=np.int64)
 
 
+@lru_cache(maxsize=1)
+def _digits_kept() -> np.ndarray:
+    """The class table with digits KEEP instead of DIGIT (``norm_numbers=False``)."""
+    classes = _normalization_tables()[0]
+    return np.where(classes == DIGIT, KEEP, classes).astype(np.uint8)
+
+
 def _strip_marks(text: pa.Array) -> pa.Array:
     """:func:`_stripped` of whole rows (few rows need it: see _normalization_tables). Python's
     unicodedata, so that both paths use the same Unicode version."""
@@ -131,7 +138,8 @@ for _b in range(128):
 del _b, _c
 
 
-def _normalize_buffers(text: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _normalize_buffers(text: pa.Array, norm_numbers: bool = True
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Normalized UTF-8 bytes, int64 offsets (n+1) and validity of a batch (see minhash_normalize).
 
     One compiled pass over the lowercased bytes maps every code point by its class (see
@@ -145,6 +153,8 @@ def _normalize_buffers(text: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarr
     if not pa.types.is_large_string(text.type):
         text = text.cast(pa.large_string())
     classes, rep_offsets, rep_cps = _normalization_tables()
+    if not norm_numbers:
+        classes = _digits_kept()
     out = pc.utf8_lower(text)
     buf, offsets = _buffers(out)
     exact = jit.rows_with_class(buf, offsets, classes, EXACT)
@@ -166,7 +176,7 @@ def _string_array(buf: np.ndarray, offsets: np.ndarray, valid: np.ndarray) -> pa
     return arr
 
 
-def minhash_normalize(text: pa.Array) -> pa.Array:
+def minhash_normalize(text: pa.Array, *, norm_numbers: bool = True) -> pa.Array:
     """Normalize text before shingling, as datatrove's MinHash stages do.
 
     Steps: Unicode lowercasing; NFD decomposition with combining marks (category Mn) removed, so
@@ -176,9 +186,10 @@ def minhash_normalize(text: pa.Array) -> pa.Array:
     (categories P*, S*, Z*, Cc) becomes a space; runs of spaces collapse to one and the ends are
     trimmed. Source: datatrove's ``simplify_text`` with its MinHash defaults (lowercase,
     norm_numbers, remove_punctuation, norm_unicode_diacritics, norm_whitespace); datatrove also
-    strips the kana voicing marks and leaves the text decomposed. NULL gives NULL.
+    strips the kana voicing marks and leaves the text decomposed. ``norm_numbers=False`` keeps
+    digits as they are (datatrove's ``norm_numbers`` option). NULL gives NULL.
     """
-    return _string_array(*_normalize_buffers(text)).cast(pa.string())
+    return _string_array(*_normalize_buffers(text, norm_numbers)).cast(pa.string())
 
 
 # --- the shingle hash ---------------------------------------------------------------------------
@@ -267,7 +278,7 @@ def _cjk_mostly(norm: pa.Array) -> np.ndarray:
     return 2 * cjk > other
 
 
-def _shingles(text: pa.Array, ngram: int, unit: str):
+def _shingles(text: pa.Array, ngram: int, unit: str, norm_numbers: bool = True):
     """Normalize and shingle a batch.
 
     Returns ``(docs, lengths, h64)``: indices of the non-empty documents, the number of shingles
@@ -279,7 +290,7 @@ def _shingles(text: pa.Array, ngram: int, unit: str):
         raise ValueError(f"unit = {unit!r} is not one of {', '.join(map(repr, UNITS))}")
     if ngram < 1:
         raise ValueError(f"ngram = {ngram} must be at least 1")
-    buf, offsets, valid = _normalize_buffers(text)
+    buf, offsets, valid = _normalize_buffers(text, norm_numbers)
     nonempty = (np.diff(offsets) > 0) & valid
     docs = np.flatnonzero(nonempty)
     if unit == "auto":
@@ -302,17 +313,19 @@ def _list_array(n: int, rows: np.ndarray, lengths: np.ndarray, values: pa.Array)
     return pa.ListArray.from_arrays(pa.array(offsets), values, mask=pa.array(~valid))
 
 
-def shingle_hashes(text: pa.Array, *, ngram: int = 5, unit: str = "word") -> pa.Array:
+def shingle_hashes(text: pa.Array, *, ngram: int = 5, unit: str = "word",
+                   norm_numbers: bool = True) -> pa.Array:
     """The 32-bit hashes of each document's shingles, in text order (duplicates kept).
 
     Same normalization and shingling as :func:`minhash_signature`; each hash is
     :func:`shingle_hash` of the shingle's UTF-8 bytes. NULL or empty text gives NULL.
     """
-    docs, lengths, h64 = _shingles(text, ngram, unit)
+    docs, lengths, h64 = _shingles(text, ngram, unit, norm_numbers)
     return _list_array(len(text), docs, lengths, pa.array((h64 >> _U64(32)).astype(np.uint32)))
 
 
-def shingle_set(text: pa.Array, *, ngram: int = 5, unit: str = "word") -> pa.Array:
+def shingle_set(text: pa.Array, *, ngram: int = 5, unit: str = "word",
+                norm_numbers: bool = True) -> pa.Array:
     """The set of a text's shingles as sorted distinct 64-bit hashes (for exact Jaccard in SQL).
 
     Same normalization and shingles as ``minhash_signature``; each shingle is represented by the
@@ -320,7 +333,7 @@ def shingle_set(text: pa.Array, *, ngram: int = 5, unit: str = "word") -> pa.Arr
     negligible. ``len(list_intersect(a, b))`` of two such lists is the size of the shingle
     intersection. NULL or empty text gives NULL.
     """
-    docs, lengths, h64 = _shingles(text, ngram, unit)
+    docs, lengths, h64 = _shingles(text, ngram, unit, norm_numbers)
     h, counts = jit.distinct_runs(h64, lengths)
     return _list_array(len(text), docs, counts, pa.array(h))
 
@@ -383,11 +396,13 @@ def minhash_signature(
     seed: int = 1,
     unit: str = "word",
     scheme: str = "affine32",
+    norm_numbers: bool = True,
 ) -> pa.Array:
     """MinHash signature of a text's set of shingles: ``num_perm`` unsigned 32-bit minima.
 
-    The text is normalized as datatrove's MinHash does (lowercase, digit runs to ``0``,
-    punctuation and symbols to spaces, accents removed by NFD, whitespace collapsed). Shingles are
+    The text is normalized as datatrove's MinHash does (lowercase, digit runs to ``0`` unless
+    ``norm_numbers=False``, punctuation and symbols to spaces, accents removed by NFD, whitespace
+    collapsed; see :func:`minhash_normalize`). Shingles are
     ``ngram`` consecutive words (``unit='word'``: words are the space-separated runs of the
     normalized text), or ``ngram`` consecutive code points (``unit='char'``, for Chinese and
     Japanese; spaces count as characters), or per document char when more than half of its
@@ -405,7 +420,7 @@ def minhash_signature(
     """
     if scheme not in SCHEMES:
         raise ValueError(f"scheme = {scheme!r} is not one of {', '.join(map(repr, SCHEMES))}")
-    docs, lengths, h64 = _shingles(text, ngram, unit)
+    docs, lengths, h64 = _shingles(text, ngram, unit, norm_numbers)
     if scheme == "affine32":  # the compiled loop takes the 64-bit hashes as they are
         sig = jit.min_affine32(h64, lengths, *permutations(num_perm, seed, scheme))
     else:
@@ -483,16 +498,17 @@ def minhash_jaccard(sig_a: pa.Array, sig_b: pa.Array) -> pa.Array:
 
 
 def jaccard(a_text: pa.Array, b_text: pa.Array, *, ngram: int = 5,
-            unit: str = "word") -> pa.Array:
+            unit: str = "word", norm_numbers: bool = True) -> pa.Array:
     """Exact Jaccard similarity of two texts' shingle sets: ``|A ∩ B| / |A ∪ B|``.
 
-    Shingles as in ``minhash_signature`` (same normalization, ``ngram`` and ``unit``), compared
+    Shingles as in ``minhash_signature`` (same normalization, ``ngram``, ``unit`` and
+    ``norm_numbers``), compared
     by their 64-bit hashes (collisions are negligible). NULL on either side, or both texts empty
     after normalization, gives NULL; one empty text gives 0.
     """
     n = len(a_text)
-    da, la, ha = _shingles(a_text, ngram, unit)
-    db, lb, hb = _shingles(b_text, ngram, unit)
+    da, la, ha = _shingles(a_text, ngram, unit, norm_numbers)
+    db, lb, hb = _shingles(b_text, ngram, unit, norm_numbers)
     ua_h, la = jit.distinct_runs(ha, la)
     ub_h, lb = jit.distinct_runs(hb, lb)
     ua_doc, ub_doc = np.repeat(da, la), np.repeat(db, lb)

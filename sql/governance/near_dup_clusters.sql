@@ -1,4 +1,4 @@
--- near_dup_clusters(tbl, text_col, id_col, threshold := 0.8, verify := true, keep_by := NULL, num_perm := 128, ngram := 5, unit := 'word', seed := 1, fn_weight := 0.9)
+-- near_dup_clusters(tbl, text_col, id_col, threshold := 0.8, verify := true, keep_by := NULL, num_perm := 128, ngram := 5, unit := 'word', seed := 1, norm_numbers := true, fn_weight := 0.9)
 --
 -- One row per document of table or view `tbl`: its id, the near-duplicate cluster it belongs to,
 -- the cluster's size and whether this copy is the one kept. Clusters are the connected components
@@ -17,11 +17,10 @@
 -- depends: near_dup_candidates
 -- source: MinHash LSH near-duplicate removal with connected components (Lee et al. 2022, "Deduplicating Training Data Makes Language Models Better"; datatrove's MinhashDedup stages)
 -- duckdb-only: query_table() to take a table name; row[col] to take a column by name
-CREATE OR REPLACE MACRO near_dup_clusters(tbl, text_col, id_col, threshold := 0.8, verify := true, keep_by := NULL, num_perm := 128, ngram := 5, unit := 'word', seed := 1, fn_weight := 0.9) AS TABLE
-WITH docs AS MATERIALIZED (
+CREATE OR REPLACE MACRO near_dup_clusters(tbl, text_col, id_col, threshold := 0.8, verify := true, keep_by := NULL, num_perm := 128, ngram := 5, unit := 'word', seed := 1, norm_numbers := true, fn_weight := 0.9) AS TABLE
+WITH nd_docs AS MATERIALIZED (
     SELECT
         r[id_col] AS id,
-        r[text_col] AS text,
         CASE WHEN keep_by IS NULL THEN NULL ELSE r[keep_by] END AS priority,
         dense_rank() OVER (ORDER BY r[id_col]) - 1 AS node
     FROM query_table(tbl) AS r
@@ -29,17 +28,18 @@ WITH docs AS MATERIALIZED (
 candidate_pairs AS (
     SELECT id_a, id_b
     FROM near_dup_candidates(tbl, text_col, id_col, threshold := threshold, num_perm := num_perm,
-                             ngram := ngram, unit := unit, seed := seed, fn_weight := fn_weight)
+                             ngram := ngram, unit := unit, norm_numbers := norm_numbers, seed := seed, fn_weight := fn_weight)
 ),
 candidate_edges AS MATERIALIZED (
     SELECT a.node AS src, b.node AS dst
     FROM candidate_pairs AS c
-    JOIN docs AS a ON a.id = c.id_a
-    JOIN docs AS b ON b.id = c.id_b
+    JOIN nd_docs AS a ON a.id = c.id_a
+    JOIN nd_docs AS b ON b.id = c.id_b
 ),
 shingle_sets AS MATERIALIZED (
-    SELECT d.node, shingle_set(d.text, ngram := ngram, unit := unit) AS shingles
-    FROM docs AS d
+    SELECT d.node, shingle_set(r[text_col], ngram := ngram, unit := unit, norm_numbers := norm_numbers) AS shingles
+    FROM query_table(tbl) AS r
+    JOIN nd_docs AS d ON d.id = r[id_col]
     WHERE verify AND d.node IN (SELECT src FROM candidate_edges UNION SELECT dst FROM candidate_edges)
 ),
 pair_overlaps AS (
@@ -64,7 +64,7 @@ node_labels AS (
 ),
 clustered AS (
     SELECT d.id, d.priority, coalesce(l.component, d.node) AS component
-    FROM docs AS d
+    FROM nd_docs AS d
     LEFT JOIN node_labels AS l ON l.node = d.node
 ),
 ranked AS (

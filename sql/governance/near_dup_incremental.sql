@@ -1,4 +1,4 @@
--- near_dup_incremental(new_tbl, release_tbl, text_col, id_col, threshold := 0.8, verify := true, keep_by := NULL, num_perm := 128, ngram := 5, unit := 'word', seed := 1, fn_weight := 0.9)
+-- near_dup_incremental(new_tbl, release_tbl, text_col, id_col, threshold := 0.8, verify := true, keep_by := NULL, num_perm := 128, ngram := 5, unit := 'word', seed := 1, norm_numbers := true, fn_weight := 0.9)
 --
 -- Near-duplicate removal of a new batch `new_tbl` against an earlier release `release_tbl` (a
 -- table, a view or a materialized Parquet release read through one): one row per document of the
@@ -26,8 +26,8 @@
 -- requires: minhash_params, minhash_signature, minhash_bands, shingle_set, set_jaccard, connected_components
 -- source: MinHash LSH near-duplicate removal (Lee et al. 2022; datatrove's MinhashDedup stages) applied to a new batch against an index of earlier releases
 -- duckdb-only: query_table() to take a table name; row[col] to take a column by name
-CREATE OR REPLACE MACRO near_dup_incremental(new_tbl, release_tbl, text_col, id_col, threshold := 0.8, verify := true, keep_by := NULL, num_perm := 128, ngram := 5, unit := 'word', seed := 1, fn_weight := 0.9) AS TABLE
-WITH banding AS MATERIALIZED (
+CREATE OR REPLACE MACRO near_dup_incremental(new_tbl, release_tbl, text_col, id_col, threshold := 0.8, verify := true, keep_by := NULL, num_perm := 128, ngram := 5, unit := 'word', seed := 1, norm_numbers := true, fn_weight := 0.9) AS TABLE
+WITH nd_banding AS MATERIALIZED (
     SELECT
         CASE
             WHEN threshold IS NULL OR NOT (threshold > 0 AND threshold <= 1)
@@ -36,7 +36,7 @@ WITH banding AS MATERIALIZED (
             ELSE minhash_params(threshold, num_perm := num_perm, fn_weight := fn_weight)
         END AS p
 ),
-batch AS MATERIALIZED (
+nd_batch AS MATERIALIZED (
     SELECT
         r[id_col] AS id,
         r[text_col] AS text,
@@ -44,104 +44,104 @@ batch AS MATERIALIZED (
         dense_rank() OVER (ORDER BY r[id_col]) - 1 AS node
     FROM query_table(new_tbl) AS r
 ),
-batch_keys AS MATERIALIZED (
+nd_batch_keys AS MATERIALIZED (
     SELECT
         s.node,
         unnest(minhash_bands(s.signature, bands := b.p.bands, rows := b.p.rows)) AS band_key
     FROM (
-        SELECT node, minhash_signature(text, num_perm := num_perm, ngram := ngram, seed := seed, unit := unit) AS signature
-        FROM batch
-    ) AS s, banding AS b
+        SELECT node, minhash_signature(text, num_perm := num_perm, ngram := ngram, seed := seed, unit := unit, norm_numbers := norm_numbers) AS signature
+        FROM nd_batch
+    ) AS s, nd_banding AS b
     WHERE s.signature IS NOT NULL
 ),
-release_keys AS MATERIALIZED (
+nd_release_keys AS MATERIALIZED (
     SELECT
         s.release_id,
         unnest(minhash_bands(s.signature, bands := b.p.bands, rows := b.p.rows)) AS band_key
     FROM (
         SELECT r[id_col] AS release_id,
-               minhash_signature(r[text_col], num_perm := num_perm, ngram := ngram, seed := seed, unit := unit) AS signature
+               minhash_signature(r[text_col], num_perm := num_perm, ngram := ngram, seed := seed, unit := unit, norm_numbers := norm_numbers) AS signature
         FROM query_table(release_tbl) AS r
-    ) AS s, banding AS b
+    ) AS s, nd_banding AS b
     WHERE s.signature IS NOT NULL
 ),
-release_candidates AS MATERIALIZED (
+nd_release_candidates AS MATERIALIZED (
     SELECT DISTINCT k.node, r.release_id
-    FROM batch_keys AS k
-    JOIN release_keys AS r ON r.band_key = k.band_key
+    FROM nd_batch_keys AS k
+    JOIN nd_release_keys AS r ON r.band_key = k.band_key
 ),
-batch_candidates AS MATERIALIZED (
+nd_batch_candidates AS MATERIALIZED (
     SELECT DISTINCT a.node AS src, b.node AS dst
-    FROM batch_keys AS a
-    JOIN batch_keys AS b ON a.band_key = b.band_key AND a.node < b.node
+    FROM nd_batch_keys AS a
+    JOIN nd_batch_keys AS b ON a.band_key = b.band_key AND a.node < b.node
 ),
-batch_sets AS MATERIALIZED (
-    SELECT d.node, shingle_set(d.text, ngram := ngram, unit := unit) AS shingles
-    FROM batch AS d
-    WHERE verify AND d.node IN (SELECT src FROM batch_candidates UNION SELECT dst FROM batch_candidates
-                                UNION SELECT node FROM release_candidates)
+nd_batch_sets AS MATERIALIZED (
+    SELECT d.node, shingle_set(d.text, ngram := ngram, unit := unit, norm_numbers := norm_numbers) AS shingles
+    FROM nd_batch AS d
+    WHERE verify AND d.node IN (SELECT src FROM nd_batch_candidates UNION SELECT dst FROM nd_batch_candidates
+                                UNION SELECT node FROM nd_release_candidates)
 ),
-release_sets AS MATERIALIZED (
-    SELECT r[id_col] AS release_id, shingle_set(r[text_col], ngram := ngram, unit := unit) AS shingles
+nd_release_sets AS MATERIALIZED (
+    SELECT r[id_col] AS release_id, shingle_set(r[text_col], ngram := ngram, unit := unit, norm_numbers := norm_numbers) AS shingles
     FROM query_table(release_tbl) AS r
-    WHERE verify AND r[id_col] IN (SELECT release_id FROM release_candidates)
+    WHERE verify AND r[id_col] IN (SELECT release_id FROM nd_release_candidates)
 ),
-release_edges AS MATERIALIZED (
+nd_release_edges AS MATERIALIZED (
     SELECT node, release_id, NULL::DOUBLE AS similarity
-    FROM release_candidates
+    FROM nd_release_candidates
     WHERE NOT verify
     UNION ALL
     SELECT * FROM (
         SELECT c.node, c.release_id, set_jaccard(sb.shingles, sr.shingles) AS similarity
-        FROM release_candidates AS c
-        JOIN batch_sets AS sb ON sb.node = c.node
-        JOIN release_sets AS sr ON sr.release_id = c.release_id
+        FROM nd_release_candidates AS c
+        JOIN nd_batch_sets AS sb ON sb.node = c.node
+        JOIN nd_release_sets AS sr ON sr.release_id = c.release_id
         WHERE verify
     )
     WHERE similarity >= threshold
 ),
-batch_edges AS (
-    SELECT src, dst FROM batch_candidates WHERE NOT verify
+nd_batch_edges AS (
+    SELECT src, dst FROM nd_batch_candidates WHERE NOT verify
     UNION ALL
     SELECT e.src, e.dst
-    FROM batch_candidates AS e
-    JOIN batch_sets AS sa ON sa.node = e.src
-    JOIN batch_sets AS sb ON sb.node = e.dst
+    FROM nd_batch_candidates AS e
+    JOIN nd_batch_sets AS sa ON sa.node = e.src
+    JOIN nd_batch_sets AS sb ON sb.node = e.dst
     WHERE verify AND set_jaccard(sa.shingles, sb.shingles) >= threshold
 ),
-release_nodes AS MATERIALIZED (
+nd_release_nodes AS MATERIALIZED (
     SELECT
         release_id,
-        (SELECT count(*) FROM batch) + dense_rank() OVER (ORDER BY release_id) - 1 AS node
-    FROM (SELECT DISTINCT release_id FROM release_edges)
+        (SELECT count(*) FROM nd_batch) + dense_rank() OVER (ORDER BY release_id) - 1 AS node
+    FROM (SELECT DISTINCT release_id FROM nd_release_edges)
 ),
-edges AS MATERIALIZED (
-    SELECT src, dst FROM batch_edges
+nd_edges AS MATERIALIZED (
+    SELECT src, dst FROM nd_batch_edges
     UNION ALL
     SELECT e.node AS src, n.node AS dst
-    FROM release_edges AS e
-    JOIN release_nodes AS n USING (release_id)
+    FROM nd_release_edges AS e
+    JOIN nd_release_nodes AS n USING (release_id)
 ),
-node_labels AS MATERIALIZED (
+nd_node_labels AS MATERIALIZED (
     SELECT unnest(range(len(label))) AS node, unnest(label) AS component
     FROM (
         SELECT connected_components(list(src ORDER BY src, dst), list(dst ORDER BY src, dst)) AS label
-        FROM edges
+        FROM nd_edges
     )
     WHERE label IS NOT NULL
 ),
-component_release AS (
+nd_component_release AS (
     SELECT l.component, min(n.release_id) AS release_id
-    FROM release_nodes AS n
-    JOIN node_labels AS l USING (node)
+    FROM nd_release_nodes AS n
+    JOIN nd_node_labels AS l USING (node)
     GROUP BY l.component
 ),
-direct_release AS (
+nd_direct_release AS (
     SELECT node, arg_min(release_id, (-coalesce(similarity, 0.0), release_id)) AS release_id
-    FROM release_edges
+    FROM nd_release_edges
     GROUP BY node
 ),
-ranked AS (
+nd_ranked AS (
     SELECT
         d.id,
         coalesce(l.component, d.node) AS component,
@@ -150,15 +150,15 @@ ranked AS (
         first_value(d.id) OVER (PARTITION BY coalesce(l.component, d.node)
                                 ORDER BY d.priority DESC NULLS LAST, d.id) AS first_id,
         coalesce(x.release_id, c.release_id) AS release_id
-    FROM batch AS d
-    LEFT JOIN node_labels AS l ON l.node = d.node
-    LEFT JOIN component_release AS c ON c.component = coalesce(l.component, d.node)
-    LEFT JOIN direct_release AS x ON x.node = d.node
+    FROM nd_batch AS d
+    LEFT JOIN nd_node_labels AS l ON l.node = d.node
+    LEFT JOIN nd_component_release AS c ON c.component = coalesce(l.component, d.node)
+    LEFT JOIN nd_direct_release AS x ON x.node = d.node
 )
 SELECT
     id,
     release_id IS NULL AND copy_rank = 1 AS is_kept,
     CASE WHEN release_id IS NOT NULL THEN release_id WHEN copy_rank > 1 THEN first_id END AS duplicate_of,
     CASE WHEN release_id IS NOT NULL THEN 'release' WHEN copy_rank > 1 THEN 'batch' END AS duplicate_in
-FROM ranked
+FROM nd_ranked
 ORDER BY id;

@@ -198,3 +198,28 @@ def test_neardup_dev_sample(con, shared_data):
                           "AND b IN (SELECT id FROM sample)"))
     found = set(rows(con, "SELECT id_a, id_b FROM near_dup_candidates('sample', 'text', 'id')"))
     assert len(truth & found) >= 0.95 * len(truth)
+
+
+def test_norm_numbers(con):
+    a = "release notes for version 2.4.1 of the tool with many small fixes"
+    b = "release notes for version 3.0.17 of the tool with many small fixes"
+    (folded, kept, same_sig, other_sig), = rows(con, f"""
+        SELECT jaccard('{a}', '{b}'), jaccard('{a}', '{b}', norm_numbers := false),
+               minhash_signature('{a}') = minhash_signature('{b}'),
+               minhash_signature('{a}', norm_numbers := false)
+                   = minhash_signature('{b}', norm_numbers := false)""")
+    assert folded == 1.0 and kept < 0.8 and same_sig and not other_sig
+    con.execute(f"CREATE OR REPLACE TABLE versions AS SELECT * FROM (VALUES (1, '{a}'), (2, '{b}')) t(id, text)")
+    sql = "SELECT count(*) FROM near_dedup('versions', 'text', 'id'{})"
+    assert rows(con, sql.format("")) == [(1,)]
+    assert rows(con, sql.format(", norm_numbers := false")) == [(2,)]
+
+
+@pytest.mark.parametrize("name", ["kept", "banding", "signatures", "band_keys", "edges", "ranked"])
+def test_table_named_like_a_step_of_the_macros(docs, name):
+    # the macros' own steps must not shadow the user's table of the same name
+    docs.execute(f"CREATE OR REPLACE TABLE {name} AS FROM docs")
+    for macro in ("near_dedup", "near_dup_clusters"):
+        want = rows(docs, f"SELECT id FROM {macro}('docs', 'text', 'id') ORDER BY id")
+        assert rows(docs, f"SELECT id FROM {macro}('{name}', 'text', 'id') ORDER BY id") == want
+    docs.execute(f"DROP TABLE {name}")
