@@ -49,6 +49,8 @@ _NGRAM = _const("ngram", "INTEGER", 5, low=1, high=64)
 _UNIT = _const("unit", "VARCHAR", "word", choices=minhash.UNITS)
 _NORM_NUMBERS = _const("norm_numbers", "BOOLEAN", True)
 NEAR_DUP: list = [
+    fn("minhash_normalize", minhash.minhash_normalize, [TEXT, _NORM_NUMBERS], "VARCHAR",
+       null="kernel"),
     fn("minhash_signature", minhash.minhash_signature, [
         TEXT,
         _const("num_perm", "INTEGER", 128, **_NUM_PERM),

@@ -173,17 +173,35 @@ def test_near_dedup(docs):
 
 
 def test_near_dup_report(docs):
-    (n_docs, n_clusters, n_clustered, n_removed, frac, largest), = rows(
+    (source, n_docs, n_empty, n_clusters, n_clustered, n_removed, frac, largest), = rows(
         docs, "FROM near_dup_report('docs', 'text', 'id')")
     (n_kept,), = rows(docs, "SELECT count(*) FROM near_dedup('docs', 'text', 'id')")
-    assert n_docs == 8 and n_removed == n_docs - n_kept and largest >= 3
-    assert frac == pytest.approx(n_removed / n_docs) and n_clustered >= 3 and n_clusters >= 1
+    assert source is None and n_docs == 8 and n_empty == 2  # ids 4 (NULL) and 5 ('')
+    assert n_removed == n_docs - n_kept == 3 and largest == 3
+    assert frac == pytest.approx(n_removed / n_docs) and n_clustered == 5 and n_clusters == 2
+
+
+def test_near_dup_report_per_source(docs):
+    docs.execute("CREATE OR REPLACE TABLE sourced AS SELECT *, "
+                 "CASE WHEN id IN (2, 6) THEN 'mirror' ELSE 'web' END AS site FROM docs")
+    got = rows(docs, "SELECT source, n_docs, n_empty, n_clusters, n_removed, largest_cluster "
+                     "FROM near_dup_report('sourced', 'text', 'id', source_col := 'site')")
+    # 2 and 6 copy 1 (a 'web' document), so the mirror loses both; 8 near-copies 3
+    assert got == [("mirror", 2, 0, 1, 2, 3), ("web", 6, 2, 2, 1, 3)]
+
+
+def test_near_dup_cluster_sizes(docs):
+    got = rows(docs, "FROM near_dup_cluster_sizes('docs', 'text', 'id')")
+    assert got == [(1, 3, 3, 0), (2, 1, 2, 1), (3, 1, 3, 2)]
+    (n,), = rows(docs, "SELECT sum(n_docs) FROM near_dup_cluster_sizes('docs', 'text', 'id')")
+    assert n == 8
 
 
 def test_empty_table(con):
     con.execute("CREATE OR REPLACE TABLE empty_docs (id INTEGER, text VARCHAR)")
     assert rows(con, "FROM near_dup_clusters('empty_docs', 'text', 'id')") == []
-    assert rows(con, "FROM near_dup_report('empty_docs', 'text', 'id')")[0][0] == 0
+    assert rows(con, "FROM near_dup_report('empty_docs', 'text', 'id')") == []
+    assert rows(con, "FROM near_dup_cluster_sizes('empty_docs', 'text', 'id')") == []
 
 
 def test_neardup_dev_sample(con, shared_data):
