@@ -16,7 +16,6 @@ loops are compiled with numba in :mod:`corpusql.udfs.minhash_jit`). For one batc
 
 from __future__ import annotations
 
-import threading
 import unicodedata
 from functools import lru_cache
 
@@ -34,7 +33,6 @@ _U64 = np.uint64
 _M64 = (1 << 64) - 1
 #: Multiplier of the polynomial shingle hash (odd, so invertible modulo 2^64).
 POLY_BASE = 0x9E3779B97F4A7C15
-POLY_INV = pow(POLY_BASE, -1, 1 << 64)
 #: Mixed with the span length so spans that differ only by trailing NUL bytes differ.
 LEN_MIX = 0xC2B2AE3D27D4EB4F
 MERSENNE61 = (1 << 61) - 1
@@ -212,30 +210,10 @@ def _fmix32(h: np.ndarray) -> np.ndarray:
     return h ^ (h >> np.uint32(16))
 
 
-class _Powers:
-    """Cached arrays of POLY_BASE^i and POLY_INV^i modulo 2^64, grown on demand (thread-safe)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.fwd = np.ones(1, dtype=_U64)
-        self.inv = np.ones(1, dtype=_U64)
-
-    def get(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        fwd, inv = self.fwd, self.inv
-        if len(fwd) >= n:
-            return fwd, inv
-        with self._lock:
-            if len(self.fwd) < n:
-                size = max(n, 2 * len(self.fwd), 1 << 16)
-                f = np.full(size, POLY_BASE, dtype=_U64)
-                f[0] = 1
-                i = np.full(size, POLY_INV, dtype=_U64)
-                i[0] = 1
-                self.fwd, self.inv = np.cumprod(f), np.cumprod(i)
-            return self.fwd, self.inv
-
-
-_POWERS = _Powers()
+#: POLY_BASE^i modulo 2^64 for i < 256 (the compiled hashing squares for longer spans).
+_POWERS = np.full(256, POLY_BASE, dtype=np.uint64)
+_POWERS[0] = 1
+_POWERS = np.cumprod(_POWERS, dtype=np.uint64)  # wraps modulo 2^64
 
 
 def shingle_hash(data: bytes) -> int:
@@ -297,10 +275,9 @@ def _shingles(text: pa.Array, ngram: int, unit: str, norm_numbers: bool = True):
         is_char = _cjk_mostly(_string_array(buf, offsets, valid))[docs]
     else:
         is_char = np.full(len(docs), unit == "char")
-    fwd, inv = _POWERS.get(int(np.diff(offsets).max(initial=0)) + 1)
-    counts = jit.shingle_counts(buf, offsets, docs, is_char, ngram)
-    return docs, counts, jit.shingle_hash64(buf, offsets, docs, is_char, ngram, counts, fwd, inv,
-                                            _U64(LEN_MIX))
+    units, counts = jit.shingle_counts(buf, offsets, docs, is_char, ngram)
+    return docs, counts, jit.shingle_hash64(buf, offsets, docs, is_char, ngram, units, counts,
+                                            _POWERS, _U64(LEN_MIX))
 
 
 def _list_array(n: int, rows: np.ndarray, lengths: np.ndarray, values: pa.Array) -> pa.Array:

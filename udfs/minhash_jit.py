@@ -191,55 +191,80 @@ def _units(buf, lo, hi, char_unit, starts, ends):
 
 @njit(**_OPTS)
 def shingle_counts(buf, offsets, docs, char_unit, ngram):
-    """Number of shingles of each selected doc: max(units - ngram + 1, 1)."""
-    counts = np.empty(len(docs), dtype=np.int64)
+    """Units and shingles of each selected doc: (units, max(units - ngram + 1, 1))."""
+    units = np.empty(len(docs), dtype=np.int64)
     for i in range(len(docs)):
         d = docs[i]
         lo, hi = offsets[d], offsets[d + 1]
-        units = 0
+        n = 0
         if char_unit[i]:
             for j in range(lo, hi):
                 if (buf[j] & 0xC0) != 0x80:
-                    units += 1
+                    n += 1
         else:
-            units = 1
+            n = 1
             for j in range(lo, hi):
                 if buf[j] == 32:
-                    units += 1
-        counts[i] = max(units - ngram + 1, 1)
-    return counts
+                    n += 1
+        units[i] = n
+    return units, np.maximum(units - ngram + 1, 1)
+
+
+@njit(inline="always", **_OPTS)
+def _power(powers, k):
+    """B^k mod 2^64: from the table when it is long enough, else by squaring."""
+    if k < len(powers):
+        return powers[k]
+    result = np.uint64(1)
+    base = powers[1]
+    while k > 0:
+        if k & 1:
+            result *= base
+        base *= base
+        k >>= 1
+    return result
+
+
+@njit(inline="always", **_OPTS)
+def _span(buf, s, e, powers):
+    """sum(buf[j] * B^(j - s) for j in [s, e)) mod 2^64 (Horner, from the last byte)."""
+    h = np.uint64(0)
+    for j in range(e - 1, s - 1, -1):
+        h = h * powers[1] + np.uint64(buf[j])
+    return h
 
 
 @njit(**_OPTS)
-def shingle_hash64(buf, offsets, docs, char_unit, ngram, counts, fwd, inv, len_mix):
+def shingle_hash64(buf, offsets, docs, char_unit, ngram, units, counts, powers, len_mix):
     """The 64-bit hash (see minhash.shingle_hash) of every shingle of the selected docs, in doc
-    and text order: ``fmix64(sum(byte_j * B^j) XOR len * len_mix)`` over each shingle's bytes,
-    from one prefix sum per doc. ``fwd``/``inv`` hold B^i and B^-i mod 2^64 for i up to the
-    longest doc."""
+    and text order: ``fmix64(raw XOR len * len_mix)`` with ``raw = sum(byte_j * B^j)`` over the
+    shingle's bytes. ``raw`` is put together from per-unit sums, ``raw(u..v) = U_u +
+    B^len_u * (gap_u + B^len_gap * raw(u+1..v))``, so memory is per unit, not per byte;
+    ``powers`` holds B^0, B^1, ... (longer powers are squared)."""
     total = 0
-    longest = 0
+    most = 1
     for i in range(len(docs)):
         total += counts[i]
-        longest = max(longest, offsets[docs[i] + 1] - offsets[docs[i]])
+        most = max(most, units[i])
     out = np.empty(total, dtype=np.uint64)
-    prefix = np.empty(longest + 1, dtype=np.uint64)
-    starts = np.empty(longest + 1, dtype=np.int64)
-    ends = np.empty(longest + 1, dtype=np.int64)
+    starts = np.empty(most, dtype=np.int64)
+    ends = np.empty(most, dtype=np.int64)
+    unit_hash = np.empty(most, dtype=np.uint64)
     w = 0
     for i in range(len(docs)):
         d = docs[i]
         lo, hi = offsets[d], offsets[d + 1]
-        acc = np.uint64(0)
-        prefix[0] = acc
-        for j in range(lo, hi):
-            acc += np.uint64(buf[j]) * fwd[j - lo]
-            prefix[j - lo + 1] = acc
-        units = _units(buf, lo, hi, char_unit[i], starts, ends)
+        n = _units(buf, lo, hi, char_unit[i], starts, ends)
+        for k in range(n):
+            unit_hash[k] = _span(buf, starts[k], ends[k], powers)
         for k in range(counts[i]):
-            s = starts[k]
-            e = ends[min(k + ngram - 1, units - 1)]
-            raw = (prefix[e - lo] - prefix[s - lo]) * inv[s - lo]
-            out[w] = _fmix64(raw ^ (np.uint64(e - s) * len_mix))
+            v = min(k + ngram - 1, n - 1)
+            raw = unit_hash[v]
+            for t in range(v - 1, k - 1, -1):
+                gap = _span(buf, ends[t], starts[t + 1], powers)
+                tail = gap + _power(powers, starts[t + 1] - ends[t]) * raw
+                raw = unit_hash[t] + _power(powers, ends[t] - starts[t]) * tail
+            out[w] = _fmix64(raw ^ (np.uint64(ends[v] - starts[k]) * len_mix))
             w += 1
     return out
 

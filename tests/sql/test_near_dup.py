@@ -241,3 +241,33 @@ def test_table_named_like_a_step_of_the_macros(docs, name):
         want = rows(docs, f"SELECT id FROM {macro}('docs', 'text', 'id') ORDER BY id")
         assert rows(docs, f"SELECT id FROM {macro}('{name}', 'text', 'id') ORDER BY id") == want
     docs.execute(f"DROP TABLE {name}")
+
+
+_BIG_DOC = r'''
+import resource, sys
+import corpusql
+con = corpusql.connect()
+con.execute("SELECT minhash_signature('warm up'), shingle_set('warm up')").fetchall()
+con.execute("""CREATE TABLE big AS SELECT 1 AS id, string_agg(chr(CAST(97 + i % 26 AS INTEGER))
+               || chr(CAST(97 + (i // 26) % 26 AS INTEGER)) || chr(CAST(97 + (i // 676) % 23 AS INTEGER))
+               || 'x', ' ') AS text FROM range(11000000) t(i)""")
+mb = con.execute("SELECT strlen(text) / 1e6 FROM big").fetchone()[0]
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+n, = con.execute("SELECT len(minhash_signature(text)) FROM big").fetchone()
+k, = con.execute("SELECT len(shingle_set(text)) FROM big").fetchone()
+(removed,), = con.execute("SELECT count(*) FILTER (WHERE NOT is_kept) FROM near_dup_clusters('big', 'text', 'id')").fetchall()
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(mb, n, k, removed, after - before)
+'''
+
+
+def test_fifty_megabyte_document(tmp_path):
+    """One 50 MB text goes through the kernels and the clustering macro in bounded memory."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", _BIG_DOC], capture_output=True, text=True,
+                         check=True, timeout=600).stdout.split()
+    mb, n, k, removed, grew = float(out[0]), int(out[1]), int(out[2]), int(out[3]), float(out[4])
+    assert mb > 50 and n == 128 and k == 26 * 26 * 23 and removed == 0
+    assert grew < 20 * mb, f"peak memory grew by {grew:.0f} MB for a {mb:.0f} MB document"

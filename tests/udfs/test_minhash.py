@@ -300,3 +300,12 @@ def test_shingle_set_gives_exact_jaccard():
 def test_connected_components_ignores_edges_with_a_null_end():
     out = M.connected_components(pa.array([[0, None, 4]]), pa.array([[1, 2, None]]))
     assert out.to_pylist() == [[0, 0]]
+
+
+@pytest.mark.parametrize("unit", ["word", "char"])
+def test_long_units_hash_like_the_reference(unit):
+    # words longer than the 256 cached powers of the hash base, and a text without spaces
+    texts = [" ".join(["x" * 300, "yz" * 200, "short", "w" * 1000, "end", "again"]), "q" * 5000]
+    norm = M.minhash_normalize(pa.array(texts)).to_pylist()
+    got = M.shingle_hashes(pa.array(texts), ngram=5, unit=unit).to_pylist()
+    assert got == [_reference_shingles(t, 5, unit) for t in norm]
