@@ -271,3 +271,24 @@ def test_fifty_megabyte_document(tmp_path):
     mb, n, k, removed, grew = float(out[0]), int(out[1]), int(out[2]), int(out[3]), float(out[4])
     assert mb > 50 and n == 128 and k == 26 * 26 * 23 and removed == 0
     assert grew < 20 * mb, f"peak memory grew by {grew:.0f} MB for a {mb:.0f} MB document"
+
+
+def test_invalid_utf8_from_a_file_is_quarantined_not_clustered(tmp_path):
+    import corpusql
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.jsonl").write_bytes(
+        b'{"id": 1, "text": "' + BASE.encode() + b'"}\n'
+        b'{"id": 2, "text": "' + BASE.encode() + b' \xff"}\n'   # line 2: not UTF-8
+        b'{"id": 3, "text": "' + BASE.upper().encode() + b'!"}\n')
+    con = corpusql.connect(str(tmp_path / "lake.duckdb"))
+    try:
+        corpusql.catalog(con).add("crawl", str(tmp_path / "in" / "*.jsonl"))
+        got = rows(con, "SELECT id, cluster_id, is_kept FROM near_dup_clusters('crawl', 'text', 'id') "
+                        "ORDER BY id")
+        assert got == [(1, 1, True), (3, 1, False)]
+        (line, reason), = rows(con, "SELECT line, reason FROM corpusql.quarantine "
+                                    "WHERE dataset = 'crawl'")
+        assert line == 2 and reason.startswith("invalid UTF-8")
+    finally:
+        con.close()
