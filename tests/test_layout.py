@@ -39,3 +39,13 @@ def test_every_sql_file_has_a_logic_test_or_a_pytest():
             continue
         logic = ROOT / "tests" / "sql" / sql.parent.name / f"{sql.stem}.test"
         assert logic.exists() or f"{sql.stem}(" in pytests, f"no test for {sql}"
+
+
+def test_ruff_finds_nothing():
+    """The lint rules in pyproject.toml hold for the whole tree (ruff is a test dependency)."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "ruff", "check", "--output-format", "concise",
+                           str(ROOT)], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -18,7 +18,7 @@ import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -78,7 +78,7 @@ class VerifyReport:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class Catalog:
@@ -401,7 +401,7 @@ class Catalog:
 
     def clone(self, src: str, new_name: str) -> DatasetStatus:
         """A new dataset with ``src``'s source, files, quarantine and its own cache copies."""
-        row = self._row(src)
+        self._row(src)  # fails, naming the catalog, when src is not in it
         if new_name in self._names() or not _NAME.match(new_name):
             raise CatalogError(f"clone {src!r}: {new_name!r} exists or is not an identifier")
         self.con.execute("BEGIN TRANSACTION")

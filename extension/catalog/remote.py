@@ -21,7 +21,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
 
@@ -353,7 +353,7 @@ class RouteFS(AbstractFileSystem):
         # object (new ETag after sync) never matches bytes cached for the old one.
         etag = str(self.info(path).get("etag"))
         seconds = int(hashlib.sha1(etag.encode()).hexdigest()[:8], 16)
-        return datetime(2001, 1, 1, tzinfo=timezone.utc) + timedelta(seconds=seconds)
+        return datetime(2001, 1, 1, tzinfo=UTC) + timedelta(seconds=seconds)
 
     def _open(self, path, mode="rb", **kw):
         if "r" not in mode:

@@ -132,7 +132,7 @@ class MotoServer:
                     return self
             except OSError:
                 if self.proc.poll() is not None:
-                    raise RuntimeError("moto server exited at start")
+                    raise RuntimeError("moto server exited at start") from None
                 time.sleep(0.1)
         self.stop()
         raise RuntimeError("moto server did not start within 60 s")

@@ -6,6 +6,7 @@ import gzip
 import json
 import os
 
+import duckdb
 import pytest
 import zstandard
 from catalog_helpers import write_jsonl, write_parquet
@@ -77,7 +78,7 @@ def test_sync_reports_new_changed_vanished(lake, tmp_path):
     rep = cat.verify("s")
     assert not rep.ok and rep.source_vanished == [str(tmp_path / "s" / "b.parquet")]
     assert cat.status("s").status == "stale"
-    with pytest.raises(Exception):
+    with pytest.raises(duckdb.Error):
         con.execute("SELECT count(*) FROM s").fetchall()  # b.parquet is gone
     rep = cat.sync("s")
     assert [os.path.basename(p) for p in rep.new] == ["c.parquet"]

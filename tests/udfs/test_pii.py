@@ -44,7 +44,7 @@ def scores():
     found = pii.pii_spans(texts).to_pylist()
     tp, fp, fn = Counter(), Counter(), Counter()
     misses = []
-    for (note, text, expected), got in zip(CASE_LIST, found):
+    for (_note, text, expected), got in zip(CASE_LIST, found):
         got = {(g["kind"], g["start"], g["end"]) for g in got}
         want = set(expected)
         for k, s, e in got - want:

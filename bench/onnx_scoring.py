@@ -1,6 +1,6 @@
 """onnx_score through SQL vs onnxruntime called directly on the same batches; lang_id docs/s.
 
-    .venv/bin/python bench/onnx.py [--docs 20000] [--corpus ../shared/data/corpus-dev.parquet]
+    .venv/bin/python bench/onnx_scoring.py [--docs 20000] [--corpus ../shared/data/corpus-dev.parquet]
 
 Both sides score the same texts with the bundled quality model (``quality.onnx``) in batches of
 256: the direct side is one ``InferenceSession.run`` per batch from Python, with the texts
