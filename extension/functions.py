@@ -42,14 +42,19 @@ FOUNDATION = [
 ]
 
 # --- near-duplicates (issue 3) -----------------------------------------------------------------
-from corpusql.udfs import minhash, sets  # kept in this section (one area per block)
+from corpusql.udfs import (  # kept in this section (one area per block)
+    graph,
+    minhash,
+    sets,
+    shingles,
+)
 
 _NUM_PERM = {"low": 2, "high": 1024}
 _NGRAM = _const("ngram", "INTEGER", 5, low=1, high=64)
-_UNIT = _const("unit", "VARCHAR", "word", choices=minhash.UNITS)
+_UNIT = _const("unit", "VARCHAR", "word", choices=shingles.UNITS)
 _NORM_NUMBERS = _const("norm_numbers", "BOOLEAN", True)
 NEAR_DUP: list = [
-    fn("minhash_normalize", minhash.minhash_normalize, [TEXT, _NORM_NUMBERS], "VARCHAR",
+    fn("minhash_normalize", shingles.minhash_normalize, [TEXT, _NORM_NUMBERS], "VARCHAR",
        null="kernel"),
     fn("minhash_signature", minhash.minhash_signature, [
         TEXT,
@@ -76,9 +81,9 @@ NEAR_DUP: list = [
     fn("jaccard", minhash.jaccard, [
         Param("a_text", "VARCHAR"), Param("b_text", "VARCHAR"), _NGRAM, _UNIT, _NORM_NUMBERS,
     ], "DOUBLE", null="kernel"),
-    fn("shingle_set", minhash.shingle_set, [TEXT, _NGRAM, _UNIT, _NORM_NUMBERS], "UBIGINT[]",
+    fn("shingle_set", shingles.shingle_set, [TEXT, _NGRAM, _UNIT, _NORM_NUMBERS], "UBIGINT[]",
        null="kernel"),
-    fn("connected_components", minhash.connected_components, [
+    fn("connected_components", graph.connected_components, [
         Param("src", "BIGINT[]"), Param("dst", "BIGINT[]")], "BIGINT[]", examples={
             "src": "if(text IS NULL, NULL, [length(text) % 7, 3])::BIGINT[]",
             "dst": "if(text IS NULL, NULL, [2, length(text) % 4])::BIGINT[]"}),

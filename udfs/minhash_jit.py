@@ -1,10 +1,11 @@
-"""Compiled loops behind corpusql.udfs.minhash: byte normalization, shingle hashing, MinHash.
+"""Compiled loops behind corpusql.udfs.shingles and corpusql.udfs.minhash.
 
 Each function is one pass over a batch's bytes or shingles, compiled by numba (``nogil``, so
 DuckDB's threads run batches in parallel) and cached on disk. The definitions they implement are
-stated in :mod:`corpusql.udfs.minhash` (``minhash_normalize``, ``shingle_hash``,
-``minhash_signature``); the tests compare them with the scalar references and with datasketch.
-All arithmetic is on unsigned integers and wraps modulo 2^64 (or 2^32 where stated).
+stated in :mod:`corpusql.udfs.shingles` (``minhash_normalize``, ``shingle_hash``) and
+:mod:`corpusql.udfs.minhash` (``minhash_signature``); the tests compare them with the scalar
+references and with datasketch. All arithmetic is on unsigned integers and wraps modulo 2^64
+(or 2^32 where stated).
 """
 
 from __future__ import annotations

@@ -12,7 +12,9 @@ import pytest
 from datasketch import MinHash
 from datasketch.lsh import _optimal_param
 
+from corpusql.udfs import graph as G
 from corpusql.udfs import minhash as M
+from corpusql.udfs import shingles as S
 
 TEXTS = [
     "Hello, World! The quick brown fox jumps over 123 lazy dogs.",
@@ -36,12 +38,12 @@ def _reference_shingles(norm: str | None, n: int, unit: str) -> list[int] | None
     units = norm.split(" ") if unit == "word" else list(norm)
     sep = " " if unit == "word" else ""
     if len(units) < n:
-        return [M.shingle_hash(norm.encode())]
-    return [M.shingle_hash(sep.join(units[i:i + n]).encode()) for i in range(len(units) - n + 1)]
+        return [S.shingle_hash(norm.encode())]
+    return [S.shingle_hash(sep.join(units[i:i + n]).encode()) for i in range(len(units) - n + 1)]
 
 
 def test_normalize_follows_datatrove_steps():
-    got = M.minhash_normalize(pa.array(TEXTS)).to_pylist()
+    got = S.minhash_normalize(pa.array(TEXTS)).to_pylist()
     assert got[0] == "hello world the quick brown fox jumps over 0 lazy dogs"
     assert got[1] is None
     assert got[2] == got[3] == ""
@@ -86,7 +88,7 @@ def _every_code_point_in_context() -> list[str]:
 
 def test_normalize_matches_the_definition_on_every_code_point():
     texts = _every_code_point_in_context()
-    got = M.minhash_normalize(pa.array(texts)).to_pylist()
+    got = S.minhash_normalize(pa.array(texts)).to_pylist()
     for text, g in zip(texts, got):
         want = _reference_normalize(text)
         if g != want:
@@ -99,15 +101,15 @@ def test_normalize_matches_the_definition_on_the_sample():
     from corpusql.demo import sample_path
 
     texts = pq.read_table(sample_path(), columns=["text"])["text"].to_pylist()
-    got = M.minhash_normalize(pa.array(texts)).to_pylist()
+    got = S.minhash_normalize(pa.array(texts)).to_pylist()
     assert got == [_reference_normalize(t) for t in texts]
 
 
 @pytest.mark.parametrize("unit", ["word", "char"])
 @pytest.mark.parametrize("ngram", [1, 3, 5])
 def test_vectorized_shingles_match_reference(unit, ngram):
-    norm = M.minhash_normalize(pa.array(TEXTS)).to_pylist()
-    got = M.shingle_hashes(pa.array(TEXTS), ngram=ngram, unit=unit).to_pylist()
+    norm = S.minhash_normalize(pa.array(TEXTS)).to_pylist()
+    got = S.shingle_hashes(pa.array(TEXTS), ngram=ngram, unit=unit).to_pylist()
     assert got == [_reference_shingles(t, ngram, unit) for t in norm]
 
 
@@ -115,7 +117,7 @@ def test_vectorized_shingles_match_reference(unit, ngram):
 @pytest.mark.parametrize("num_perm,seed", [(128, 1), (64, 7), (16, 0)])
 def test_signature_parity_with_datasketch(scheme, num_perm, seed):
     arr = pa.array(TEXTS)
-    hashes = M.shingle_hashes(arr).to_pylist()
+    hashes = S.shingle_hashes(arr).to_pylist()
     sigs = M.minhash_signature(arr, num_perm=num_perm, seed=seed, scheme=scheme).to_pylist()
     for hs, sig in zip(hashes, sigs):
         if hs is None:
@@ -227,7 +229,7 @@ def test_unit_auto_picks_char_for_cjk():
 
 
 def test_short_documents_give_one_shingle():
-    hs = M.shingle_hashes(pa.array(["one two", "one two three four five"]), ngram=5).to_pylist()
+    hs = S.shingle_hashes(pa.array(["one two", "one two three four five"]), ngram=5).to_pylist()
     assert len(hs[0]) == 1 and len(hs[1]) == 1
     assert hs[0] != hs[1]
 
@@ -250,7 +252,7 @@ def test_multi_megabyte_string():
     sig = M.minhash_signature(arr, num_perm=8).to_pylist()
     assert len(sig[0]) == 8 and len(sig[1]) == 8
     ref = MinHash(num_perm=8, hashfunc=lambda v: v)
-    ref.update_batch(M.shingle_hashes(arr[:1]).to_pylist()[0])
+    ref.update_batch(S.shingle_hashes(arr[:1]).to_pylist()[0])
     assert sig[0] == [int(v) for v in ref.hashvalues]
 
 
@@ -263,11 +265,11 @@ def test_bands_checks_length_and_nulls():
 
 
 def test_connected_components():
-    out = M.connected_components(pa.array([[0, 2, 5, 7], None]), pa.array([[1, 3, 2, 6], [1]]))
+    out = G.connected_components(pa.array([[0, 2, 5, 7], None]), pa.array([[1, 3, 2, 6], [1]]))
     assert out.to_pylist() == [[0, 0, 2, 2, 4, 2, 6, 6], None]
     rng = np.random.default_rng(5)
     u, v = rng.integers(0, 3000, 2500), rng.integers(0, 3000, 2500)
-    labels = M._components(u, v)
+    labels = G._components(u, v)
     parent = list(range(len(labels)))
 
     def find(x):
@@ -285,8 +287,8 @@ def test_connected_components():
 def test_shingle_set_gives_exact_jaccard():
     a = pa.array(["a b c d e f a b", "x y z", None, "same text here"])
     b = pa.array(["a b c d e f g", "p q r", "x", "Same, text here!"])
-    sa = M.shingle_set(a, ngram=2).to_pylist()
-    sb = M.shingle_set(b, ngram=2).to_pylist()
+    sa = S.shingle_set(a, ngram=2).to_pylist()
+    sb = S.shingle_set(b, ngram=2).to_pylist()
     assert sa[0] == sorted(set(sa[0])) and sa[2] is None
     expect = M.jaccard(a, b, ngram=2).to_pylist()
     for x, y, j in zip(sa, sb, expect):
@@ -298,7 +300,7 @@ def test_shingle_set_gives_exact_jaccard():
 
 
 def test_connected_components_ignores_edges_with_a_null_end():
-    out = M.connected_components(pa.array([[0, None, 4]]), pa.array([[1, 2, None]]))
+    out = G.connected_components(pa.array([[0, None, 4]]), pa.array([[1, 2, None]]))
     assert out.to_pylist() == [[0, 0]]
 
 
@@ -306,6 +308,6 @@ def test_connected_components_ignores_edges_with_a_null_end():
 def test_long_units_hash_like_the_reference(unit):
     # words longer than the 256 cached powers of the hash base, and a text without spaces
     texts = [" ".join(["x" * 300, "yz" * 200, "short", "w" * 1000, "end", "again"]), "q" * 5000]
-    norm = M.minhash_normalize(pa.array(texts)).to_pylist()
-    got = M.shingle_hashes(pa.array(texts), ngram=5, unit=unit).to_pylist()
+    norm = S.minhash_normalize(pa.array(texts)).to_pylist()
+    got = S.shingle_hashes(pa.array(texts), ngram=5, unit=unit).to_pylist()
     assert got == [_reference_shingles(t, 5, unit) for t in norm]
