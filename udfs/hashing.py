@@ -11,6 +11,8 @@ import hashlib
 import numpy as np
 import pyarrow as pa
 
+from .blake2b_jit import blake2b_first_words
+
 
 def blake2b_digest(text: pa.Array, *, size: int, salt: bytes = b"") -> list[bytes | None]:
     """BLAKE2b digests of ``size`` bytes of each string's UTF-8 bytes (NULL stays None)."""
@@ -33,15 +35,21 @@ def fingerprint128(text: pa.Array) -> pa.Array:
 def unit_interval(key: pa.Array, *, seed: int) -> np.ndarray:
     """Map each key to [0, 1): first 8 bytes of keyed BLAKE2b, little-endian, divided by 2^64.
 
-    The BLAKE2b key is the seed written in decimal ASCII (``str(seed)``); keys are the UTF-8
-    bytes of the key text. NULL keys map to NaN.
+    BLAKE2b-64 (RFC 7693, digest_size=8) over the UTF-8 bytes of the key text, keyed by the seed
+    written in decimal ASCII (``str(seed)``, at most 64 bytes). NULL keys map to NaN. Computed
+    for the whole batch in one compiled loop (corpusql.udfs.blake2b_jit) that releases the GIL.
     """
-    digests = blake2b_digest(key, size=8, salt=str(seed).encode())
-    u = np.full(len(digests), np.nan)
-    for i, d in enumerate(digests):
-        if d is not None:
-            u[i] = int.from_bytes(d, "little") / 2.0**64
-    return u
+    if isinstance(key, pa.ChunkedArray):
+        key = key.combine_chunks()
+    if not pa.types.is_large_string(key.type):
+        key = key.cast(pa.large_string())
+    bufs = key.buffers()
+    offsets = np.frombuffer(bufs[1], dtype=np.int64)[key.offset: key.offset + len(key) + 1]
+    data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(0, np.uint8)
+    valid = np.asarray(key.is_valid()) if key.null_count else np.ones(len(key), dtype=bool)
+    salt = np.frombuffer(str(seed).encode()[:64], dtype=np.uint8).copy()
+    words = blake2b_first_words(data, offsets, valid, salt, 8)
+    return np.where(valid, words / 2.0**64, np.nan)
 
 
 def text_fingerprint(text: pa.Array, *, normalize: bool = True) -> pa.Array:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 import pyarrow as pa
 
-_NULL_DIGEST = bytes(8)
+from .hashing import unit_interval
 
 
 def hash_unit(key: pa.Array, *, seed: int = 0) -> pa.Array:
@@ -19,13 +17,6 @@ def hash_unit(key: pa.Array, *, seed: int = 0) -> pa.Array:
     machines, thread counts and engine versions (never the engine's ``hash()`` or ``random()``).
     Keys are compared as text (cast other types to VARCHAR first). NULL key gives NULL.
     """
-    salt = str(seed).encode()[:64]
-    blake2b = hashlib.blake2b
-    values = key.to_pylist()
-    digests = b"".join([
-        _NULL_DIGEST if v is None else blake2b(v.encode("utf-8"), digest_size=8, key=salt).digest()
-        for v in values
-    ])
-    u = np.frombuffer(digests, dtype="<u8") / 2.0**64
-    mask = np.asarray(key.is_null()) if key.null_count else None
-    return pa.array(u, pa.float64(), mask=mask)
+    u = unit_interval(key, seed=seed)
+    valid = ~np.isnan(u)
+    return pa.array(np.where(valid, u, 0.0), pa.float64(), mask=None if valid.all() else ~valid)
