@@ -259,13 +259,18 @@ def test_catalog_methods_fail_on_a_role_connection(env):
 
 
 def test_known_limit_copy_to_the_role_database_name(env):
-    """DuckDB always allows its own database file's path; a role connection's file is a private
-    copy whose name is removed once opened, so COPY there writes a new file nobody reads."""
+    """The path guard allows a connection's own database file; a role connection's file is a
+    private copy whose name is removed once opened. DuckDB 2.0.1 refuses a COPY onto an attached
+    database's file; 2.0.0 wrote a new file there that nobody reads. Either way the role's
+    database and the catalog are unchanged."""
     con = env["con"]
     path = con.execute("SELECT path FROM duckdb_databases() "
                        "WHERE database_name = current_database()").fetchall()[0][0]
     assert str(env["db"]) != path
-    con.execute(f"COPY (SELECT 1 AS x) TO '{path}' (FORMAT csv, USE_TMP_FILE false)")
+    try:
+        con.execute(f"COPY (SELECT 1 AS x) TO '{path}' (FORMAT csv, USE_TMP_FILE false)")
+    except duckdb.BinderException as e:
+        assert "belongs to an attached database" in str(e)
     assert con.execute("SELECT name FROM corpusql.datasets ORDER BY name").fetchall() == [
         ("docs",), ("open",)]
     assert con.execute("SELECT count(*) FROM open").fetchall() == [(5,)]
