@@ -105,8 +105,23 @@ members = clusters[clusters["cluster_id"] == first]["id"].tolist()[:2]
 a, b = (con.execute("SELECT text FROM docs WHERE id = ?", [m]).fetchone()[0] for m in members)
 print(members)
 print("\\n".join(list(difflib.unified_diff(a.splitlines(), b.splitlines(), lineterm=""))[:20]))"""),
+    ("md", "What removal does to each source, and how big the clusters are:"),
     ("code", """%%sql
-SELECT * FROM near_dup_report('docs', 'text', 'id', threshold := 0.8)"""),
+SELECT * FROM near_dup_report('docs', 'text', 'id', source_col := 'source', threshold := 0.8)"""),
+    ("code", """%%sql
+SELECT * FROM near_dup_cluster_sizes('docs', 'text', 'id', threshold := 0.8)"""),
+    ("md", """## A new batch against a published release
+
+Yesterday's release keeps every document it has; only the new batch is deduplicated, against
+the release and within itself. Here the release is the deduplicated `man` and `info` pages
+and the batch is everything else."""),
+    ("code", """con.execute(\"\"\"CREATE TABLE release AS
+    FROM near_dedup('docs', 'text', 'id') WHERE source IN ('man', 'info')\"\"\")
+con.execute("CREATE TABLE batch AS FROM docs WHERE source NOT IN ('man', 'info')")"""),
+    ("code", """%%sql incremental
+SELECT duplicate_in, count(*) AS n, min(id) AS example, arg_min(duplicate_of, id) AS duplicate_of
+FROM near_dup_incremental('batch', 'release', 'text', 'id')
+GROUP BY ALL ORDER BY n DESC"""),
     ("code", "con.close()"),
 ]
 
