@@ -1,4 +1,4 @@
--- near_dup_incremental(new_tbl, release_tbl, text_col, id_col, threshold := 0.8, verify := true, keep_by := NULL, num_perm := 128, ngram := 5, unit := 'word', seed := 1, norm_numbers := true, fn_weight := 0.9)
+-- near_dup_incremental(new_tbl, release_tbl, text_col, id_col, threshold := 0.8, verify := true, keep_by := NULL, num_perm := 128, ngram := 5, unit := 'word', seed := 1, norm_numbers := true, fn_weight := 0.9, release_keys := NULL)
 --
 -- Near-duplicate removal of a new batch `new_tbl` against an earlier release `release_tbl` (a
 -- table, a view or a materialized Parquet release read through one): one row per document of the
@@ -21,12 +21,16 @@
 -- always win, except that pairs inside the release are not compared (it was deduplicated when
 -- it was made). Documents with NULL or empty text never match and are kept. Ids must be unique
 -- and not NULL in each table; the two tables' id columns must have comparable types.
+-- The release is signed on every call unless `release_keys` names a table of its band keys made
+-- by near_dup_band_keys with the same settings (checked: other settings fail with both named);
+-- its texts are then read only for the documents a batch document matches.
 --
 -- returns: id, is_kept, duplicate_of, duplicate_in
 -- requires: minhash_params, minhash_signature, minhash_bands, shingle_set, set_jaccard, connected_components
+-- depends: near_dup_settings, near_dup_band_keys
 -- source: MinHash LSH near-duplicate removal (Lee et al. 2022; datatrove's MinhashDedup stages) applied to a new batch against an index of earlier releases
 -- duckdb-only: query_table() to take a table name; row[col] to take a column by name
-CREATE OR REPLACE MACRO near_dup_incremental(new_tbl, release_tbl, text_col, id_col, threshold := 0.8, verify := true, keep_by := NULL, num_perm := 128, ngram := 5, unit := 'word', seed := 1, norm_numbers := true, fn_weight := 0.9) AS TABLE
+CREATE OR REPLACE MACRO near_dup_incremental(new_tbl, release_tbl, text_col, id_col, threshold := 0.8, verify := true, keep_by := NULL, num_perm := 128, ngram := 5, unit := 'word', seed := 1, norm_numbers := true, fn_weight := 0.9, release_keys := NULL) AS TABLE
 WITH nd_banding AS MATERIALIZED (
     SELECT
         CASE
@@ -34,7 +38,11 @@ WITH nd_banding AS MATERIALIZED (
                 THEN error('near_dup_incremental: threshold = ' || coalesce(CAST(threshold AS VARCHAR), 'NULL')
                            || ' is out of range (0, 1]')
             ELSE minhash_params(threshold, num_perm := num_perm, fn_weight := fn_weight)
-        END AS p
+        END AS p,
+        CASE WHEN threshold > 0 AND threshold <= 1
+             THEN near_dup_settings(threshold := threshold, num_perm := num_perm, ngram := ngram,
+                                    unit := unit, seed := seed, norm_numbers := norm_numbers,
+                                    fn_weight := fn_weight) END AS settings
 ),
 nd_batch AS MATERIALIZED (
     SELECT
@@ -54,16 +62,22 @@ nd_batch_keys AS MATERIALIZED (
     ) AS s, nd_banding AS b
     WHERE s.signature IS NOT NULL
 ),
+nd_release_keys_computed AS (
+    SELECT *
+    FROM near_dup_band_keys(release_tbl, text_col, id_col, threshold := threshold, num_perm := num_perm,
+                            ngram := ngram, unit := unit, seed := seed, norm_numbers := norm_numbers,
+                            fn_weight := fn_weight)
+),
 nd_release_keys AS MATERIALIZED (
-    SELECT
-        s.release_id,
-        unnest(minhash_bands(s.signature, bands := b.p.bands, rows := b.p.rows)) AS band_key
-    FROM (
-        SELECT r[id_col] AS release_id,
-               minhash_signature(r[text_col], num_perm := num_perm, ngram := ngram, seed := seed, unit := unit, norm_numbers := norm_numbers) AS signature
-        FROM query_table(release_tbl) AS r
-    ) AS s, nd_banding AS b
-    WHERE s.signature IS NOT NULL
+    SELECT k.id AS release_id, k.band_key
+    FROM query_table(coalesce(release_keys, 'nd_release_keys_computed')) AS k, nd_banding AS b
+    WHERE CASE
+        WHEN k.settings IS DISTINCT FROM b.settings
+            THEN error('near_dup_incremental: release_keys ' || coalesce(release_keys, '') || ' were made with '
+                       || coalesce(k.settings, 'NULL') || ' but this call uses ' || b.settings
+                       || '; rebuild them with near_dup_band_keys, or call with the same settings')
+        ELSE true
+    END
 ),
 nd_release_candidates AS MATERIALIZED (
     SELECT DISTINCT k.node, r.release_id

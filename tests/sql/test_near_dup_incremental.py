@@ -105,7 +105,8 @@ def test_empty_release_is_plain_clustering(con):
 
 
 @pytest.mark.parametrize("threshold, message", [
-    (0, r"near_dup_incremental: threshold = 0 is out of range \(0, 1\]"),
+    # the batch's banding and the release's band keys check it: either may report first
+    (0, r"near_dup_(incremental|settings): threshold = 0 is out of range \(0, 1\]"),
     (1.5, r"threshold = 1.5 is out of range"),
 ])
 def test_bad_threshold(con, threshold, message):
@@ -165,3 +166,31 @@ def test_deterministic_across_threads(sample):
         sample.execute(f"SET threads = {threads}")
         results.append(rows(sample, "FROM near_dup_incremental('part_b', 'old_release', 'text', 'id')"))
     assert results[0] == results[1]
+
+
+def test_band_keys_and_settings(con):
+    (settings,), = rows(con, "SELECT near_dup_settings()")
+    assert settings == "bands=14 rows=9 num_perm=128 ngram=5 unit=word seed=1 norm_numbers=true"
+    got = rows(con, "SELECT id, count(*), count(DISTINCT band_key), any_value(settings) "
+                    "FROM near_dup_band_keys('release', 'text', 'id') GROUP BY id ORDER BY id")
+    assert got == [(1, 14, 14, settings), (2, 14, 14, settings)]  # 3 has NULL text: no keys
+    with pytest.raises(duckdb.Error, match=r"threshold = 2 is out of range"):
+        rows(con, "SELECT near_dup_settings(threshold := 2)")
+
+
+def test_stored_release_keys_give_the_same_answer(sample):
+    sample.execute("CREATE OR REPLACE TABLE old_release_keys AS "
+                   "FROM near_dup_band_keys('old_release', 'text', 'id')")
+    signed = rows(sample, "FROM near_dup_incremental('part_b', 'old_release', 'text', 'id')")
+    stored = rows(sample, "FROM near_dup_incremental('part_b', 'old_release', 'text', 'id', "
+                          "release_keys := 'old_release_keys')")
+    assert stored == signed and any(r[3] == "release" for r in stored)
+
+
+def test_stored_release_keys_with_other_settings_are_refused(sample):
+    sample.execute("CREATE OR REPLACE TABLE keys_at_07 AS "
+                   "FROM near_dup_band_keys('old_release', 'text', 'id', threshold := 0.7)")
+    with pytest.raises(duckdb.Error, match=r"release_keys keys_at_07 were made with bands=.* "
+                                           r"but this call uses bands=14 rows=9 .*near_dup_band_keys"):
+        rows(sample, "FROM near_dup_incremental('part_b', 'old_release', 'text', 'id', "
+                     "release_keys := 'keys_at_07')")
