@@ -13,7 +13,9 @@ one document inside a replica stay as alike as they were). 19 copies of the
 Each size is clustered in its own process (threshold 0.8, verify := true, 2 threads, the
 database spilling to --work), reading the Parquet file through a view; the script prints wall
 time, CPU time, peak RSS, documents removed, and the time per document relative to the base set,
-which is 1.0 when the pipeline scales linearly.
+which is 1.0 when the pipeline scales linearly. Then near_dup_incremental deduplicates a new
+batch of 20,000 documents (near copies of release documents) against the ~1M-document release,
+once signing the release in the call and once with its band keys stored by near_dup_band_keys.
 """
 
 from __future__ import annotations
@@ -53,6 +55,56 @@ def build(data: Path, copies: int, out: Path) -> None:
     con.close()
 
 
+def build_batch(data: Path, out: Path, n: int = 20_000) -> None:
+    """A new batch: the first ``n`` documents as replica 1 words, dropping other words than
+    replica 1 did, so most are near (not exact) copies of release documents."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(f"""
+        COPY (
+            SELECT b.id || '~new' AS id,
+                   array_to_string(list_transform(
+                       list_filter(string_split(b.text, ' '), lambda w: hash(w, 1000) % 40 <> 0),
+                       lambda w: 'ab' || w), ' ') AS text
+            FROM (FROM read_parquet('{data}/bench.parquet') LIMIT {n}) AS b
+        ) TO '{out}' (FORMAT parquet, COMPRESSION zstd)
+    """)
+    con.close()
+
+
+def incremental(release: Path, batch: Path, work: Path, threshold: float) -> dict:
+    """near_dup_incremental of ``batch`` against ``release``: signing the release in the call,
+    then with band keys stored once (the time to store them is reported apart)."""
+    import corpusql
+
+    con = corpusql.connect()
+    con.execute("SET threads = 2")
+    con.execute(f"SET temp_directory = '{work / 'spill'}'")
+    con.execute(f"CREATE VIEW release AS SELECT id, text FROM read_parquet('{release}')")
+    con.execute(f"CREATE VIEW batch AS SELECT id, text FROM read_parquet('{batch}')")
+    con.execute("SELECT minhash_signature('warm up'), set_jaccard(shingle_set('a'), shingle_set('b'))")
+    call = f"FROM near_dup_incremental('batch', 'release', 'text', 'id', threshold := {threshold}"
+    t0 = time.perf_counter()
+    signed = con.execute(f"CREATE TABLE signed AS {call})").fetchall()
+    signed_secs = time.perf_counter() - t0
+    keys = work / "release_band_keys.parquet"
+    t0 = time.perf_counter()
+    con.execute(f"COPY (FROM near_dup_band_keys('release', 'text', 'id', threshold := {threshold})) "
+                f"TO '{keys}' (FORMAT parquet)")
+    store_secs = time.perf_counter() - t0
+    con.execute(f"CREATE VIEW release_keys AS FROM read_parquet('{keys}')")
+    t0 = time.perf_counter()
+    con.execute(f"CREATE TABLE stored AS {call}, release_keys := 'release_keys')")
+    stored_secs = time.perf_counter() - t0
+    same = con.execute("SELECT count(*) FROM (FROM signed EXCEPT FROM stored)").fetchone()[0] == 0
+    n, removed = con.execute("SELECT count(*), count(*) FILTER (WHERE NOT is_kept) FROM stored").fetchone()
+    del signed
+    con.close()
+    return {"batch": n, "removed": removed, "signed_secs": signed_secs,
+            "store_keys_secs": store_secs, "stored_keys_secs": stored_secs, "same_answer": same}
+
+
 def cluster(path: Path, work: Path, threshold: float) -> dict:
     import corpusql
 
@@ -81,9 +133,14 @@ def main() -> None:
     ap.add_argument("--threshold", type=float, default=0.8)
     ap.add_argument("--work", type=Path, default=Path("/tmp/corpusql-scale"))
     ap.add_argument("--part", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--incremental-part", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.part:
         print(json.dumps(cluster(args.part, args.work, args.threshold)))
+        return
+    if args.incremental_part:
+        batch = args.work / "batch.parquet"
+        print(json.dumps(incremental(args.incremental_part, batch, args.work, args.threshold)))
         return
     if not (args.data / "bench.parquet").exists():
         raise SystemExit(f"{args.data}/bench.parquet not found (see ../shared/README.md)")
@@ -107,6 +164,20 @@ def main() -> None:
           f"{big['cpu']:.1f} s CPU, peak RSS {big['peak_rss_mb']:,.0f} MB, "
           f"{big['removed']:,} removed (base set: {base['removed']:,} of {base['docs']:,})")
     print(f"time per document vs the base set: {per_doc:.2f} (1.0 = linear)")
+
+    build_batch(args.data, args.work / "batch.parquet")
+    proc = subprocess.run([sys.executable, __file__, "--incremental-part",
+                           str(args.work / f"neardup-x{args.copies}.parquet"), "--work",
+                           str(args.work), "--threshold", str(args.threshold)],
+                          capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"incremental run failed:\n{proc.stderr}")
+    inc = json.loads(proc.stdout.strip().splitlines()[-1])
+    print(f"\nnear_dup_incremental, a {inc['batch']:,}-document batch against the "
+          f"{big['docs']:,}-document release: {inc['removed']:,} removed; "
+          f"{inc['signed_secs']:.1f} s signing the release in the call, "
+          f"{inc['stored_keys_secs']:.1f} s with stored band keys "
+          f"(storing them once: {inc['store_keys_secs']:.1f} s); same answer: {inc['same_answer']}")
 
 
 if __name__ == "__main__":
