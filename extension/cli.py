@@ -17,9 +17,13 @@ import duckdb
 from . import __version__
 
 
-def _open(db: str | None, read_only: bool = False):
+def _open(db: str | None, read_only: bool = False, role: str | None = None):
     from .connect import connect
 
+    if role is not None:
+        if not db:
+            raise SystemExit("corpusql: --role needs the catalog's database file")
+        return connect(db, role=role)  # read-only, locked down, only the role's datasets
     return connect(db or ":memory:", read_only=read_only)
 
 
@@ -33,7 +37,7 @@ def _query_arg(text: str) -> str:
 def cmd_shell(args) -> int:
     from .shell import Shell
 
-    con = _open(args.db, read_only=args.read_only)
+    con = _open(args.db, read_only=args.read_only, role=args.role)
     try:
         Shell(con).loop(sys.stdin)
     finally:
@@ -51,7 +55,7 @@ def cmd_run(args) -> int:
     from .display import render
     from .scripts import run_file
 
-    con = _open(args.db)
+    con = _open(args.db, role=args.role)
     progress = _progress(args)
     progress.attach(con)
     progress.stage(f"run {args.script}")
@@ -147,12 +151,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("shell", help="interactive SQL shell with every corpusql function")
     p.add_argument("db", nargs="?", help="database file (default: in memory)")
     p.add_argument("--read-only", action="store_true")
+    p.add_argument("--role", help="open as this catalog role: read-only, its granted datasets only")
     p.set_defaults(func=cmd_shell)
 
     p = sub.add_parser("run", help="run a SQL script, printing the results of queries")
     p.add_argument("script")
     p.add_argument("--db", help="database file (default: in memory)")
     p.add_argument("--mode", default="table", choices=["table", "csv", "json", "markdown"])
+    p.add_argument("--role", help="run as this catalog role: read-only, its granted datasets only")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("materialize", help="write a query to Parquet atomically, with manifest")

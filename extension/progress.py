@@ -38,10 +38,17 @@ class Progress:
 
     # -- called from the work ------------------------------------------------------------------
     def attach(self, con: duckdb.DuckDBPyConnection) -> None:
-        """Poll this connection's query progress (turns DuckDB's progress tracking on)."""
-        con.execute("SET enable_progress_bar = true")
-        con.execute("SET enable_progress_bar_print = false")
+        """Poll this connection's query progress (turns DuckDB's progress tracking on).
+
+        A locked-down connection (a role's) cannot change its settings: its progress is then
+        unknown (stages are still shown), and Ctrl-C still interrupts its query."""
         self._con = con
+        try:
+            con.execute("SET enable_progress_bar = true")
+            con.execute("SET enable_progress_bar_print = false")
+        except duckdb.InvalidInputException as exc:
+            if "locked" not in str(exc):
+                raise
 
     def stage(self, name: str) -> None:
         """Name the current stage; raises :class:`Cancelled` if Ctrl-C was pressed."""

@@ -138,3 +138,33 @@ def test_role_connection_while_the_catalog_is_open_in_the_process(lake, db, tmp_
     cat.revoke("team", "ours")  # the writer still works, and the role connection's settings
     assert con.execute("SELECT current_setting('enable_external_access')").fetchall() == [
         (True,)]  # (instance-wide in DuckDB) did not reach it
+
+
+def test_cli_run_and_shell_as_a_role(db, tmp_path, capsys):
+    from corpusql.cli import main
+
+    write_parquet(tmp_path / "a" / "x.parquet", 10)
+    write_parquet(tmp_path / "b" / "y.parquet", 3)
+    con = duckdb.connect(str(db))
+    try:
+        cat = corpusql.catalog(con)
+        cat.add("shared_docs", str(tmp_path / "a" / "*.parquet"))
+        cat.add("private_docs", str(tmp_path / "b" / "*.parquet"))
+        cat.add_role("reader")
+        cat.grant("reader", "shared_docs")
+    finally:
+        con.close()
+    ok = tmp_path / "ok.sql"
+    ok.write_text("SELECT count(*) AS n FROM shared_docs;\n")
+    assert main(["run", str(ok), "--db", str(db), "--role", "reader", "--mode", "csv"]) == 0
+    assert capsys.readouterr().out.split() == ["n", "10"]
+    denied = tmp_path / "denied.sql"
+    denied.write_text("SELECT count(*) FROM private_docs;\n")
+    assert main(["run", str(denied), "--db", str(db), "--role", "reader"]) == 1
+    assert "private_docs does not exist" in capsys.readouterr().err
+    assert main(["run", str(ok), "--db", str(db)]) == 0  # the owner sees everything
+    capsys.readouterr()
+    assert main(["run", str(ok), "--db", str(db), "--role", "nobody"]) == 1
+    assert "role 'nobody' is not in the catalog" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="--role needs the catalog's database file"):
+        main(["shell", "--role", "reader"])
