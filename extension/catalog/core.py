@@ -86,6 +86,13 @@ class Catalog:
 
     def __init__(self, con: duckdb.DuckDBPyConnection, cache_dir: str | os.PathLike | None = None):
         self.con = con
+        (db, path), = con.execute("SELECT database_name, path FROM duckdb_databases() "
+                                  "WHERE database_name = current_database()").fetchall()
+        if db == "corpusql":
+            raise CatalogError(
+                f"the database {path or db!r} is named 'corpusql', like the catalog's schema, so "
+                "'corpusql.datasets' would be ambiguous; give the file another name (for example "
+                "lake.duckdb) or ATTACH it under another alias and USE it")
         if not schema.exists(con) or schema.missing(con):
             schema.create(con)
         self.cache_dir = Path(self._cache_dir(cache_dir))

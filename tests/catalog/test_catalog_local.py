@@ -181,3 +181,24 @@ def test_file_vanishing_between_listing_and_reading(lake, tmp_path, monkeypatch)
     st = cat.add("race", str(tmp_path / "race" / "*.jsonl"))
     assert (st.status, st.files) == ("ready", 1)
     assert con.execute("SELECT n FROM race").fetchall() == [("a",)]
+
+
+def test_a_database_named_like_the_catalog_schema_is_refused_clearly(tmp_path):
+    import corpusql
+    from corpusql.catalog import CatalogError
+
+    con = duckdb.connect(str(tmp_path / "corpusql.duckdb"))
+    try:
+        with pytest.raises(CatalogError, match=r"named 'corpusql', like the catalog's "
+                                                        r"schema.*lake\.duckdb"):
+            corpusql.catalog(con)
+    finally:
+        con.close()
+    con = duckdb.connect()
+    try:  # attached under another alias it works
+        con.execute(f"ATTACH '{tmp_path / 'corpusql.duckdb'}' AS lake")
+        con.execute("USE lake")
+        corpusql.catalog(con)
+        assert con.execute("SELECT count(*) FROM corpusql.datasets").fetchall() == [(0,)]
+    finally:
+        con.close()
