@@ -7,7 +7,8 @@
 -- of false negatives, 0.5 as in datasketch), so a pair with Jaccard s is found with probability
 -- 1 - (1 - s^rows)^bands. Candidates are not verified: filter on
 -- est_jaccard, or use near_dup_clusters(verify := true). Documents whose text is NULL or empty
--- after normalization are never candidates. Ids must be unique and not NULL. Texts are normalized
+-- after normalization are never candidates. Ids must be unique and not NULL (checked: a NULL or
+-- repeated id fails, naming the column and an example). Texts are normalized
 -- as minhash_signature's are: `norm_numbers := false` keeps digits instead of folding each run
 -- to 0 (then texts that differ only in numbers are no longer near-duplicates).
 --
@@ -31,12 +32,27 @@ nd_signatures AS MATERIALIZED (
         minhash_signature(r[text_col], num_perm := num_perm, ngram := ngram, seed := seed, unit := unit, norm_numbers := norm_numbers) AS signature
     FROM query_table(tbl) AS r
 ),
+nd_ids_checked AS MATERIALIZED (
+    -- fails, naming the table, the column and an example, unless the ids are unique and not NULL
+    SELECT CASE
+        WHEN count(*) > count(id)
+            THEN error('near_dup_candidates: ' || tbl || '.' || id_col || ' has ' || (count(*) - count(id))
+                       || ' NULL ids; ids must be unique and not NULL')
+        WHEN count(DISTINCT id) < count(id)
+            THEN error('near_dup_candidates: ' || tbl || '.' || id_col || ' is not unique: '
+                       || (count(id) - count(DISTINCT id)) || ' repeated ids, e.g. '
+                       || (SELECT CAST(id AS VARCHAR) FROM nd_signatures GROUP BY id
+                           HAVING count(*) > 1 ORDER BY id LIMIT 1))
+        ELSE true
+    END AS ok
+    FROM nd_signatures
+),
 nd_band_keys AS MATERIALIZED (
     SELECT
         s.id,
         unnest(minhash_bands(s.signature, bands := b.p.bands, rows := b.p.rows)) AS band_key
-    FROM nd_signatures AS s, nd_banding AS b
-    WHERE s.signature IS NOT NULL
+    FROM nd_signatures AS s, nd_banding AS b, nd_ids_checked AS k
+    WHERE s.signature IS NOT NULL AND k.ok
 ),
 nd_candidate_pairs AS (
     SELECT DISTINCT a.id AS id_a, b.id AS id_b

@@ -20,7 +20,8 @@
 -- This is what near_dup_clusters gives on release and batch together when release documents
 -- always win, except that pairs inside the release are not compared (it was deduplicated when
 -- it was made). Documents with NULL or empty text never match and are kept. Ids must be unique
--- and not NULL in each table; the two tables' id columns must have comparable types.
+-- and not NULL in each table (checked for the batch: a NULL or repeated id fails, naming the
+-- column and an example); the two tables' id columns must have comparable types.
 -- The release is signed on every call unless `release_keys` names a table of its band keys made
 -- by near_dup_band_keys with the same settings (checked: other settings fail with both named);
 -- its texts are then read only for the documents a batch document matches.
@@ -52,6 +53,21 @@ nd_batch AS MATERIALIZED (
         dense_rank() OVER (ORDER BY r[id_col]) - 1 AS node
     FROM query_table(new_tbl) AS r
 ),
+nd_batch_ids_checked AS MATERIALIZED (
+    -- fails, naming the table, the column and an example, unless the batch ids are unique and not NULL
+    SELECT CASE
+        WHEN count(*) > count(id)
+            THEN error('near_dup_incremental: ' || new_tbl || '.' || id_col || ' has ' || (count(*) - count(id))
+                       || ' NULL ids; ids must be unique and not NULL')
+        WHEN count(DISTINCT id) < count(id)
+            THEN error('near_dup_incremental: ' || new_tbl || '.' || id_col || ' is not unique: '
+                       || (count(id) - count(DISTINCT id)) || ' repeated ids, e.g. '
+                       || (SELECT CAST(id AS VARCHAR) FROM nd_batch GROUP BY id
+                           HAVING count(*) > 1 ORDER BY id LIMIT 1))
+        ELSE true
+    END AS ok
+    FROM nd_batch
+),
 nd_batch_keys AS MATERIALIZED (
     SELECT
         s.node,
@@ -59,8 +75,8 @@ nd_batch_keys AS MATERIALIZED (
     FROM (
         SELECT node, minhash_signature(text, num_perm := num_perm, ngram := ngram, seed := seed, unit := unit, norm_numbers := norm_numbers) AS signature
         FROM nd_batch
-    ) AS s, nd_banding AS b
-    WHERE s.signature IS NOT NULL
+    ) AS s, nd_banding AS b, nd_batch_ids_checked AS k
+    WHERE s.signature IS NOT NULL AND k.ok
 ),
 nd_release_keys_computed AS (
     SELECT *

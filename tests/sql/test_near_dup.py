@@ -292,3 +292,15 @@ def test_invalid_utf8_from_a_file_is_quarantined_not_clustered(tmp_path):
         assert line == 2 and reason.startswith("invalid UTF-8")
     finally:
         con.close()
+
+
+@pytest.mark.parametrize("macro", ["near_dup_candidates", "near_dup_clusters", "near_dedup"])
+def test_ids_must_be_unique_and_not_null(docs, macro):
+    docs.execute("CREATE OR REPLACE TABLE twice AS FROM docs UNION ALL FROM docs WHERE id = 3")
+    with pytest.raises(duckdb.Error, match=r"near_dup_candidates: twice\.id is not unique: "
+                                           r"1 repeated ids, e\.g\. 3"):
+        rows(docs, f"FROM {macro}('twice', 'text', 'id')")
+    docs.execute("CREATE OR REPLACE TABLE no_id AS FROM docs UNION ALL "
+                 "SELECT NULL, 'some text', 1")
+    with pytest.raises(duckdb.Error, match=r"no_id\.id has 1 NULL ids"):
+        rows(docs, f"FROM {macro}('no_id', 'text', 'id')")

@@ -194,3 +194,13 @@ def test_stored_release_keys_with_other_settings_are_refused(sample):
                                            r"but this call uses bands=14 rows=9 .*near_dup_band_keys"):
         rows(sample, "FROM near_dup_incremental('part_b', 'old_release', 'text', 'id', "
                      "release_keys := 'keys_at_07')")
+
+
+def test_batch_ids_must_be_unique_and_not_null(con):
+    con.execute("CREATE OR REPLACE TABLE twice AS FROM batch UNION ALL FROM batch WHERE id = 12")
+    with pytest.raises(duckdb.Error, match=r"near_dup_incremental: twice\.id is not unique: "
+                                           r"1 repeated ids, e\.g\. 12"):
+        rows(con, "FROM near_dup_incremental('twice', 'release', 'text', 'id')")
+    con.execute("CREATE OR REPLACE TABLE no_id AS FROM batch UNION ALL SELECT NULL, 'x y z', 1")
+    with pytest.raises(duckdb.Error, match=r"no_id\.id has 1 NULL ids"):
+        rows(con, "FROM near_dup_incremental('no_id', 'release', 'text', 'id')")
