@@ -32,12 +32,12 @@ _SIGMA = np.array([
 _OPTS = {"nogil": True, "cache": True, "boundscheck": False}
 
 
-@njit(inline="always", **_OPTS)
+@njit(**_OPTS)
 def _rotr(x, n):
     return (x >> np.uint64(n)) | (x << np.uint64(64 - n))
 
 
-@njit(inline="always", **_OPTS)
+@njit(**_OPTS)
 def _g(a, b, c, d, x, y):
     """The mixing function G on four state words and two message words."""
     a = a + b + x
