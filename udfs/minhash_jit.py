@@ -212,12 +212,12 @@ def shingle_counts(buf, offsets, docs, char_unit, ngram):
 
 
 @njit(inline="always", **_OPTS)
-def _power(powers, k):
-    """B^k mod 2^64: from the table when it is long enough, else by squaring."""
-    if k < len(powers):
-        return powers[k]
+def _power(table, k):
+    """table[1]^k mod 2^64, where table holds table[1]^0..: a lookup, or squaring when k is long."""
+    if k < len(table):
+        return table[k]
     result = np.uint64(1)
-    base = powers[1]
+    base = table[1]
     while k > 0:
         if k & 1:
             result *= base
@@ -227,21 +227,24 @@ def _power(powers, k):
 
 
 @njit(inline="always", **_OPTS)
-def _span(buf, s, e, powers):
-    """sum(buf[j] * B^(j - s) for j in [s, e)) mod 2^64 (Horner, from the last byte)."""
+def _horner(buf, s, e, base):
+    """sum(buf[j] * base^(j - s) for j in [s, e)) mod 2^64, from the last byte."""
     h = np.uint64(0)
     for j in range(e - 1, s - 1, -1):
-        h = h * powers[1] + np.uint64(buf[j])
+        h = h * base + np.uint64(buf[j])
     return h
 
 
 @njit(**_OPTS)
-def shingle_hash64(buf, offsets, docs, char_unit, ngram, units, counts, powers, len_mix):
-    """The 64-bit hash (see minhash.shingle_hash) of every shingle of the selected docs, in doc
-    and text order: ``fmix64(raw XOR len * len_mix)`` with ``raw = sum(byte_j * B^j)`` over the
-    shingle's bytes. ``raw`` is put together from per-unit sums, ``raw(u..v) = U_u +
-    B^len_u * (gap_u + B^len_gap * raw(u+1..v))``, so memory is per unit, not per byte;
-    ``powers`` holds B^0, B^1, ... (longer powers are squared)."""
+def shingle_hash64(buf, offsets, docs, char_unit, ngram, units, counts, powers, inv_powers,
+                   len_mix):
+    """The 64-bit hash (see shingles.shingle_hash) of every shingle of the selected docs, in doc
+    and text order: ``fmix64(raw XOR len * len_mix)`` with ``raw = sum(byte_j * B^(j - s))``
+    over the shingle's bytes ``[s, e)``. Per doc, the prefix sums
+    ``P(x) = sum(byte_j * B^(j - lo) for j < x)`` are kept at unit starts and ends only (each
+    unit hashed by Horner's rule, then shifted by its power of B), so
+    ``raw = (P(e) - P(s)) * B^-(s - lo)`` and memory is per unit, not per byte. ``powers`` and
+    ``inv_powers`` hold B^i and B^-i for small i (longer ones are squared)."""
     total = 0
     most = 1
     for i in range(len(docs)):
@@ -250,21 +253,32 @@ def shingle_hash64(buf, offsets, docs, char_unit, ngram, units, counts, powers, 
     out = np.empty(total, dtype=np.uint64)
     starts = np.empty(most, dtype=np.int64)
     ends = np.empty(most, dtype=np.int64)
-    unit_hash = np.empty(most, dtype=np.uint64)
+    at_start = np.empty(most, dtype=np.uint64)
+    inv_at_start = np.empty(most, dtype=np.uint64)
+    at_end = np.empty(most, dtype=np.uint64)
+    base = powers[1]
     w = 0
     for i in range(len(docs)):
         d = docs[i]
-        lo, hi = offsets[d], offsets[d + 1]
-        n = _units(buf, lo, hi, char_unit[i], starts, ends)
+        n = _units(buf, offsets[d], offsets[d + 1], char_unit[i], starts, ends)
+        prefix = np.uint64(0)  # P(starts[k])
+        power = np.uint64(1)  # B^(starts[k] - lo)
+        inv = np.uint64(1)  # B^-(starts[k] - lo)
         for k in range(n):
-            unit_hash[k] = _span(buf, starts[k], ends[k], powers)
+            s, e = starts[k], ends[k]
+            at_start[k] = prefix
+            inv_at_start[k] = inv
+            end_prefix = prefix + power * _horner(buf, s, e, base)
+            at_end[k] = end_prefix
+            if k + 1 < n:
+                nxt = starts[k + 1]
+                power_at_end = power * _power(powers, e - s)
+                prefix = end_prefix + power_at_end * _horner(buf, e, nxt, base)
+                power = power_at_end * _power(powers, nxt - e)
+                inv = inv * _power(inv_powers, nxt - s)
         for k in range(counts[i]):
             v = min(k + ngram - 1, n - 1)
-            raw = unit_hash[v]
-            for t in range(v - 1, k - 1, -1):
-                gap = _span(buf, ends[t], starts[t + 1], powers)
-                tail = gap + _power(powers, starts[t + 1] - ends[t]) * raw
-                raw = unit_hash[t] + _power(powers, ends[t] - starts[t]) * tail
+            raw = (at_end[v] - at_start[k]) * inv_at_start[k]
             out[w] = _fmix64(raw ^ (np.uint64(ends[v] - starts[k]) * len_mix))
             w += 1
     return out

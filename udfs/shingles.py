@@ -184,10 +184,18 @@ def minhash_normalize(text: pa.Array, *, norm_numbers: bool = True) -> pa.Array:
 
 # --- the shingle hash ---------------------------------------------------------------------------
 
-#: POLY_BASE^i modulo 2^64 for i < 256 (the compiled hashing squares for longer spans).
-_POWERS = np.full(256, POLY_BASE, dtype=np.uint64)
-_POWERS[0] = 1
-_POWERS = np.cumprod(_POWERS, dtype=np.uint64)  # wraps modulo 2^64
+#: The inverse of POLY_BASE modulo 2^64 (it is odd, so it has one).
+POLY_INV = pow(POLY_BASE, -1, 1 << 64)
+
+
+def _power_table(base: int, n: int = 256) -> np.ndarray:
+    table = np.full(n, base, dtype=np.uint64)
+    table[0] = 1
+    return np.cumprod(table, dtype=np.uint64)  # wraps modulo 2^64
+
+
+#: POLY_BASE^i and POLY_BASE^-i modulo 2^64 for i < 256 (the kernel squares for longer spans).
+_POWERS, _INV_POWERS = _power_table(POLY_BASE), _power_table(POLY_INV)
 
 
 def shingle_hash(data: bytes) -> int:
@@ -251,7 +259,7 @@ def _shingles(text: pa.Array, ngram: int, unit: str, norm_numbers: bool = True):
         is_char = np.full(len(docs), unit == "char")
     units, counts = jit.shingle_counts(buf, offsets, docs, is_char, ngram)
     return docs, counts, jit.shingle_hash64(buf, offsets, docs, is_char, ngram, units, counts,
-                                            _POWERS, _U64(LEN_MIX))
+                                            _POWERS, _INV_POWERS, _U64(LEN_MIX))
 
 
 def _list_array(n: int, rows: np.ndarray, lengths: np.ndarray, values: pa.Array) -> pa.Array:
