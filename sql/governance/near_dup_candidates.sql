@@ -14,6 +14,7 @@
 --
 -- returns: id_a, id_b, est_jaccard
 -- requires: minhash_params, minhash_signature, minhash_bands, minhash_jaccard
+-- depends: near_dup_ids_checked
 -- source: Broder (1997) MinHash; Leskovec, Rajaraman, Ullman, Mining of Massive Datasets, ch. 3 (LSH banding); datasketch MinHashLSH
 -- duckdb-only: query_table() to take a table name; row[col] to take a column by name
 CREATE OR REPLACE MACRO near_dup_candidates(tbl, text_col, id_col, threshold := 0.8, num_perm := 128, ngram := 5, unit := 'word', seed := 1, norm_numbers := true, fn_weight := 0.5) AS TABLE
@@ -33,19 +34,7 @@ nd_signatures AS MATERIALIZED (
     FROM query_table(tbl) AS r
 ),
 nd_ids_checked AS MATERIALIZED (
-    -- fails, naming the table, the column and an example, unless the ids are unique and not NULL
-    SELECT CASE
-        WHEN count(*) > count(id)
-            THEN error('near_dup_candidates: ' || tbl || '.' || id_col || ' has ' || (count(*) - count(id))
-                       || ' NULL ids; ids must be unique and not NULL')
-        WHEN count(DISTINCT id) < count(id)
-            THEN error('near_dup_candidates: ' || tbl || '.' || id_col || ' is not unique: '
-                       || (count(id) - count(DISTINCT id)) || ' repeated ids, e.g. '
-                       || (SELECT CAST(id AS VARCHAR) FROM nd_signatures GROUP BY id
-                           HAVING count(*) > 1 ORDER BY id LIMIT 1))
-        ELSE true
-    END AS ok
-    FROM nd_signatures
+    SELECT ok FROM near_dup_ids_checked('nd_signatures', 'near_dup_candidates: ' || tbl || '.' || id_col)
 ),
 nd_band_keys AS MATERIALIZED (
     SELECT

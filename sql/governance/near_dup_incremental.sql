@@ -28,7 +28,7 @@
 --
 -- returns: id, is_kept, duplicate_of, duplicate_in
 -- requires: minhash_params, minhash_signature, minhash_bands, shingle_set, set_jaccard, connected_components
--- depends: near_dup_settings, near_dup_band_keys
+-- depends: near_dup_settings, near_dup_band_keys, near_dup_ids_checked
 -- source: MinHash LSH near-duplicate removal (Lee et al. 2022; datatrove's MinhashDedup stages) applied to a new batch against an index of earlier releases
 -- duckdb-only: query_table() to take a table name; row[col] to take a column by name
 CREATE OR REPLACE MACRO near_dup_incremental(new_tbl, release_tbl, text_col, id_col, threshold := 0.8, verify := true, keep_by := NULL, num_perm := 128, ngram := 5, unit := 'word', seed := 1, norm_numbers := true, fn_weight := 0.9, release_keys := NULL) AS TABLE
@@ -54,19 +54,7 @@ nd_batch AS MATERIALIZED (
     FROM query_table(new_tbl) AS r
 ),
 nd_batch_ids_checked AS MATERIALIZED (
-    -- fails, naming the table, the column and an example, unless the batch ids are unique and not NULL
-    SELECT CASE
-        WHEN count(*) > count(id)
-            THEN error('near_dup_incremental: ' || new_tbl || '.' || id_col || ' has ' || (count(*) - count(id))
-                       || ' NULL ids; ids must be unique and not NULL')
-        WHEN count(DISTINCT id) < count(id)
-            THEN error('near_dup_incremental: ' || new_tbl || '.' || id_col || ' is not unique: '
-                       || (count(id) - count(DISTINCT id)) || ' repeated ids, e.g. '
-                       || (SELECT CAST(id AS VARCHAR) FROM nd_batch GROUP BY id
-                           HAVING count(*) > 1 ORDER BY id LIMIT 1))
-        ELSE true
-    END AS ok
-    FROM nd_batch
+    SELECT ok FROM near_dup_ids_checked('nd_batch', 'near_dup_incremental: ' || new_tbl || '.' || id_col)
 ),
 nd_batch_keys AS MATERIALIZED (
     SELECT

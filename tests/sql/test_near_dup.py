@@ -304,3 +304,11 @@ def test_ids_must_be_unique_and_not_null(docs, macro):
                  "SELECT NULL, 'some text', 1")
     with pytest.raises(duckdb.Error, match=r"no_id\.id has 1 NULL ids"):
         rows(docs, f"FROM {macro}('no_id', 'text', 'id')")
+
+
+def test_near_dup_ids_checked(con):
+    con.execute("CREATE OR REPLACE TABLE ids_ok AS SELECT * FROM (VALUES (1), (2)) t(id)")
+    assert rows(con, "FROM near_dup_ids_checked('ids_ok', 'caller: ids_ok.id')") == [(True,)]
+    con.execute("CREATE OR REPLACE TABLE ids_twice AS SELECT * FROM (VALUES (5), (2), (5), (2), (9)) t(id)")
+    with pytest.raises(duckdb.Error, match=r"caller: ids_twice\.id is not unique: 2 repeated ids, e\.g\. 2"):
+        rows(con, "FROM near_dup_ids_checked('ids_twice', 'caller: ids_twice.id')")
