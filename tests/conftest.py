@@ -20,6 +20,15 @@ def con():
     c.close()
 
 
+@pytest.fixture(scope="module")
+def mcon():
+    """One corpusql connection for a whole test module (connecting binds every registry
+    function: slow), closed after the module."""
+    c = corpusql.connect()
+    yield c
+    c.close()
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """``../shared/data``; tests that need it are skipped with a reason when it is absent."""

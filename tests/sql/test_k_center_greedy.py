@@ -11,16 +11,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-import corpusql
 from corpusql.udfs.diversity import k_center_pick
-
-
-@pytest.fixture(scope="module")
-def mcon():
-    """One connection for the many small parametrized cases (each registers its own table)."""
-    c = corpusql.connect()
-    yield c
-    c.close()
 
 
 def _table(con, name, ids, vectors):

@@ -10,16 +10,6 @@ BASE = "the quick brown fox jumps over the lazy dog near the river bank on a sun
 OTHER = "completely different words about the history of typesetting and printing presses in europe"
 
 
-@pytest.fixture(scope="module")
-def mcon():
-    """One connection for this module (connecting binds every registry function: slow)."""
-    import corpusql
-
-    c = corpusql.connect()
-    yield c
-    c.close()
-
-
 @pytest.fixture
 def con(mcon):
     mcon.execute("SET threads = 2")

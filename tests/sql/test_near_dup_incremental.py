@@ -16,15 +16,6 @@ OTHER = "completely different words about the history of typesetting and printin
 FRESH = "a new page about compilers linkers loaders and the way object files are laid out on disk today"
 
 
-@pytest.fixture(scope="module")
-def mcon():
-    import corpusql
-
-    c = corpusql.connect()
-    yield c
-    c.close()
-
-
 @pytest.fixture
 def con(mcon):
     mcon.execute("SET threads = 2")
