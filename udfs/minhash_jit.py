@@ -114,6 +114,8 @@ def normalize_pass(buf, offsets, classes, rep_offsets, rep_cps):
                 prev_sp = False
                 prev_dg = False
                 continue
+            # the space/digit folding below is written out twice on purpose: a shared helper
+            # returning (w, prev_sp, prev_dg) made this pass 1.5x slower (measured)
             if c == 3:
                 k_end = rep_offsets[cp + 1]
                 for k in range(rep_offsets[cp], k_end):
