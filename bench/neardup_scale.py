@@ -86,7 +86,7 @@ def incremental(release: Path, batch: Path, work: Path, threshold: float) -> dic
     con.execute("SELECT minhash_signature('warm up'), set_jaccard(shingle_set('a'), shingle_set('b'))")
     call = f"FROM near_dup_incremental('batch', 'release', 'text', 'id', threshold := {threshold}"
     t0 = time.perf_counter()
-    signed = con.execute(f"CREATE TABLE signed AS {call})").fetchall()
+    con.execute(f"CREATE TABLE signed AS {call})")
     signed_secs = time.perf_counter() - t0
     keys = work / "release_band_keys.parquet"
     t0 = time.perf_counter()
@@ -99,7 +99,6 @@ def incremental(release: Path, batch: Path, work: Path, threshold: float) -> dic
     stored_secs = time.perf_counter() - t0
     same = con.execute("SELECT count(*) FROM (FROM signed EXCEPT FROM stored)").fetchone()[0] == 0
     n, removed = con.execute("SELECT count(*), count(*) FILTER (WHERE NOT is_kept) FROM stored").fetchone()
-    del signed
     con.close()
     return {"batch": n, "removed": removed, "signed_secs": signed_secs,
             "store_keys_secs": store_secs, "stored_keys_secs": stored_secs, "same_answer": same}
