@@ -27,6 +27,8 @@ import sys
 import time
 from pathlib import Path
 
+from _timing import warm_up_kernels  # bench/ is the script's directory
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "neardup-dev"
 NUM_PERM, NGRAM, SEED = 128, 5, 1
@@ -84,21 +86,13 @@ def _arrow_source(con, table):
     return "bench_src"
 
 
-def _warm_up(con) -> float:
-    """Once per process, untimed in the figures: build the Unicode tables, load the compiled
-    kernels (numba's cache). Returns its wall time, which the report prints on its own."""
-    t0 = time.perf_counter()
-    con.execute("SELECT minhash_signature('warm up'), set_jaccard(shingle_set('a'), shingle_set('b'))").fetchall()
-    return time.perf_counter() - t0
-
-
 def part_sig_sql(data: Path, threshold: float) -> dict:
     import corpusql
 
     table = _texts(data)
     con = corpusql.connect()
     src = _arrow_source(con, table)
-    startup = _warm_up(con)
+    startup = warm_up_kernels(con)
     t0, c0 = time.perf_counter(), time.process_time()
     con.execute(f"CREATE TABLE sig AS SELECT id, minhash_signature(text) AS s FROM {src}")
     secs, cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -141,7 +135,7 @@ def part_e2e_sql(data: Path, threshold: float, out: Path) -> dict:
     table = _texts(data)
     con = corpusql.connect()
     src = _arrow_source(con, table)
-    startup = _warm_up(con)
+    startup = warm_up_kernels(con)
     t0, c0 = time.perf_counter(), time.process_time()
     con.execute(f"CREATE TABLE clusters AS FROM near_dup_clusters('{src}', 'text', 'id', "
                 f"threshold := {threshold}, verify := true)")
