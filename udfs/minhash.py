@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import minhash_jit as jit
+from .sets import offsets, shared_counts
 from .shingles import POLY_BASE, _list_array, _shingles
 
 SCHEMES = ("affine32", "legacy")
@@ -196,24 +197,20 @@ def jaccard(a_text: pa.Array, b_text: pa.Array, *, ngram: int = 5,
     """Exact Jaccard similarity of two texts' shingle sets: ``|A ∩ B| / |A ∪ B|``.
 
     Shingles as in ``minhash_signature`` (same normalization, ``ngram``, ``unit`` and
-    ``norm_numbers``), compared
-    by their 64-bit hashes (collisions are negligible). NULL on either side, or both texts empty
-    after normalization, gives NULL; one empty text gives 0.
+    ``norm_numbers``), compared by their 64-bit hashes (collisions are negligible); the shared
+    shingles are counted by set_jaccard's merge. NULL on either side, or both texts empty after
+    normalization, gives NULL; one empty text gives 0.
     """
     n = len(a_text)
     da, la, ha = _shingles(a_text, ngram, unit, norm_numbers)
     db, lb, hb = _shingles(b_text, ngram, unit, norm_numbers)
-    ua_h, la = jit.distinct_runs(ha, la)
+    ua_h, la = jit.distinct_runs(ha, la)  # each row's shingles, sorted and distinct
     ub_h, lb = jit.distinct_runs(hb, lb)
-    ua_doc, ub_doc = np.repeat(da, la), np.repeat(db, lb)
-    size_a = np.bincount(ua_doc, minlength=n)
-    size_b = np.bincount(ub_doc, minlength=n)
-    doc = np.concatenate((ua_doc, ub_doc))
-    h = np.concatenate((ua_h, ub_h))
-    order = np.lexsort((h, doc))
-    doc, h = doc[order], h[order]
-    same = (doc[1:] == doc[:-1]) & (h[1:] == h[:-1])
-    inter = np.bincount(doc[1:][same], minlength=n)
+    size_a = np.zeros(n, dtype=np.int64)
+    size_a[da] = la
+    size_b = np.zeros(n, dtype=np.int64)
+    size_b[db] = lb
+    inter = shared_counts(ua_h, offsets(size_a), ub_h, offsets(size_b))
     union = size_a + size_b - inter
     with np.errstate(invalid="ignore", divide="ignore"):
         out = inter / union

@@ -24,7 +24,7 @@ def set_jaccard(a: pa.Array, b: pa.Array) -> pa.Array:
     """
     va, la = _values_and_lengths(a)
     vb, lb = _values_and_lengths(b)
-    shared = _shared_counts(va, _offsets(la), vb, _offsets(lb))
+    shared = shared_counts(va, offsets(la), vb, offsets(lb))
     union = la + lb - shared
     valid = (np.asarray(a.is_valid()) & np.asarray(b.is_valid()) & (union > 0))
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -32,7 +32,8 @@ def set_jaccard(a: pa.Array, b: pa.Array) -> pa.Array:
     return pa.array(ratio, pa.float64(), mask=~valid)
 
 
-def _offsets(lengths: np.ndarray) -> np.ndarray:
+def offsets(lengths: np.ndarray) -> np.ndarray:
+    """Run offsets (n + 1, int64) from run lengths."""
     return np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
 
 
@@ -45,8 +46,9 @@ def _sorted(values):
 
 
 @njit(nogil=True, cache=True)
-def _shared_counts(va, oa, vb, ob):
-    """For each pair i, how many values the runs va[oa[i]:oa[i+1]] and vb[ob[i]:ob[i+1]] share."""
+def shared_counts(va, oa, vb, ob):
+    """For each pair i, how many values the runs va[oa[i]:oa[i+1]] and vb[ob[i]:ob[i+1]] share
+    (each run a set of distinct values; a run that is not sorted is sorted first)."""
     out = np.zeros(len(oa) - 1, dtype=np.int64)
     for i in range(len(oa) - 1):
         x = _sorted(va[oa[i]:oa[i + 1]])
