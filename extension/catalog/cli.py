@@ -82,10 +82,10 @@ def _status(cat, a):
 
 
 def _sync(cat, a):
-    rep = cat.sync(a.name)
+    rep = cat.sync(a.name, quick=a.quick)
     print(f"{a.name}: {len(rep.new)} new, {len(rep.changed)} changed, "
-          f"{len(rep.vanished)} vanished")
-    for kind in ("new", "changed", "vanished"):
+          f"{len(rep.vanished)} vanished, {len(rep.recached)} re-cached")
+    for kind in ("new", "changed", "vanished", "recached"):
         for path in getattr(rep, kind):
             print(f"  {kind}\t{path}")
 
@@ -220,12 +220,18 @@ def add_dataset_commands(subparsers) -> None:
         _db_arg(p)
         p.set_defaults(func=_run(fn))
     for cmd, fn, text in (("status", _status, "status, counts and error of a dataset"),
-                          ("sync", _sync, "re-list the source: new, changed, vanished files"),
+                          ("sync", _sync, "re-list the source: new, changed, vanished files; "
+                                          "re-make missing cached copies"),
                           ("prewarm", _prewarm, "copy the files to the local Parquet cache"),
-                          ("verify", _verify, "recompute cache checksums, compare the source")):
+                          ("verify", _verify, "hash local sources and cached copies, compare "
+                                              "the source listing")):
         p = sub.add_parser(cmd, help=text)
         _db_arg(p)
         p.add_argument("name")
+        if cmd == "sync":
+            p.add_argument("--quick", action="store_true",
+                           help="re-hash only local files whose size or mtime changed "
+                                "(misses edits that keep both)")
         p.set_defaults(func=_run(fn))
 
     p = sub.add_parser("clone", help="copy a dataset (files, quarantine, cache) under a new name")

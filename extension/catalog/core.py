@@ -55,10 +55,17 @@ class DatasetStatus:
 
 @dataclass
 class SyncReport:
+    """Source paths (absolute) that a sync staged or forgot.
+
+    ``changed``: a different size, content hash (local files) or ETag (remote, git);
+    ``recached``: unchanged files whose cached copy had gone missing and was made again.
+    """
+
     dataset: str
     new: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     vanished: list[str] = field(default_factory=list)
+    recached: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -79,6 +86,23 @@ class VerifyReport:
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def content_hash(path: str) -> str:
+    """blake2b (32-byte digest, hex) of a local file's bytes: what ``sync`` and ``verify``
+    compare for local sources, so an edit that keeps the size and the mtime is still seen."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, lambda: hashlib.blake2b(digest_size=32)).hexdigest()
+
+
+def _differs(now: dict, old: dict) -> bool:
+    """A listed file differs from the catalog's record: by size, else by content hash when
+    both are known (local files), else by ETag/mtime."""
+    if now["size"] != old["size"]:
+        return True
+    if now["hash"] and old["hash"]:
+        return now["hash"] != old["hash"]
+    return now["etag"] != old["etag"]
 
 
 class Catalog:
@@ -162,7 +186,8 @@ class Catalog:
     _COLUMNS = {
         "files": [("dataset", pa.string()), ("path", pa.string()), ("size", pa.int64()),
                   ("etag_or_mtime", pa.string()), ("sha256", pa.string()),
-                  ("cache_path", pa.string()), ("rows", pa.int64()), ("quarantined", pa.bool_())],
+                  ("cache_path", pa.string()), ("rows", pa.int64()), ("quarantined", pa.bool_()),
+                  ("content_hash", pa.string())],
         "quarantine": [("dataset", pa.string()), ("file", pa.string()), ("line", pa.int64()),
                        ("reason", pa.string()), ("recorded", pa.timestamp("us"))],
     }
@@ -176,7 +201,7 @@ class Catalog:
         view = f"__corpusql_insert_{table}"
         self.con.register(view, data)
         try:
-            self.con.execute(f"INSERT INTO corpusql.{table} SELECT * FROM {view}")
+            self.con.execute(f"INSERT INTO corpusql.{table} BY NAME SELECT * FROM {view}")
         finally:
             self.con.unregister(view)
 
@@ -247,8 +272,15 @@ class Catalog:
         self.sync(name)
         return self.status(name)
 
-    def sync(self, name: str) -> SyncReport:
-        """Re-list the source: stage new and changed files, forget vanished ones."""
+    def sync(self, name: str, *, quick: bool = False) -> SyncReport:
+        """Re-list the source: stage new and changed files, forget vanished ones, and make the
+        cached copies that went missing again.
+
+        A local file is compared by size and the blake2b hash of its bytes (read in full at
+        every sync); ``quick=True`` re-hashes only files whose size or mtime changed, and so
+        misses an edit that keeps both. Remote files are compared by size and ETag (or version
+        id), git files by blob id: nothing is downloaded to compare them.
+        """
         row = self._row(name)
         src = self._source(row)
         report = SyncReport(name)
@@ -261,19 +293,20 @@ class Catalog:
             fmt = row["format"]
             if fmt == "auto":
                 fmt = formats.detect_all(f["path"] for f in listing)
-            old = {p: (s, e, c) for p, s, e, c in self._q(
-                "SELECT path, size, etag_or_mtime, cache_path FROM corpusql.files "
-                "WHERE dataset = ?", [name])}
-            now = {f["path"]: f for f in listing}
+            old = self._known(name)
+            now = self._hashed(src, listing, old if quick else {})
             report.new = sorted(p for p in now if p not in old)
-            report.changed = sorted(p for p in now if p in old and
-                                    (now[p]["size"], now[p]["etag"]) != old[p][:2])
-            report.vanished = sorted(p for p in old if p not in now)
+            report.changed = sorted(p for p in now if p in old and _differs(now[p], old[p]))
+            report.recached = sorted(
+                p for p in now if p in old and p not in report.changed
+                and old[p]["cache_path"] and not os.path.exists(old[p]["cache_path"]))
+            touched = [p for p in now if p in old and p not in report.changed
+                       and (now[p]["etag"], now[p]["hash"]) != (old[p]["etag"], old[p]["hash"])]
             stage = fmt != "parquet" or src.scheme == "git" or row["prewarmed"]
             staged = {}
-            for p in report.new + report.changed:
+            for p in report.new + report.changed + report.recached:
                 f = now[p]
-                if stage:
+                if stage or p in report.recached:
                     try:
                         staged[p] = self._stage(name, fmt, backend, f)
                     except FileNotFoundError:  # listed, then gone before it could be read
@@ -288,14 +321,20 @@ class Catalog:
                                  "quarantined": False, "problems": []}
             report.new = [p for p in report.new if p in now]
             report.changed = [p for p in report.changed if p in now]
+            report.recached = [p for p in report.recached if p in now]
             report.vanished = sorted(p for p in old if p not in now)
             revision = backend.commit() if src.scheme == "git" else None
             self.con.execute("BEGIN TRANSACTION")
             try:
-                self._forget(name, report.changed + report.vanished)
+                self._forget(name, report.changed + report.vanished + report.recached)
                 self._insert("files", [
-                    [name, p, now[p]["size"], now[p]["etag"], st["sha256"], st["cache_path"],
-                     st["rows"], st["quarantined"]] for p, st in staged.items()])
+                    [name, p, now[p]["size"], now[p]["etag"], st["sha256"],
+                     st["cache_path"], st["rows"], st["quarantined"], now[p]["hash"]]
+                    for p, st in staged.items()])
+                for p in touched:  # same bytes, new mtime (or a hash an older catalog lacked)
+                    self._q("UPDATE corpusql.files SET etag_or_mtime = ?, content_hash = ? "
+                            "WHERE dataset = ? AND path = ?",
+                            [now[p]["etag"], now[p]["hash"], name, p])
                 for p, st in staged.items():
                     self._quarantine(name, p, st["problems"])
                 self._q("UPDATE corpusql.datasets SET format = ?, status = 'ready', error = NULL, "
@@ -308,20 +347,50 @@ class Catalog:
                 self.con.execute("ROLLBACK")
                 raise
             for p in report.changed + report.vanished:
-                if old[p][2] and old[p][2] not in {s["cache_path"] for s in staged.values()}:
-                    Path(old[p][2]).unlink(missing_ok=True)
+                cache = old[p]["cache_path"]
+                if cache and cache not in {s["cache_path"] for s in staged.values()}:
+                    Path(cache).unlink(missing_ok=True)
         except Exception as exc:
             msg = f"{type(exc).__name__}: {exc}"
             self._set_status(name, "failed", msg)
             log.error("dataset %s: sync failed: %s", name, msg)
             if isinstance(exc, CatalogError):
                 raise
-            raise CatalogError(f"dataset {name!r}: sync of {row['uri']} failed: {msg}") from exc
-        log.info("dataset %s: synced (%d new, %d changed, %d vanished)", name,
-                 len(report.new), len(report.changed), len(report.vanished))
+            raise CatalogError(f"dataset {name!r}: sync of {row['uri']} failed: "
+                               f"{msg}") from exc
+        log.info("dataset %s: synced (%d new, %d changed, %d vanished, %d re-cached)", name,
+                 len(report.new), len(report.changed), len(report.vanished),
+                 len(report.recached))
         return report
 
+    def _known(self, name: str) -> dict[str, dict]:
+        """The catalog's files of ``name`` by absolute source path."""
+        return {p: {"size": s, "etag": e, "hash": h, "sha256": sha, "cache_path": c}
+                for p, s, e, h, sha, c in self._q(
+                    "SELECT path, size, etag_or_mtime, content_hash, sha256, cache_path "
+                    "FROM corpusql.files WHERE dataset = ?", [name])}
+
+    def _hashed(self, src: Source, listing: list[dict], reuse: dict[str, dict]) -> dict[str, dict]:
+        """``listing`` by path, each with ``hash``: the content hash of a local file (reused
+        from ``reuse`` when size and mtime match it), None for remote and git files."""
+        out = {}
+        for f in listing:
+            f = dict(f, hash=None)
+            if src.scheme == "file":
+                known = reuse.get(f["path"])
+                if known and known["hash"] and (known["size"], known["etag"]) == (
+                        f["size"], f["etag"]):
+                    f["hash"] = known["hash"]
+                else:
+                    try:
+                        f["hash"] = content_hash(f["path"])
+                    except FileNotFoundError:  # listed, then gone
+                        continue
+            out[f["path"]] = f
+        return out
+
     def _forget(self, name: str, paths: list[str]) -> None:
+        """Delete the files and quarantine rows of ``paths``."""
         if paths:
             self._q("DELETE FROM corpusql.files WHERE dataset = ? AND list_contains(?, path)",
                     [name, paths])
@@ -374,32 +443,38 @@ class Catalog:
     def verify(self, name: str) -> VerifyReport:
         """Recompute cached copies' sha256 and compare the source listing with the catalog.
 
-        Sets the status to ``failed`` when a cached copy is missing or altered, and to ``stale``
-        when the source has new, changed or vanished files (``sync`` brings it back to ready).
+        Local source files are always hashed (blake2b of their bytes) and compared with the
+        recorded hash; remote files by size and ETag, git files by blob id. Sets the status to
+        ``failed`` when a cached copy is missing or altered, and to ``stale`` when the source
+        has new, changed or vanished files (``sync`` brings both back to ready: it re-stages
+        changed files and makes missing cached copies again).
         """
         row = self._row(name)
         src = self._source(row)
         rep = VerifyReport(name)
-        files = self._q("SELECT path, size, etag_or_mtime, sha256, cache_path FROM corpusql.files "
-                        "WHERE dataset = ? ORDER BY path", [name])
-        for path, _size, _etag, sha, cache in files:
+        known = self._known(name)
+        for path in sorted(known):
+            cache = known[path]["cache_path"]
             if not cache:
                 continue
             rep.checked += 1
             if not os.path.exists(cache):
                 rep.missing.append(path)
-            elif _sha256(cache) != sha:
+            elif _sha256(cache) != known[path]["sha256"]:
                 rep.mismatched.append(path)
-        listing = {f["path"]: f for f in self._backend(name, src).list(src.pattern())}
-        known = {p: (s, e) for p, s, e, _, _ in files}
+        listing = self._hashed(src, self._backend(name, src).list(src.pattern()), {})
         rep.source_new = sorted(p for p in listing if p not in known)
         rep.source_vanished = sorted(p for p in known if p not in listing)
         rep.source_changed = sorted(p for p in listing if p in known and
-                                    (listing[p]["size"], listing[p]["etag"]) != known[p])
+                                    _differs(listing[p], known[p]))
         if rep.mismatched or rep.missing:
-            bad = rep.mismatched + rep.missing
-            self._set_status(name, "failed", f"cached copies missing or altered: {', '.join(bad)}"
-                             " (drop them with sync after remove(drop_cache) or re-run prewarm)")
+            parts = []
+            for what, paths in (("missing", rep.missing), ("altered", rep.mismatched)):
+                if paths:
+                    caches = ", ".join(f"{p} (cache {known[p]['cache_path']})" for p in paths)
+                    parts.append(f"cached copies {what}: {caches}")
+            self._set_status(name, "failed", "; ".join(parts) + " (run sync to re-fetch missing "
+                             "copies; remove altered ones and run sync, or re-run prewarm)")
         elif rep.source_new or rep.source_changed or rep.source_vanished:
             self._set_status(name, "stale", f"source changed: {len(rep.source_new)} new, "
                              f"{len(rep.source_changed)} changed, {len(rep.source_vanished)} "

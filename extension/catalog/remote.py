@@ -109,7 +109,11 @@ class Backend:
 
 
 def _etag(info: dict) -> str:
-    for key in ("ETag", "etag", "sha", "checksum", "Digest", "Content-MD5"):
+    """The change marker of a listed file: an ETag or version id when the store gives one,
+    else its modification time, else only its size (then same-size edits are not seen)."""
+    # what a changed object never keeps: its ETag (S3, HTTP), blob id (git), or version id
+    for key in ("ETag", "etag", "sha", "checksum", "Digest", "Content-MD5", "VersionId",
+                "version_id"):
         if info.get(key):
             return str(info[key]).strip('"')
     for key in ("LastModified", "mtime", "last_modified", "created"):

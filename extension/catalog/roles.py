@@ -220,7 +220,7 @@ def prepare(database: str, role: str) -> RoleSetup:
             schema.create(out)
             for t, data in tables.items():
                 out.register("__rows", data)
-                out.execute(f"INSERT INTO corpusql.{t} SELECT * FROM __rows")
+                out.execute(f"INSERT INTO corpusql.{t} BY NAME SELECT * FROM __rows")
                 out.unregister("__rows")
         finally:
             out.close()

@@ -14,7 +14,8 @@ DDL = """
 CREATE SCHEMA IF NOT EXISTS corpusql;
 CREATE TABLE IF NOT EXISTS corpusql.datasets (
     name VARCHAR NOT NULL,          -- also the name of the view over the data
-    uri VARCHAR NOT NULL,           -- path/glob, s3://, http(s)://, git+file://repo@rev:glob
+    uri VARCHAR NOT NULL,           -- path/glob (relative under the catalog directory), s3://,
+                                    -- http(s)://, git+file://repo@rev:glob
     format VARCHAR NOT NULL,        -- parquet, jsonl, csv, text
     options JSON,                   -- non-secret reader/client options (endpoint_url, region)
     secret VARCHAR,                 -- name of a corpusql.secrets row, or NULL
@@ -28,13 +29,14 @@ CREATE TABLE IF NOT EXISTS corpusql.datasets (
 );
 CREATE TABLE IF NOT EXISTS corpusql.files (
     dataset VARCHAR NOT NULL,
-    path VARCHAR NOT NULL,          -- source URI
+    path VARCHAR NOT NULL,          -- source URI (relative to the catalog directory under it)
     size BIGINT,
     etag_or_mtime VARCHAR,
     sha256 VARCHAR,                 -- of the cached Parquet copy, when cached
-    cache_path VARCHAR,             -- the cached Parquet copy the view reads, when cached
+    cache_path VARCHAR,             -- the cached Parquet copy the view reads (relative, as path)
     rows BIGINT,                    -- rows in the cached copy
-    quarantined BOOLEAN NOT NULL DEFAULT false  -- unusable as a whole, left out of the view
+    quarantined BOOLEAN NOT NULL DEFAULT false, -- unusable as a whole, left out of the view
+    content_hash VARCHAR            -- blake2b (32 bytes, hex) of a local source file's bytes
 );
 CREATE TABLE IF NOT EXISTS corpusql.quarantine (
     dataset VARCHAR NOT NULL,
@@ -82,15 +84,28 @@ def exists(con: duckdb.DuckDBPyConnection) -> bool:
     return rows[0][0] > 0
 
 
+#: Columns added after the first release: (table, column, type), added to older catalogs.
+ADDED = [("files", "content_hash", "VARCHAR")]
+
+
 def missing(con: duckdb.DuckDBPyConnection) -> bool:
-    """True when a catalog made by an older corpusql lacks some of today's tables."""
+    """True when a catalog made by an older corpusql lacks some of today's tables or columns."""
     rows = con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
         "AND schema_name = 'corpusql' AND table_name IN ('masks', 'role_paths')").fetchall()
-    return rows[0][0] < 2
+    if rows[0][0] < 2:
+        return True
+    have = set(con.execute(
+        "SELECT table_name, column_name FROM duckdb_columns() WHERE database_name = "
+        "current_database() AND schema_name = 'corpusql'").fetchall())
+    return any((t, c) not in have for t, c, _ in ADDED)
 
 
 def create(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the missing tables and add the missing columns (plain ALTER TABLE, so the stock
+    shell still reads the file)."""
     for stmt in DDL.split(";"):
         if stmt.strip():
             con.execute(stmt)
+    for table, column, kind in ADDED:
+        con.execute(f"ALTER TABLE corpusql.{table} ADD COLUMN IF NOT EXISTS {column} {kind}")
