@@ -55,6 +55,11 @@ def _print_status(st) -> None:
           f"lines quarantined\t{st.uri}")
     if st.error:
         print(f"  error: {st.error}")
+    hint = {"failed": f"`dataset sync {st.name}` (or `dataset add {st.name} URI`) to retry, "
+                      f"`dataset add --replace {st.name} URI` to change its source",
+            "stale": f"`dataset sync {st.name}`"}.get(st.status)
+    if hint:
+        print(f"  next: {hint}")
 
 
 def _options(pairs: list[str]) -> dict:
@@ -69,7 +74,7 @@ def _options(pairs: list[str]) -> dict:
 
 def _add(cat, a):
     _print_status(cat.add(a.name, a.uri, format=a.format, secret=a.secret,
-                          options=_options(a.option)))
+                          options=_options(a.option), replace=a.replace))
 
 
 def _list(cat, a):
@@ -213,6 +218,9 @@ def add_dataset_commands(subparsers) -> None:
     p.add_argument("--secret", default=None, help="name of a stored secret")
     p.add_argument("--option", action="append", metavar="KEY=VALUE",
                    help="client option, e.g. endpoint_url=http://127.0.0.1:9000 (repeatable)")
+    p.add_argument("--replace", action="store_true",
+                   help="redefine an existing dataset: forget its files and cached copies "
+                        "(grants and masks stay); a failed dataset is retried without it")
     p.set_defaults(func=_run(_add))
 
     for cmd, fn, text in (("list", _list, "list datasets"),):

@@ -240,16 +240,28 @@ class Catalog:
     # -- public API --------------------------------------------------------------------------
 
     def add(self, name: str, uri: str, *, format: str = "auto", secret: str | None = None,
-            options: dict | None = None) -> DatasetStatus:
-        """Record dataset ``name`` at ``uri``, list its files and create the view ``name``."""
+            options: dict | None = None, replace: bool = False) -> DatasetStatus:
+        """Record dataset ``name`` at ``uri``, list its files and create the view ``name``.
+
+        A name whose dataset is ``failed`` is added again (a retry, with this ``uri``); any
+        other existing name only with ``replace=True``, which forgets its files, quarantine and
+        cached copies (its grants and masks stay) before adding.
+        """
         if not _NAME.match(name):
             raise CatalogError(f"dataset name {name!r} must be a SQL identifier "
                                "(letters, digits, underscore; not starting with a digit)")
+        prior = None
         if name in self._names():
-            raise CatalogError(f"dataset {name!r} already exists (remove it first, or clone it)")
-        taken = self._q("SELECT 1 FROM duckdb_views() WHERE view_name = ? AND NOT internal "
-                        "UNION ALL SELECT 1 FROM duckdb_tables() WHERE table_name = ? "
-                        "AND schema_name = 'main'", [name, name])
+            prior = self._row(name)
+            if prior["status"] != "failed" and not replace:
+                raise CatalogError(
+                    f"dataset {name!r} already exists ({prior['status']}, "
+                    f"{prior['uri']}); pass replace=True (--replace) to redefine it, "
+                    "run sync to re-read its source, or remove it first")
+        taken = prior is None and self._q(
+            "SELECT 1 FROM duckdb_views() WHERE view_name = ? AND NOT internal "
+            "UNION ALL SELECT 1 FROM duckdb_tables() WHERE table_name = ? "
+            "AND schema_name = 'main'", [name, name])
         if taken:
             raise CatalogError(f"dataset {name!r}: a table or view named {name} already exists")
         if format != "auto" and format not in formats.FORMATS:
@@ -266,11 +278,38 @@ class Catalog:
             raise CatalogError(f"dataset {name!r}: {exc}") from exc
         if src.scheme == "file":
             uri = src.pattern()  # absolute, so sync works from any working directory
+        if prior is not None:
+            self._drop_files(name)
         self._q("INSERT INTO corpusql.datasets (name, uri, format, options, secret, owner, "
                 "created, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'syncing')",
                 [name, uri, format, json.dumps(options or {}), secret, getpass.getuser(), _now()])
-        self.sync(name)
+        try:
+            self.sync(name)
+        except CatalogError as exc:
+            raise CatalogError(f"{exc} (the dataset is recorded as failed: fix the source and "
+                               "add it again to retry, or pass replace=True (--replace) to "
+                               "change its URI)") from exc
         return self.status(name)
+
+    def _drop_files(self, name: str) -> None:
+        """Forget ``name``'s record, files, quarantine, view and cached copies (not its grants
+        and masks): what a retried or replacing ``add`` starts from."""
+        caches = [c for (c,) in self._q(
+            "SELECT cache_path FROM corpusql.files WHERE dataset = ? AND cache_path IS NOT NULL",
+            [name])]
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            self.con.execute(f"DROP VIEW IF EXISTS main.{ident(name)}")
+            for table, col in (("files", "dataset"), ("quarantine", "dataset"),
+                               ("datasets", "name")):
+                self._q(f"DELETE FROM corpusql.{table} WHERE {col} = ?", [name])
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        routes(self.con).drop(name)
+        for c in caches:
+            Path(c).unlink(missing_ok=True)
 
     def sync(self, name: str, *, quick: bool = False) -> SyncReport:
         """Re-list the source: stage new and changed files, forget vanished ones, and make the
