@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 from ..materializer import sha256_file as _sha256
 from . import formats, schema, secrets
 from .sources import Source, SourceError, routes
-from .views import ident, view_sql
+from .views import ident, relative, resolve, view_sql
 
 log = logging.getLogger("corpusql.catalog")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -95,6 +95,23 @@ def content_hash(path: str) -> str:
         return hashlib.file_digest(f, lambda: hashlib.blake2b(digest_size=32)).hexdigest()
 
 
+def catalog_dir(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The directory of ``con``'s current database file (None in memory): the base of the
+    relative paths the catalog stores."""
+    (path,), = con.execute("SELECT path FROM duckdb_databases() "
+                           "WHERE database_name = current_database()").fetchall()
+    return os.path.dirname(os.path.abspath(path)) if path else None
+
+
+def relocate(con: duckdb.DuckDBPyConnection) -> None:
+    """Rebuild ``con``'s catalog views if its database file moved (``corpusql.connect`` calls
+    this); cheap when it did not."""
+    base = catalog_dir(con)
+    row = con.execute("SELECT value FROM corpusql.settings WHERE key = 'catalog_dir'").fetchall()
+    if base is not None and row and row[0][0] != base:
+        Catalog(con)
+
+
 def _differs(now: dict, old: dict) -> bool:
     """A listed file differs from the catalog's record: by size, else by content hash when
     both are known (local files), else by ETag/mtime."""
@@ -119,12 +136,53 @@ class Catalog:
                 "lake.duckdb) or ATTACH it under another alias and USE it")
         if not schema.exists(con) or schema.missing(con):
             schema.create(con)
+        self.base = catalog_dir(con)
         self.cache_dir = Path(self._cache_dir(cache_dir))
+        self._relocate()
+
+    def _relocate(self) -> None:
+        """Rebuild the views when the catalog directory moved since they were built.
+
+        Views hold absolute paths (the stock shell reads them from any working directory); the
+        tables hold paths relative to the catalog directory. A read-only connection cannot
+        rewrite the stored views, so it gets TEMP views of the same names instead.
+        """
+        if self.base is None:
+            return
+        row = self._q("SELECT value FROM corpusql.settings WHERE key = 'catalog_dir'")
+        built = row[0][0] if row else None
+        if built == self.base:
+            return
+        readonly = self._q("SELECT readonly FROM duckdb_databases() "
+                           "WHERE database_name = current_database()")[0][0]
+        if built is not None:
+            log.info("catalog moved from %s to %s: rebuilding views", built, self.base)
+            if not readonly:  # quarantine.file holds absolute source paths
+                self._q("UPDATE corpusql.quarantine SET file = ? || file[?:] "
+                        "WHERE starts_with(file, ?)", [self.base, len(built) + 1, built + "/"])
+            for name in self._names():
+                try:
+                    self._refresh_view(name, temp=readonly)
+                except duckdb.Error as exc:  # a file outside the moved directory is gone
+                    log.warning("dataset %s: view not rebuilt after the catalog moved: %s",
+                                name, exc)
+                    if not readonly:
+                        self._set_status(name, "failed", f"view not rebuilt after the catalog "
+                                         f"moved to {self.base}: {exc} (run sync)")
+        if not readonly:
+            self._q("DELETE FROM corpusql.settings WHERE key = 'catalog_dir'")
+            self._q("INSERT INTO corpusql.settings VALUES ('catalog_dir', ?)", [self.base])
 
     # -- helpers -----------------------------------------------------------------------------
 
     def _q(self, sql: str, params: list | None = None) -> list[tuple]:
         return self.con.execute(sql, params or []).fetchall()
+
+    def _rel(self, path: str | None) -> str | None:
+        return relative(path, self.base)
+
+    def _abs(self, path: str | None) -> str | None:
+        return resolve(path, self.base)
 
     def _cache_dir(self, given) -> str:
         if given is not None:
@@ -132,7 +190,7 @@ class Catalog:
         else:
             row = self._q("SELECT value FROM corpusql.settings WHERE key = 'cache_dir'")
             if row:
-                return row[0][0]
+                return self._abs(row[0][0])
             db = self._q("SELECT path FROM duckdb_databases() "
                          "WHERE database_name = current_database()")[0][0]
             if os.environ.get("CORPUSQL_CACHE"):
@@ -142,7 +200,7 @@ class Catalog:
             else:
                 path = tempfile.mkdtemp(prefix="corpusql-cache-")
         self._q("DELETE FROM corpusql.settings WHERE key = 'cache_dir'")
-        self._q("INSERT INTO corpusql.settings VALUES ('cache_dir', ?)", [path])
+        self._q("INSERT INTO corpusql.settings VALUES ('cache_dir', ?)", [self._rel(path)])
         return path
 
     def _names(self) -> list[str]:
@@ -159,7 +217,7 @@ class Catalog:
         return dict(zip(cols, found[0]))
 
     def _source(self, row: dict) -> Source:
-        return Source(row["uri"], json.loads(row["options"]) if row["options"] else {},
+        return Source(self._abs(row["uri"]), json.loads(row["options"]) if row["options"] else {},
                       row["secret"])
 
     def _backend(self, name: str, src: Source):
@@ -226,16 +284,16 @@ class Catalog:
                             "AND schema_name = 'main' AND database_name = current_database()",
                             [name]))
 
-    def _refresh_view(self, name: str) -> None:
+    def _refresh_view(self, name: str, temp: bool = False) -> None:
         row = self._row(name)
         src = self._source(row)
         files = self._q("SELECT path, cache_path FROM corpusql.files WHERE dataset = ? "
                         "AND NOT quarantined ORDER BY path", [name])
-        cached = [c for _, c in files if c]
-        live = [p for p, c in files if not c]
+        cached = [self._abs(c) for _, c in files if c]
+        live = [self._abs(p) for p, c in files if not c]
         if src.remote and live:
             routes(self.con).set(name, src)
-        self.con.execute(view_sql(name, cached, live, src.remote))
+        self.con.execute(view_sql(name, cached, live, src.remote, temp=temp))
 
     # -- public API --------------------------------------------------------------------------
 
@@ -256,7 +314,7 @@ class Catalog:
             if prior["status"] != "failed" and not replace:
                 raise CatalogError(
                     f"dataset {name!r} already exists ({prior['status']}, "
-                    f"{prior['uri']}); pass replace=True (--replace) to redefine it, "
+                    f"{self._abs(prior['uri'])}); pass replace=True (--replace) to redefine it, "
                     "run sync to re-read its source, or remove it first")
         taken = prior is None and self._q(
             "SELECT 1 FROM duckdb_views() WHERE view_name = ? AND NOT internal "
@@ -277,7 +335,9 @@ class Catalog:
         except SourceError as exc:
             raise CatalogError(f"dataset {name!r}: {exc}") from exc
         if src.scheme == "file":
-            uri = src.pattern()  # absolute, so sync works from any working directory
+            # absolute, so sync works from any working directory; stored relative to the
+            # catalog directory when under it, so the lake can be moved
+            uri = self._rel(src.pattern())
         if prior is not None:
             self._drop_files(name)
         self._q("INSERT INTO corpusql.datasets (name, uri, format, options, secret, owner, "
@@ -294,7 +354,7 @@ class Catalog:
     def _drop_files(self, name: str) -> None:
         """Forget ``name``'s record, files, quarantine, view and cached copies (not its grants
         and masks): what a retried or replacing ``add`` starts from."""
-        caches = [c for (c,) in self._q(
+        caches = [self._abs(c) for (c,) in self._q(
             "SELECT cache_path FROM corpusql.files WHERE dataset = ? AND cache_path IS NOT NULL",
             [name])]
         self.con.execute("BEGIN TRANSACTION")
@@ -328,7 +388,7 @@ class Catalog:
             backend = self._backend(name, src)
             listing = backend.list(src.pattern())
             if not listing and row["format"] == "auto":
-                raise CatalogError(f"dataset {name!r}: no files match {row['uri']}")
+                raise CatalogError(f"dataset {name!r}: no files match {self._abs(row['uri'])}")
             fmt = row["format"]
             if fmt == "auto":
                 fmt = formats.detect_all(f["path"] for f in listing)
@@ -367,13 +427,13 @@ class Catalog:
             try:
                 self._forget(name, report.changed + report.vanished + report.recached)
                 self._insert("files", [
-                    [name, p, now[p]["size"], now[p]["etag"], st["sha256"],
-                     st["cache_path"], st["rows"], st["quarantined"], now[p]["hash"]]
+                    [name, self._rel(p), now[p]["size"], now[p]["etag"], st["sha256"],
+                     self._rel(st["cache_path"]), st["rows"], st["quarantined"], now[p]["hash"]]
                     for p, st in staged.items()])
                 for p in touched:  # same bytes, new mtime (or a hash an older catalog lacked)
                     self._q("UPDATE corpusql.files SET etag_or_mtime = ?, content_hash = ? "
                             "WHERE dataset = ? AND path = ?",
-                            [now[p]["etag"], now[p]["hash"], name, p])
+                            [now[p]["etag"], now[p]["hash"], name, self._rel(p)])
                 for p, st in staged.items():
                     self._quarantine(name, p, st["problems"])
                 self._q("UPDATE corpusql.datasets SET format = ?, status = 'ready', error = NULL, "
@@ -395,7 +455,7 @@ class Catalog:
             log.error("dataset %s: sync failed: %s", name, msg)
             if isinstance(exc, CatalogError):
                 raise
-            raise CatalogError(f"dataset {name!r}: sync of {row['uri']} failed: "
+            raise CatalogError(f"dataset {name!r}: sync of {self._abs(row['uri'])} failed: "
                                f"{msg}") from exc
         log.info("dataset %s: synced (%d new, %d changed, %d vanished, %d re-cached)", name,
                  len(report.new), len(report.changed), len(report.vanished),
@@ -404,7 +464,8 @@ class Catalog:
 
     def _known(self, name: str) -> dict[str, dict]:
         """The catalog's files of ``name`` by absolute source path."""
-        return {p: {"size": s, "etag": e, "hash": h, "sha256": sha, "cache_path": c}
+        return {self._abs(p): {"size": s, "etag": e, "hash": h, "sha256": sha,
+                               "cache_path": self._abs(c)}
                 for p, s, e, h, sha, c in self._q(
                     "SELECT path, size, etag_or_mtime, content_hash, sha256, cache_path "
                     "FROM corpusql.files WHERE dataset = ?", [name])}
@@ -429,10 +490,10 @@ class Catalog:
         return out
 
     def _forget(self, name: str, paths: list[str]) -> None:
-        """Delete the files and quarantine rows of ``paths``."""
+        """Delete the files rows (stored relative) and quarantine rows of absolute ``paths``."""
         if paths:
             self._q("DELETE FROM corpusql.files WHERE dataset = ? AND list_contains(?, path)",
-                    [name, paths])
+                    [name, [self._rel(p) for p in paths]])
             self._q("DELETE FROM corpusql.quarantine WHERE dataset = ? "
                     "AND list_contains(?, file)", [name, paths])
 
@@ -445,9 +506,9 @@ class Catalog:
                        "AND cache_path IS NULL AND NOT quarantined ORDER BY path", [name])
         done = {}
         try:
-            for path, size, etag in todo:
+            for path, size, etag in todo:  # done is keyed by the stored (maybe relative) path
                 done[path] = self._stage(name, row["format"], backend,
-                                         {"path": path, "size": size, "etag": etag})
+                                         {"path": self._abs(path), "size": size, "etag": etag})
         except Exception as exc:
             self._set_status(name, "failed", f"prewarm: {type(exc).__name__}: {exc}")
             raise CatalogError(f"dataset {name!r}: prewarm failed: {exc}") from exc
@@ -457,8 +518,8 @@ class Catalog:
                 upd = pa.table({
                     "path": pa.array(list(done), pa.string()),
                     "sha256": pa.array([st["sha256"] for st in done.values()], pa.string()),
-                    "cache_path": pa.array([st["cache_path"] for st in done.values()],
-                                           pa.string()),
+                    "cache_path": pa.array([self._rel(st["cache_path"])
+                                            for st in done.values()], pa.string()),
                     "rows": pa.array([st["rows"] for st in done.values()], pa.int64()),
                     "quarantined": pa.array([st["quarantined"] for st in done.values()])})
                 self.con.register("__corpusql_prewarm", upd)
@@ -470,7 +531,7 @@ class Catalog:
                 finally:
                     self.con.unregister("__corpusql_prewarm")
             for path, st in done.items():
-                self._quarantine(name, path, st["problems"])
+                self._quarantine(name, self._abs(path), st["problems"])
             self._q("UPDATE corpusql.datasets SET prewarmed = true WHERE name = ?", [name])
             self._refresh_view(name)
             self.con.execute("COMMIT")
@@ -537,7 +598,8 @@ class Catalog:
                     d = self.cache_dir / new_name
                     d.mkdir(parents=True, exist_ok=True)
                     new_cache = str(d / os.path.basename(cache))
-                    shutil.copy2(cache, new_cache)
+                    shutil.copy2(self._abs(cache), new_cache)
+                    new_cache = self._rel(new_cache)
                 self._q("INSERT INTO corpusql.files SELECT * REPLACE (? AS dataset, "
                         "? AS cache_path) FROM corpusql.files WHERE dataset = ? AND path = ?",
                         [new_name, new_cache, src, path])
@@ -575,7 +637,8 @@ class Catalog:
             "count(*) FILTER (quarantined) FROM corpusql.files WHERE dataset = ?", [name])[0]
         qlines = self._q("SELECT count(*) FROM corpusql.quarantine WHERE dataset = ? "
                          "AND line IS NOT NULL", [name])[0][0]
-        return DatasetStatus(name, row["uri"], row["format"], row["status"], row["error"], files,
+        return DatasetStatus(name, self._abs(row["uri"]), row["format"], row["status"],
+                             row["error"], files,
                              nbytes, cached, qfiles, qlines, row["last_sync"])
 
     def list(self) -> list[DatasetStatus]:

@@ -34,7 +34,7 @@ from ..udfs.paths import PathGuard
 from . import schema
 from .remote import Backend, FsspecBackend, route_path, route_sql
 from .sources import Source, routes
-from .views import ident, lit
+from .views import ident, lit, resolve
 
 PRIVILEGES = ("read",)
 #: Catalog tables copied into the role database, with the filter that keeps the role's rows.
@@ -196,15 +196,16 @@ def prepare(database: str, role: str) -> RoleSetup:
                         row["secret"])
         views[row["name"]] = {"source": source, "cached": [], "live": [], "routed": [],
                               "masked": []}
+    base = os.path.dirname(os.path.abspath(database))  # stored local paths are relative to it
     for f in sorted(tables["files"].to_pylist(), key=lambda f: f["path"]):
         v = views[f["dataset"]]
         if f["quarantined"]:
             continue
         if f["cache_path"]:
-            uri = _local_route(f["cache_path"])
+            uri = _local_route(resolve(f["cache_path"], base))
             v["cached"].append(uri)
         else:
-            uri = f["path"] if v["source"].remote else _local_route(f["path"])
+            uri = f["path"] if v["source"].remote else _local_route(resolve(f["path"], base))
             v["live"].append(uri)
         v["routed"].append(uri)
     for m in tables.get("masks", pa.table({"dataset": [], "column": []})).to_pylist():

@@ -1,8 +1,39 @@
-"""The SQL of a dataset's view: cached Parquet copies plus live Parquet files, by name."""
+"""The SQL of a dataset's view (cached Parquet copies plus live Parquet files, by name), and
+the relative form of the paths the catalog stores.
+
+A local path under the *catalog directory* (the directory of the database file) is stored
+relative to it, so a lake copied or moved as a whole (database, data and cache) still finds its
+files; views are built with the absolute paths of where the catalog is now.
+"""
 
 from __future__ import annotations
 
+import os
+
 from .remote import route_path, route_sql
+
+
+def _local(p: str) -> bool:
+    return "://" not in p and not p.startswith("git+")
+
+
+def relative(path: str | None, base: str | None) -> str | None:
+    """``path`` as stored: relative to ``base`` when it is a local path under ``base``."""
+    if path is None or base is None or not _local(path) or not os.path.isabs(path):
+        return path
+    try:
+        if os.path.commonpath([path, base]) != base:
+            return path
+    except ValueError:  # different drives
+        return path
+    return os.path.relpath(path, base)
+
+
+def resolve(path: str | None, base: str | None) -> str | None:
+    """Inverse of :func:`relative`: the absolute path of a stored ``path``."""
+    if path is None or base is None or not _local(path) or os.path.isabs(path):
+        return path
+    return os.path.join(base, path)
 
 
 def lit(s: str) -> str:
@@ -17,8 +48,11 @@ def _list(paths: list[str]) -> str:
     return "[" + ", ".join(lit(p) for p in paths) + "]"
 
 
-def view_sql(name: str, cached: list[str], live: list[str], remote: bool) -> str:
-    """``CREATE OR REPLACE VIEW name`` reading ``cached`` copies and ``live`` Parquet sources.
+def view_sql(name: str, cached: list[str], live: list[str], remote: bool,
+             temp: bool = False) -> str:
+    """``CREATE OR REPLACE VIEW name`` reading ``cached`` copies and ``live`` Parquet sources
+    (absolute paths). ``temp``: a TEMP view of this connection, which hides the stored view of
+    the same name (a read-only connection on a moved lake cannot rewrite the stored one).
 
     Cached copies already hold ``_file`` and ``_row``; live files get them from DuckDB's
     ``filename`` and ``file_row_number`` (made 1-based, like the line numbers of text formats).
@@ -39,4 +73,5 @@ def view_sql(name: str, cached: list[str], live: list[str], remote: bool) -> str
         body = "SELECT NULL::VARCHAR AS _file, NULL::BIGINT AS _row WHERE false"
     else:
         body = "\nUNION ALL BY NAME\n".join(parts)
-    return f"CREATE OR REPLACE VIEW main.{ident(name)} AS\n{body}"
+    target = f"TEMP VIEW {ident(name)}" if temp else f"VIEW main.{ident(name)}"
+    return f"CREATE OR REPLACE {target} AS\n{body}"

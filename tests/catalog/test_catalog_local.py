@@ -97,6 +97,7 @@ def test_prewarm_verify_and_corrupted_cache(lake, tmp_path):
     st = cat.status("p")
     assert st.cached_files == 1
     sha, cache = con.execute("SELECT sha256, cache_path FROM corpusql.files").fetchall()[0]
+    cache = os.path.join(tmp_path, cache)  # stored relative to the catalog file's directory
     assert len(sha) == 64 and cache.startswith(str(cat.cache_dir))
     os.unlink(tmp_path / "p" / "a.parquet")  # the view now reads the cache
     assert con.execute("SELECT * FROM p ORDER BY id").fetchall() == before
