@@ -430,10 +430,7 @@ class Catalog:
                     [name, self._rel(p), now[p]["size"], now[p]["etag"], st["sha256"],
                      self._rel(st["cache_path"]), st["rows"], st["quarantined"], now[p]["hash"]]
                     for p, st in staged.items()])
-                for p in touched:  # same bytes, new mtime (or a hash an older catalog lacked)
-                    self._q("UPDATE corpusql.files SET etag_or_mtime = ?, content_hash = ? "
-                            "WHERE dataset = ? AND path = ?",
-                            [now[p]["etag"], now[p]["hash"], name, self._rel(p)])
+                self._touch(name, {p: now[p] for p in touched})
                 for p, st in staged.items():
                     self._quarantine(name, p, st["problems"])
                 self._q("UPDATE corpusql.datasets SET format = ?, status = 'ready', error = NULL, "
@@ -461,6 +458,21 @@ class Catalog:
                  len(report.new), len(report.changed), len(report.vanished),
                  len(report.recached))
         return report
+
+    def _touch(self, name: str, files: dict[str, dict]) -> None:
+        """Record new ETag/mtime and hash of files whose bytes did not change (a touched file,
+        or a hash an older catalog lacked), in one statement."""
+        if not files:
+            return
+        upd = pa.table({"path": pa.array([self._rel(p) for p in files], pa.string()),
+                        "etag": pa.array([f["etag"] for f in files.values()], pa.string()),
+                        "hash": pa.array([f["hash"] for f in files.values()], pa.string())})
+        self.con.register("__corpusql_touch", upd)
+        try:
+            self._q("UPDATE corpusql.files f SET etag_or_mtime = u.etag, content_hash = u.hash "
+                    "FROM __corpusql_touch u WHERE f.dataset = ? AND f.path = u.path", [name])
+        finally:
+            self.con.unregister("__corpusql_touch")
 
     def _known(self, name: str) -> dict[str, dict]:
         """The catalog's files of ``name`` by absolute source path."""

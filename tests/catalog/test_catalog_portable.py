@@ -112,3 +112,33 @@ def test_moved_lake_role_connection(tmp_path):
             assert con.execute(sql).fetchall() == WANT[name], name
     finally:
         con.close()
+
+
+def test_moved_lake_moves_quarantine_paths_and_reports_lost_outside_files(tmp_path):
+    a, b, outside = tmp_path / "A", tmp_path / "B", tmp_path / "elsewhere"
+    _build(a, outside)
+    (a / "data" / "bad").mkdir()
+    (a / "data" / "bad" / "x.jsonl").write_text('{"x": 1}\nnot json\n')
+    con = duckdb.connect(str(a / "lake.duckdb"))
+    try:
+        corpusql.catalog(con).add("bad", str(a / "data" / "bad" / "*.jsonl"))
+    finally:
+        con.close()
+    shutil.move(a, b)
+    (outside / "o.parquet").unlink()
+
+    con = duckdb.connect(str(b / "lake.duckdb"))
+    try:
+        cat = corpusql.catalog(con)
+        assert con.execute("SELECT file, line FROM corpusql.quarantine").fetchall() == [
+            (str(b / "data" / "bad" / "x.jsonl"), 2)]
+        st = cat.status("out")
+        assert st.status == "failed" and "view not rebuilt" in st.error
+        assert "o.parquet" in st.error and "run sync" in st.error
+        for name in ("pq", "j", "warm"):
+            assert con.execute(QUERIES[name]).fetchall() == WANT[name], name
+        (b / "data" / "bad" / "x.jsonl").write_text('{"x": 1}\n{"x": 2}\n')
+        assert cat.sync("bad").changed == [str(b / "data" / "bad" / "x.jsonl")]
+        assert con.execute("SELECT count(*) FROM corpusql.quarantine").fetchall() == [(0,)]
+    finally:
+        con.close()

@@ -184,3 +184,28 @@ def test_s3_same_size_overwrite_is_seen_by_etag(lake, tmp_path, s3, moto_server)
     # remote files are compared by ETag and size: nothing is downloaded to hash them
     assert con.execute("SELECT content_hash FROM corpusql.files").fetchall() == [(None,)]
 
+
+
+def test_http_same_size_overwrite_is_seen_by_etag(lake, http_server, http_root):
+    con, cat = lake
+    name = f"s{uuid.uuid4().hex[:8]}.parquet"
+    pq.write_table(pa.table({"id": [1, 2, 3]}), http_root / name)
+    cat.add("hs", f"{http_server.url}/{name}")
+    other = http_root / f"other-{name}"
+    pq.write_table(pa.table({"id": [4, 5, 6]}), other)
+    _same_size_edit(http_root / name, other.read_bytes())
+    assert cat.sync("hs").changed == [f"{http_server.url}/{name}"]
+    assert con.execute("SELECT sum(id) FROM hs").fetchall() == [(15,)]
+
+
+def test_hashes_missing_from_an_older_catalog_are_filled_without_a_change(lake, tmp_path):
+    con, cat = lake
+    for n in range(3):
+        write_jsonl(tmp_path / "h" / f"{n}.jsonl", [{"x": n}])
+    cat.add("h", str(tmp_path / "h" / "*.jsonl"))
+    want = con.execute("SELECT path, content_hash FROM corpusql.files ORDER BY path").fetchall()
+    con.execute("UPDATE corpusql.files SET content_hash = NULL")  # as an older catalog has them
+    rep = cat.sync("h")
+    assert rep.changed == rep.new == rep.vanished == rep.recached == []
+    assert con.execute("SELECT path, content_hash FROM corpusql.files ORDER BY path"
+                       ).fetchall() == want
