@@ -137,6 +137,7 @@ class Catalog:
         if not schema.exists(con) or schema.missing(con):
             schema.create(con)
         self.base = catalog_dir(con)
+        self._before: list[str] | None = None  # set by _relocate (read-only connections)
         self.cache_dir = Path(self._cache_dir(cache_dir))
         self._relocate()
 
@@ -157,7 +158,13 @@ class Catalog:
                            "WHERE database_name = current_database()")[0][0]
         if built is not None:
             log.info("catalog moved from %s to %s: rebuilding views", built, self.base)
-            if not readonly:  # quarantine.file holds absolute source paths
+            before = [built] + [d for d in self._moved_from() if d != built]
+            self._before = before
+            if not readonly:
+                self._q("DELETE FROM corpusql.settings WHERE key = 'catalog_dirs_before'")
+                self._q("INSERT INTO corpusql.settings VALUES ('catalog_dirs_before', ?)",
+                        [json.dumps(before)])
+                # quarantine.file holds absolute source paths
                 self._q("UPDATE corpusql.quarantine SET file = ? || file[?:] "
                         "WHERE starts_with(file, ?)", [self.base, len(built) + 1, built + "/"])
             for name in self._names():
@@ -293,7 +300,18 @@ class Catalog:
         live = [self._abs(p) for p, c in files if not c]
         if src.remote and live:
             routes(self.con).set(name, src)
-        self.con.execute(view_sql(name, cached, live, src.remote, temp=temp))
+        moves = None
+        if cached and src.scheme == "file" and self.base is not None:
+            moves = [(old, self.base) for old in self._moved_from()]
+        self.con.execute(view_sql(name, cached, live, src.remote, temp=temp, moves=moves))
+
+    def _moved_from(self) -> list[str]:
+        """Directories the catalog was at before it moved here (settings key
+        ``catalog_dirs_before``, a JSON list), most recent first."""
+        if self._before is not None:
+            return [d for d in self._before if d != self.base]
+        row = self._q("SELECT value FROM corpusql.settings WHERE key = 'catalog_dirs_before'")
+        return [d for d in (json.loads(row[0][0]) if row else []) if d != self.base]
 
     # -- public API --------------------------------------------------------------------------
 

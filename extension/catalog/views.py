@@ -48,18 +48,29 @@ def _list(paths: list[str]) -> str:
     return "[" + ", ".join(lit(p) for p in paths) + "]"
 
 
+def _moved(column: str, moves: list[tuple[str, str]]) -> str:
+    """SQL giving ``column`` (an absolute path) with each ``(old, new)`` directory prefix
+    replaced: the source path a cached copy recorded before its lake was moved."""
+    cases = " ".join(f"WHEN starts_with({column}, {lit(old + '/')}) "
+                     f"THEN {lit(new)} || {column}[{len(old) + 1}:]" for old, new in moves)
+    return f"CASE {cases} ELSE {column} END"
+
+
 def view_sql(name: str, cached: list[str], live: list[str], remote: bool,
-             temp: bool = False) -> str:
+             temp: bool = False, moves: list[tuple[str, str]] | None = None) -> str:
     """``CREATE OR REPLACE VIEW name`` reading ``cached`` copies and ``live`` Parquet sources
     (absolute paths). ``temp``: a TEMP view of this connection, which hides the stored view of
     the same name (a read-only connection on a moved lake cannot rewrite the stored one).
 
     Cached copies already hold ``_file`` and ``_row``; live files get them from DuckDB's
     ``filename`` and ``file_row_number`` (made 1-based, like the line numbers of text formats).
+    ``moves``: ``(old, new)`` catalog directories; a cached ``_file`` under ``old`` (written
+    before the lake moved) is shown under ``new``.
     """
     parts = []
     if cached:
-        parts.append(f"SELECT * FROM read_parquet({_list(cached)}, union_by_name = true)")
+        star = f"* REPLACE ({_moved('_file', moves)} AS _file)" if moves else "*"
+        parts.append(f"SELECT {star} FROM read_parquet({_list(cached)}, union_by_name = true)")
     if live:
         paths = [route_path(name, p) for p in live] if remote else live
         file_expr = route_sql("__corpusql_file", name) if remote else "__corpusql_file"

@@ -142,3 +142,26 @@ def test_moved_lake_moves_quarantine_paths_and_reports_lost_outside_files(tmp_pa
         assert con.execute("SELECT count(*) FROM corpusql.quarantine").fetchall() == [(0,)]
     finally:
         con.close()
+
+
+def test_file_column_of_cached_rows_follows_the_lake(tmp_path):
+    a, b, c = tmp_path / "A", tmp_path / "B", tmp_path / "C"
+    _build(a, tmp_path / "elsewhere")
+    shutil.move(a, b)
+    con = corpusql.connect(b / "lake.duckdb")
+    try:
+        assert con.execute("SELECT DISTINCT _file FROM j").fetchall() == [
+            (str(b / "data" / "j" / "a.jsonl"),)]
+        write_jsonl(b / "data" / "j" / "b.jsonl", [{"x": 4}])  # parsed here, at B
+        assert corpusql.catalog(con).sync("j").new == [str(b / "data" / "j" / "b.jsonl")]
+    finally:
+        con.close()
+    shutil.move(b, c)
+    con = corpusql.connect(c / "lake.duckdb", read_only=True)
+    try:
+        assert con.execute("SELECT DISTINCT _file FROM j ORDER BY 1").fetchall() == [
+            (str(c / "data" / "j" / "a.jsonl"),), (str(c / "data" / "j" / "b.jsonl"),)]
+        assert con.execute("SELECT DISTINCT _file FROM warm").fetchall() == [
+            (str(c / "data" / "pq" / "a.parquet"),)]
+    finally:
+        con.close()
