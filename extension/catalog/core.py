@@ -168,6 +168,8 @@ class Catalog:
                 self._q("UPDATE corpusql.quarantine SET file = ? || file[?:] "
                         "WHERE starts_with(file, ?)", [self.base, len(built) + 1, built + "/"])
             for name in self._names():
+                if not self._view_exists(name):  # an add that failed before making one
+                    continue
                 try:
                     self._refresh_view(name, temp=readonly)
                 except duckdb.Error as exc:  # a file outside the moved directory is gone
@@ -417,7 +419,7 @@ class Catalog:
             report.recached = sorted(
                 p for p in now if p in old and p not in report.changed
                 and old[p]["cache_path"] and not os.path.exists(old[p]["cache_path"]))
-            touched = [p for p in now if p in old and p not in report.changed
+            touched = [p for p in now if p in old and p not in report.changed + report.recached
                        and (now[p]["etag"], now[p]["hash"]) != (old[p]["etag"], old[p]["hash"])]
             stage = fmt != "parquet" or src.scheme == "git" or row["prewarmed"]
             staged = {}
