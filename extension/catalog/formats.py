@@ -6,21 +6,30 @@ turns a bad line into an all-NULL row instead of dropping or reporting it, and i
 readers give no line numbers, so a line-accurate quarantine needs this parse.
 
 Each parsed table has the data columns plus ``_file`` (the source URI) and ``_row`` (the 1-based
-line number; 1 for a plain-text document). Problems come back as ``(line, reason)`` pairs, where
-``line`` is None when the whole file is unusable (zero bytes, truncated compression).
+line number; 1 for a plain-text document; the record's position in a file that is one JSON
+array). Problems come back as ``(line, reason)`` pairs, where ``line`` is None when the whole file
+is unusable (zero bytes, truncated compression, a column named ``_file`` or ``_row``), and notes
+say which values were kept in another type (see ``columns``). CSV fields stay strings unless every
+value of a column reads back as the same text from a BIGINT or a DOUBLE.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import io
 import json
+import re
 import zlib
 from collections.abc import Iterable
+from typing import NamedTuple
 
 import pyarrow as pa
-import pyarrow.compute as pc
+
+from . import columns
+from .columns import INT64
+from .schemas import MAX_DEPTH, parquet_problem, reserved
 
 FORMATS = ("parquet", "jsonl", "csv", "text")
 _EXT = {
@@ -42,12 +51,18 @@ def compression_of(path: str) -> str | None:
     return None
 
 
-def detect(path: str) -> str:
-    """The format a file name implies; anything unrecognised is a plain-text document."""
+def _base(path: str) -> str:
+    """The file name without directories and without a compression suffix."""
     base = path.rsplit("/", 1)[-1]
     for suffix in (".gz", ".zst"):
         if base.endswith(suffix):
             base = base[: -len(suffix)]
+    return base
+
+
+def detect(path: str) -> str:
+    """The format a file name implies; anything unrecognised is a plain-text document."""
+    base = _base(path)
     dot = base.rfind(".")
     return _EXT.get(base[dot:].lower(), "text") if dot > 0 else "text"
 
@@ -99,29 +114,117 @@ def _utf8(line: bytes) -> tuple[str | None, str | None]:
         return None, f"invalid UTF-8 at byte {exc.start} of the line"
 
 
-def _column(values: list) -> pa.Array:
+class Parsed(NamedTuple):
+    """One parsed file: ``table`` is None when the file is unusable as a whole."""
+
+    table: pa.Table | None
+    problems: list[tuple[int | None, str]]
+    notes: list[str] = []
+
+
+_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]", re.ASCII)
+
+
+def _lone_surrogate(v, where: str = "") -> str | None:
+    """Where ``v`` holds a lone UTF-16 surrogate (``"\ud800"`` parses, but is not Unicode)."""
+    if isinstance(v, str):
+        try:
+            v.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            return f"{where}lone surrogate \\u{ord(v[exc.start]):04x}, not valid Unicode"
+        return None
+    if isinstance(v, dict):
+        for k, x in v.items():
+            why = _lone_surrogate(k, "a key: ") or _lone_surrogate(x, where or f"column {k}: ")
+            if why:
+                return why
+    if isinstance(v, list):
+        for x in v:
+            why = _lone_surrogate(x, where)
+            if why:
+                return why
+    return None
+
+
+def _depth(v) -> int:
+    if isinstance(v, dict):
+        return 1 + max((_depth(x) for x in v.values()), default=0)
+    if isinstance(v, list):
+        return 1 + max((_depth(x) for x in v), default=0)
+    return 0
+
+
+def _record(text: str) -> tuple[object, str | None]:
+    """A parsed JSON line and None, or None and why the line is quarantined."""
+    too_deep = f"nested more than {MAX_DEPTH} levels deep (DuckDB reads Parquet nested at most " \
+               "500 levels; each JSON array takes two)"
     try:
-        return pa.array(values)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
-        # Mixed types in one column: keep every value, as its JSON text.
-        return pa.array([None if v is None else json.dumps(v, ensure_ascii=False) for v in values],
-                        pa.string())
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return None, f"invalid JSON: {exc.msg} at column {exc.colno}"
+    except RecursionError:
+        return None, too_deep
+    if not isinstance(obj, dict):
+        return None, f"not a JSON object: {type(obj).__name__}"
+    if text.count("[") + text.count("{") > MAX_DEPTH and _depth(obj) > MAX_DEPTH:
+        return None, too_deep
+    if _SURROGATE.search(text):
+        why = _lone_surrogate(obj)
+        if why:
+            return None, why
+    return obj, None
 
 
-def _table(rows: list[dict], lines: list[int], uri: str) -> pa.Table:
-    names: dict[str, None] = {}
-    for r in rows:
-        for k in r:
-            names.setdefault(k, None)
-    names.pop("_file", None)
-    names.pop("_row", None)
-    cols = {k: _column([r.get(k) for r in rows]) for k in names}
-    cols["_file"] = pa.array([uri] * len(rows), pa.string())
-    cols["_row"] = pa.array(lines, pa.int64())
-    return pa.table(cols)
+def _lineage(uri: str, lines: list[int]) -> dict[str, pa.Array]:
+    return {"_file": pa.array([uri] * len(lines), pa.string()),
+            "_row": pa.array(lines, pa.int64())}
 
 
-def parse_jsonl(data: bytes, uri: str) -> tuple[pa.Table, list[tuple[int | None, str]]]:
+def _records(rows: list[dict], lines: list[int], uri: str, bad: list) -> Parsed:
+    names = {k for r in rows for k in r}
+    why = reserved(sorted(names), live=False)
+    if why:
+        return Parsed(None, [(None, why)])
+    table, rejected, notes = columns.table(rows, lines, _lineage(uri, lines))
+    return Parsed(table, sorted(bad + rejected, key=lambda p: p[0]), notes)
+
+
+def _json_array(data: bytes, uri: str) -> Parsed | None:
+    """The file as an array of records when it is one JSON array, else None (JSON Lines)."""
+    head = data.lstrip()
+    if not head.startswith(b"["):
+        return None
+    first = head.split(b"\n", 1)[0].strip()
+    try:
+        json.loads(first)
+        return None  # the first line is a whole JSON value: JSON Lines with a bad line
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        pass
+    try:
+        items = json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        detail = f"{exc.msg} at line {exc.lineno} column {exc.colno}" \
+            if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
+        return Parsed(None, [(None, f"this is a JSON array, not JSON Lines, and it does not "
+                                    f"parse as one: {detail}")])
+    rows, positions, bad = [], [], []
+    for i, item in enumerate(items, start=1):  # _row is the record's 1-based position
+        obj, why = _record(json.dumps(item)) if isinstance(item, dict) else (
+            None, f"array item {i} is not a JSON object: {type(item).__name__}")
+        if why:
+            bad.append((i, why))
+        else:
+            rows.append(obj)
+            positions.append(i)
+    return _records(rows, positions, uri, bad)
+
+
+def parse_jsonl(data: bytes, uri: str) -> Parsed:
+    """JSON Lines (or one JSON array of records); see ``columns`` for how values get types."""
+    data = data.removeprefix(codecs.BOM_UTF8)
+    whole = _json_array(data, uri)
+    if whole is not None:
+        return whole
     rows, lines, bad = [], [], []
     for i, raw in enumerate(data.split(b"\n"), start=1):
         raw = raw.rstrip(b"\r")
@@ -131,30 +234,37 @@ def parse_jsonl(data: bytes, uri: str) -> tuple[pa.Table, list[tuple[int | None,
         if err:
             bad.append((i, err))
             continue
-        try:
-            obj = json.loads(text)
-        except json.JSONDecodeError as exc:
-            bad.append((i, f"invalid JSON: {exc.msg} at column {exc.colno}"))
-            continue
-        if not isinstance(obj, dict):
-            bad.append((i, f"not a JSON object: {type(obj).__name__}"))
+        obj, why = _record(text)
+        if why:
+            bad.append((i, why))
             continue
         rows.append(obj)
         lines.append(i)
-    return _table(rows, lines, uri), bad
+    return _records(rows, lines, uri, bad)
+
+
+_INT = re.compile(r"-?(0|[1-9][0-9]*)", re.ASCII)
 
 
 def _typed(values: list[str | None]) -> pa.Array:
-    arr = pa.array(values, pa.string())
-    for t in (pa.int64(), pa.float64()):
-        try:
-            return pc.cast(arr, t)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            continue
-    return arr
+    """BIGINT or DOUBLE when every value reads back as the same text, else the strings as given.
+
+    ``00123``, ``+8``, ``1.50`` and ``1e3`` stay strings: a number would print differently.
+    """
+    present = [v for v in values if v is not None]
+    if present and all(_INT.fullmatch(v) and INT64[0] <= int(v) <= INT64[1] for v in present):
+        return pa.array([None if v is None else int(v) for v in values], pa.int64())
+    try:
+        if present and all(repr(float(v)) == v for v in present):
+            return pa.array([None if v is None else float(v) for v in values], pa.float64())
+    except ValueError:
+        pass
+    return pa.array(values, pa.string())
 
 
-def parse_csv(data: bytes, uri: str) -> tuple[pa.Table, list[tuple[int | None, str]]]:
+def parse_csv(data: bytes, uri: str) -> Parsed:
+    """A header line, then records; a UTF-8 byte order mark before the header is dropped."""
+    data = data.removeprefix(codecs.BOM_UTF8)
     bad: list[tuple[int | None, str]] = []
     kept = []
     for i, raw in enumerate(data.split(b"\n"), start=1):
@@ -164,7 +274,8 @@ def parse_csv(data: bytes, uri: str) -> tuple[pa.Table, list[tuple[int | None, s
             kept.append("")  # keep line numbering; csv skips the empty line
         else:
             kept.append(text)
-    reader = csv.reader(io.StringIO("\n".join(kept)))
+    delimiter = "\t" if _base(uri).lower().endswith(".tsv") else ","
+    reader = csv.reader(io.StringIO("\n".join(kept)), delimiter=delimiter)
     header: list[str] | None = None
     rows, lines = [], []
     start = 1
@@ -182,30 +293,33 @@ def parse_csv(data: bytes, uri: str) -> tuple[pa.Table, list[tuple[int | None, s
         rows.append(rec)
         lines.append(line)
     header = header or []
+    why = reserved(header, live=False)
+    if why:
+        return Parsed(None, [(None, why)])
     cols = {h: _typed([r[j] if r[j] != "" else None for r in rows]) for j, h in enumerate(header)}
-    cols["_file"] = pa.array([uri] * len(rows), pa.string())
-    cols["_row"] = pa.array(lines, pa.int64())
-    return pa.table(cols), bad
+    cols.update(_lineage(uri, lines))
+    return Parsed(pa.table(cols), bad)
 
 
-def parse_text(data: bytes, uri: str) -> tuple[pa.Table, list[tuple[int | None, str]]]:
+def parse_text(data: bytes, uri: str) -> Parsed:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        return _table([], [], uri), [(line, f"invalid UTF-8 at byte {exc.start} of the file")]
+        return Parsed(pa.table(_lineage(uri, [])),
+                      [(line, f"invalid UTF-8 at byte {exc.start} of the file")])
     row = pa.array([1], pa.int64())
-    return pa.table({"id": [uri], "text": [text], "_file": [uri], "_row": row}), []
+    return Parsed(pa.table({"id": [uri], "text": [text], "_file": [uri], "_row": row}), [])
 
 
-def parse(fmt: str, raw: bytes, uri: str) -> tuple[pa.Table | None, list[tuple[int | None, str]]]:
+def parse(fmt: str, raw: bytes, uri: str) -> Parsed:
     """Parse one whole file. A None table means the file is unusable as a whole."""
     if len(raw) == 0:
-        return None, [(None, "zero-byte file")]
+        return Parsed(None, [(None, "zero-byte file")])
     try:
         data = decompress(raw, compression_of(uri))
     except ValueError as exc:
-        return None, [(None, str(exc))]
+        return Parsed(None, [(None, str(exc))])
     if fmt == "jsonl":
         return parse_jsonl(data, uri)
     if fmt == "csv":
@@ -213,13 +327,15 @@ def parse(fmt: str, raw: bytes, uri: str) -> tuple[pa.Table | None, list[tuple[i
     if fmt == "text":
         return parse_text(data, uri)
     if fmt == "parquet":
+        schema, why = parquet_problem(lambda: io.BytesIO(data), live=False)
+        if why:
+            return Parsed(None, [(None, why)])
         import pyarrow.parquet as pq
 
         try:
             t = pq.read_table(io.BytesIO(data))
         except (pa.ArrowInvalid, OSError) as exc:
-            return None, [(None, f"unreadable Parquet: {exc}")]
-        t = t.drop_columns([c for c in ("_file", "_row") if c in t.column_names])
-        t = t.append_column("_file", pa.array([uri] * t.num_rows, pa.string()))
-        return t.append_column("_row", pa.array(range(1, t.num_rows + 1), pa.int64())), []
+            return Parsed(None, [(None, f"unreadable Parquet: {exc}")])
+        return Parsed(t.append_column("_file", pa.array([uri] * t.num_rows, pa.string()))
+                      .append_column("_row", pa.array(range(1, t.num_rows + 1), pa.int64())), [])
     raise FormatError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")

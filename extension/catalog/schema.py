@@ -43,6 +43,12 @@ CREATE TABLE IF NOT EXISTS corpusql.quarantine (
     reason VARCHAR NOT NULL,
     recorded TIMESTAMP
 );
+CREATE TABLE IF NOT EXISTS corpusql.notes (
+    dataset VARCHAR NOT NULL,
+    file VARCHAR NOT NULL,
+    note VARCHAR NOT NULL,          -- values kept in another type (123 -> '123'), with a count
+    recorded TIMESTAMP
+);
 CREATE TABLE IF NOT EXISTS corpusql.secrets (
     name VARCHAR NOT NULL,
     kind VARCHAR NOT NULL,          -- values live outside the database (CORPUSQL_SECRETS)
@@ -86,8 +92,9 @@ def missing(con: duckdb.DuckDBPyConnection) -> bool:
     """True when a catalog made by an older corpusql lacks some of today's tables."""
     rows = con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
-        "AND schema_name = 'corpusql' AND table_name IN ('masks', 'role_paths')").fetchall()
-    return rows[0][0] < 2
+        "AND schema_name = 'corpusql' AND table_name IN ('masks', 'role_paths', 'notes')"
+    ).fetchall()
+    return rows[0][0] < 3
 
 
 def create(con: duckdb.DuckDBPyConnection) -> None:

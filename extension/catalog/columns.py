@@ -1,0 +1,179 @@
+"""Arrow columns from parsed JSON records: one type per column, no value re-encoded.
+
+A column's kind is the kind most of its non-null values have (ties: the kind seen first):
+VARCHAR (strings), BIGINT (integers), DOUBLE (numbers with a fraction), BOOLEAN, LIST (arrays)
+or STRUCT (objects). A value of another kind never changes silently:
+
+- in a VARCHAR column, integers, fractional numbers and booleans are kept as their JSON text
+  (123 -> '123', true -> 'true'), and a note counts them;
+- a column mixing integers and fractional numbers is DOUBLE, with a note; an integer a DOUBLE
+  cannot hold exactly (beyond 2**53) sends its line to quarantine;
+- an integer beyond BIGINT (int64) in a BIGINT column sends its line to quarantine;
+- anything else of another kind sends its line to quarantine with the reason
+  ``column X: expected <kind>, got <kind> (value ...)``; in LIST and STRUCT columns, a value
+  whose inner types do not fit the values on the lines before it is quarantined the same way.
+
+Strings are stored exactly as parsed; quarantining a line drops the whole record, never a field.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+
+from .schemas import duck_type
+
+INT64 = (-(2**63), 2**63 - 1)
+EXACT_DOUBLE = 2**53
+_ARROW_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError,
+                 OverflowError, ValueError)
+_TYPES = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "DOUBLE": pa.float64(),
+          "BOOLEAN": pa.bool_()}
+_KINDS = {str: "VARCHAR", bool: "BOOLEAN", int: "BIGINT", float: "DOUBLE", list: "LIST",
+          dict: "STRUCT"}
+
+
+def _kind(v) -> str:
+    return _KINDS.get(type(v), type(v).__name__)
+
+
+def shown(v, limit: int = 60) -> str:
+    """A value as JSON text for a reason, cut at ``limit`` characters."""
+    text = json.dumps(v, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _has_empty_object(v) -> bool:
+    if isinstance(v, dict):
+        return not v or any(_has_empty_object(x) for x in v.values())
+    if isinstance(v, list):
+        return any(_has_empty_object(x) for x in v)
+    return False
+
+
+def _nested(name: str, values: list[tuple[int, object]]) -> dict[int, str]:
+    """Lines whose LIST/STRUCT value does not fit one Arrow type with the values before it.
+
+    Finds the first value that breaks ``pa.array`` by bisecting on prefixes, rejects it, repeats.
+    """
+    rejects: dict[int, str] = {}
+    vals = list(values)
+    for i, v in vals:
+        if _has_empty_object(v):
+            rejects[i] = (f"column {name}: an empty JSON object has no column type in Parquet or "
+                          f"DuckDB (value {shown(v)})")
+    vals = [(i, v) for i, v in vals if i not in rejects]
+    while True:
+        try:
+            pa.array([v for _, v in vals])
+            return rejects
+        except _ARROW_ERRORS:
+            pass
+        lo, hi = 0, len(vals)  # a prefix of lo values builds, one of hi does not
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            try:
+                pa.array([v for _, v in vals[:mid]])
+                lo = mid
+            except _ARROW_ERRORS:
+                hi = mid
+        i, v = vals[hi - 1]
+        if hi == 1:
+            rejects[i] = f"column {name}: its items have mixed types (value {shown(v)})"
+        else:
+            before = pa.array([v for _, v in vals[: hi - 1]]).type
+            rejects[i] = (f"column {name}: value does not fit the type of the lines before it "
+                          f"({duck_type(before)}) (value {shown(v)})")
+        del vals[hi - 1]
+
+
+def _winner(values: list[tuple[int, object]]) -> str | None:
+    counts: dict[str, int] = {}
+    for _, v in values:
+        k = _kind(v)
+        counts[k] = counts.get(k, 0) + 1
+    return max(counts, key=counts.__getitem__) if counts else None  # first seen wins a tie
+
+
+def _decide(name: str, values: list[tuple[int, object]]):
+    """(kind, {line: kept value}, {line: reason}, note) for one column's non-null values."""
+    kind = _winner(values)
+    kinds = {_kind(v) for _, v in values}
+    if kind in ("BIGINT", "DOUBLE") and kinds >= {"BIGINT", "DOUBLE"}:
+        kind = "DOUBLE"
+    kept: dict[int, object] = {}
+    bad: dict[int, str] = {}
+    converted: list[tuple[int, object, object]] = []
+    for i, v in values:
+        k = _kind(v)
+        if k == kind and kind != "BIGINT":
+            kept[i] = v
+        elif kind == "BIGINT" and k == "BIGINT":
+            if INT64[0] <= v <= INT64[1]:
+                kept[i] = v
+            else:
+                bad[i] = (f"column {name}: integer {v} is beyond BIGINT (int64); write such "
+                          "numbers as JSON strings to keep them")
+        elif kind == "VARCHAR" and k in ("BIGINT", "DOUBLE", "BOOLEAN"):
+            kept[i] = json.dumps(v)
+            converted.append((i, v, kept[i]))
+        elif kind == "DOUBLE" and k == "BIGINT":
+            if abs(v) <= EXACT_DOUBLE:
+                kept[i] = float(v)
+                converted.append((i, v, kept[i]))
+            else:
+                bad[i] = f"column {name}: integer {v} cannot be stored exactly as DOUBLE"
+        else:
+            bad[i] = f"column {name}: expected {kind}, got {k} (value {shown(v)})"
+    if kind in ("LIST", "STRUCT"):
+        bad.update(_nested(name, [(i, v) for i, v in kept.items()]))
+    return kind, kept, bad, converted
+
+
+def _note(name: str, kind: str, converted: list) -> str | None:
+    if not converted:
+        return None
+    n = len(converted)
+    if kind == "DOUBLE":
+        return (f"column {name}: integers and fractional numbers mixed, stored as DOUBLE "
+                f"({n} integer{'s' if n != 1 else ''} converted exactly)")
+    line, v, text = converted[0]
+    what = "non-string values kept as their" if n != 1 else "non-string value kept as its"
+    return f"column {name}: {n} {what} JSON text (first at line {line}: {v} -> {text!r})"
+
+
+def table(rows: list[dict], lines: list[int], lineage: dict[str, pa.Array]):
+    """(table, problems, notes) from records ``rows`` found at ``lines``.
+
+    ``lineage`` columns are appended for the rows kept, in ``lines`` order. ``problems`` are
+    ``(line, reason)`` pairs for the records quarantined.
+    """
+    names: dict[str, None] = {}
+    for r in rows:
+        for k in r:
+            names.setdefault(k, None)
+    decided = {}
+    bad: dict[int, list[str]] = {}
+    for name in names:
+        values = [(line, r[name]) for line, r in zip(lines, rows) if r.get(name) is not None]
+        kind, kept, rejects, converted = _decide(name, values)
+        decided[name] = (kind, kept, converted)
+        for line, reason in rejects.items():
+            bad.setdefault(line, []).append(reason)
+    keep = [j for j, line in enumerate(lines) if line not in bad]
+    cols = {}
+    notes = []
+    for name, (kind, kept, converted) in decided.items():
+        vals = [kept.get(lines[j]) for j in keep]
+        if all(v is None for v in vals) and not any(rows[j].get(name, 0) is None for j in keep):
+            continue  # only quarantined lines had this key
+        converted = [c for c in converted if c[0] not in bad]
+        cols[name] = pa.array(vals, _TYPES.get(kind))
+        note = _note(name, kind, converted)
+        if note:
+            notes.append(note)
+    for name, arr in lineage.items():
+        cols[name] = arr.take(pa.array(keep, pa.int64()))
+    problems = [(line, "; ".join(reasons)) for line, reasons in sorted(bad.items())]
+    return pa.table(cols) if cols else pa.table({}), problems, notes

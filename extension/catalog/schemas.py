@@ -1,0 +1,205 @@
+"""Column checks that keep a dataset's view readable: reserved names, footers, type conflicts.
+
+A dataset's view unions its files by column name. DuckDB reconciles differing scalar types
+(BIGINT and VARCHAR become VARCHAR) and STRUCTs with different fields, but it cannot read a
+column that is a STRUCT in one file and a LIST or a scalar in another: the view is created and
+every ``SELECT *`` then fails. ``conflicts`` finds such files at add/sync time, so they can be
+quarantined with both types named, and the rest served.
+"""
+
+from __future__ import annotations
+
+import io
+
+import pyarrow as pa
+
+LINEAGE = ("_file", "_row")
+# Names DuckDB's read_parquet adds for the view's lineage of Parquet files read where they lie.
+READER = ("file_row_number", "__corpusql_file")
+# DuckDB refuses Parquet schemas nested more than 500 levels deep; a JSON array is two levels.
+MAX_DEPTH = 100
+
+_SCALARS = {
+    pa.int8(): "TINYINT", pa.int16(): "SMALLINT", pa.int32(): "INTEGER", pa.int64(): "BIGINT",
+    pa.uint8(): "UTINYINT", pa.uint16(): "USMALLINT", pa.uint32(): "UINTEGER",
+    pa.uint64(): "UBIGINT", pa.float16(): "FLOAT", pa.float32(): "FLOAT",
+    pa.float64(): "DOUBLE", pa.string(): "VARCHAR", pa.large_string(): "VARCHAR",
+    pa.binary(): "BLOB", pa.large_binary(): "BLOB", pa.bool_(): "BOOLEAN", pa.null(): "NULL",
+    pa.date32(): "DATE",
+}
+
+
+def _is_list(t: pa.DataType) -> bool:
+    return pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t)
+
+
+def duck_type(t: pa.DataType) -> str:
+    """The DuckDB name of an Arrow type (``STRUCT(a BIGINT)``, ``VARCHAR[]``)."""
+    if t in _SCALARS:
+        return _SCALARS[t]
+    if _is_list(t):
+        return duck_type(t.value_type) + "[]"
+    if pa.types.is_struct(t):
+        return "STRUCT(" + ", ".join(f"{f.name} {duck_type(f.type)}" for f in t) + ")"
+    if pa.types.is_map(t):
+        return f"MAP({duck_type(t.key_type)}, {duck_type(t.item_type)})"
+    if pa.types.is_timestamp(t):
+        return "TIMESTAMP" + (" WITH TIME ZONE" if t.tz else "")
+    if pa.types.is_decimal(t):
+        return f"DECIMAL({t.precision},{t.scale})"
+    return str(t).upper()
+
+
+def depth(t: pa.DataType) -> int:
+    """Nesting levels of a type: 0 for a scalar, 1 for a list of scalars or a flat struct."""
+    if _is_list(t):
+        return 1 + depth(t.value_type)
+    if pa.types.is_map(t):
+        return 1 + max(depth(t.key_type), depth(t.item_type))
+    if pa.types.is_struct(t):
+        return 1 + max((depth(f.type) for f in t), default=0)
+    return 0
+
+
+def reserved(names, live: bool) -> str | None:
+    """Why a file with columns ``names`` cannot join its dataset's view, or None."""
+    for n in names:
+        if n in LINEAGE:
+            return (f"column {n} has the name of corpusql's lineage column {n} (every dataset "
+                    "view adds _file and _row); the file is left out rather than having that "
+                    "column replaced: rename it in the file (for example with SELECT * RENAME "
+                    f"({n} AS source{n})) and sync")
+        if live and n in READER:
+            return (f"column {n} is the name DuckDB's reader gives the row numbers it adds for "
+                    f"_row; rename it in the file (for example SELECT * RENAME ({n} AS "
+                    f"source_{n.strip('_')})) and sync")
+    return None
+
+
+class _Tail(io.RawIOBase):
+    """A file of ``size`` bytes whose last bytes are ``tail`` and the rest zeros (footer reads)."""
+
+    def __init__(self, size: int, tail: bytes) -> None:
+        super().__init__()
+        self.size, self.tail, self.pos = size, tail, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        self.pos = (offset, self.pos + offset, self.size + offset)[whence]
+        return self.pos
+
+    def tell(self) -> int:
+        return self.pos
+
+    def readinto(self, buf) -> int:
+        start, end = self.pos, min(self.size, self.pos + len(buf))
+        cut = self.size - len(self.tail)
+        data = b"\0" * max(0, min(end, cut) - start) + self.tail[max(0, start - cut): end - cut]
+        buf[: len(data)] = data
+        self.pos += len(data)
+        return len(data)
+
+
+def _footer(fh) -> tuple[int, bytes] | str:
+    """(file size, footer bytes with the 8-byte trailer), or why the file has no footer.
+
+    Errors reading the file itself (network, permissions) propagate: they are not the file's.
+    """
+    size = fh.seek(0, 2)
+    if size < 12:
+        return f"unreadable Parquet footer: the file has {size} bytes, fewer than a footer"
+    fh.seek(size - 8)
+    trailer = fh.read(8)
+    if trailer[4:] != b"PAR1":
+        return "unreadable Parquet footer: the file does not end with the Parquet magic PAR1"
+    n = int.from_bytes(trailer[:4], "little")
+    if n + 12 > size:
+        return f"unreadable Parquet footer: its length {n} exceeds the file's {size} bytes"
+    fh.seek(size - 8 - n)
+    return size, fh.read(n) + trailer
+
+
+def parquet_problem(open_file, live: bool) -> tuple[pa.Schema | None, str | None]:
+    """(schema, None) for a Parquet file whose footer reads and fits a view, else (None, why).
+
+    ``open_file()`` returns a seekable binary file; only the footer is read.
+    """
+    import pyarrow.parquet as pq
+
+    with open_file() as fh:
+        found = _footer(fh)
+    if isinstance(found, str):
+        return None, found
+    size, tail = found
+    try:
+        schema = pq.ParquetFile(_Tail(size, tail)).schema_arrow
+    except (pa.ArrowException, OSError, ValueError) as exc:  # the bytes read are bad
+        return None, f"unreadable Parquet footer: {exc}".strip()
+    why = reserved(schema.names, live)
+    if why:
+        return None, why
+    for f in schema:
+        if depth(f.type) > MAX_DEPTH:
+            return None, (f"column {f.name} is nested more than {MAX_DEPTH} levels deep; "
+                          "DuckDB reads at most 500 Parquet schema levels")
+    return schema, None
+
+
+def _merge(a: pa.DataType, b: pa.DataType) -> pa.DataType | None:
+    """The type a union of ``a`` and ``b`` columns has, or None when DuckDB cannot read both."""
+    if pa.types.is_null(a):
+        return b
+    if pa.types.is_null(b) or a == b:
+        return a
+    if pa.types.is_struct(a) and pa.types.is_struct(b):
+        fields = {f.name: f.type for f in a}
+        for f in b:
+            if f.name in fields:
+                merged = _merge(fields[f.name], f.type)
+                if merged is None:
+                    return None
+                fields[f.name] = merged
+            else:
+                fields[f.name] = f.type
+        return pa.struct(list(fields.items()))
+    if _is_list(a) and _is_list(b):
+        merged = _merge(a.value_type, b.value_type)
+        return None if merged is None else pa.list_(merged)
+    if pa.types.is_map(a) and pa.types.is_map(b):
+        key, item = _merge(a.key_type, b.key_type), _merge(a.item_type, b.item_type)
+        return None if key is None or item is None else pa.map_(key, item)
+    nested = (pa.types.is_struct, _is_list, pa.types.is_map)
+    if any(is_(a) for is_ in nested) or any(is_(b) for is_ in nested):
+        return None
+    return a  # scalars: DuckDB finds a common type
+
+
+def conflicts(schemas: list[tuple[str, pa.Schema]]) -> dict[str, str]:
+    """Files whose column types DuckDB cannot union with the files before them in ``schemas``.
+
+    The first file to bring a column fixes its shape; a later file that conflicts is named with
+    the column and both types, and its columns are left out of the comparison that follows.
+    """
+    seen: dict[str, tuple[pa.DataType, str]] = {}
+    out: dict[str, str] = {}
+    for path, schema in schemas:
+        merged = {}
+        for f in schema:
+            if f.name not in seen:
+                merged[f.name] = (f.type, path)
+                continue
+            have, where = seen[f.name]
+            m = _merge(have, f.type)
+            if m is None:
+                out[path] = (f"column {f.name}: {duck_type(f.type)} here, {duck_type(have)} in "
+                             f"{where}; DuckDB cannot read both in one view")
+                break
+            merged[f.name] = (m, where)
+        if path not in out:
+            seen.update(merged)
+    return out
