@@ -59,8 +59,12 @@ def _nested(name: str, values: list[tuple[int, object]]) -> dict[int, str]:
     """
     rejects: dict[int, str] = {}
     vals = list(values)
+    try:
+        empty = _empty_struct(pa.array([v for _, v in vals]).type)
+    except _ARROW_ERRORS:
+        empty = True
     for i, v in vals:
-        if _has_empty_object(v):
+        if empty and _has_empty_object(v):
             rejects[i] = (f"column {name}: an empty JSON object has no column type in Parquet or "
                           f"DuckDB (value {shown(v)})")
     vals = [(i, v) for i, v in vals if i not in rejects]
@@ -143,37 +147,73 @@ def _note(name: str, kind: str, converted: list) -> str | None:
     return f"column {name}: {n} {what} JSON text (first at line {line}: {v} -> {text!r})"
 
 
+def _empty_struct(t: pa.DataType) -> bool:
+    if pa.types.is_struct(t):
+        return t.num_fields == 0 or any(_empty_struct(f.type) for f in t)
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        return _empty_struct(t.value_type)
+    return False
+
+
+def _one_kind(vals: list) -> pa.Array | None:
+    """The column as one Arrow array when all its values have one kind that needs no decision."""
+    kinds = set(map(type, vals))
+    kinds.discard(type(None))
+    if len(kinds) != 1:
+        return None if kinds else pa.array(vals)
+    kind = _KINDS.get(kinds.pop())
+    try:
+        if kind in _TYPES:
+            return pa.array(vals, _TYPES[kind])  # an int beyond int64 raises
+        if kind in ("LIST", "STRUCT"):
+            arr = pa.array(vals)
+            return None if _empty_struct(arr.type) else arr
+    except _ARROW_ERRORS:
+        pass
+    return None
+
+
 def table(rows: list[dict], lines: list[int], lineage: dict[str, pa.Array]):
     """(table, problems, notes) from records ``rows`` found at ``lines``.
 
     ``lineage`` columns are appended for the rows kept, in ``lines`` order. ``problems`` are
-    ``(line, reason)`` pairs for the records quarantined.
+    ``(line, reason)`` pairs for the records quarantined. A column whose values all have one
+    kind is built in one step; the others go through ``_decide``.
     """
     names: dict[str, None] = {}
     for r in rows:
-        for k in r:
-            names.setdefault(k, None)
+        names.update(dict.fromkeys(r))
+    ready: dict[str, pa.Array] = {}
     decided = {}
     bad: dict[int, list[str]] = {}
     for name in names:
-        values = [(line, r[name]) for line, r in zip(lines, rows) if r.get(name) is not None]
-        kind, kept, rejects, converted = _decide(name, values)
+        vals = [r.get(name) for r in rows]
+        arr = _one_kind(vals)
+        if arr is not None:
+            ready[name] = arr
+            continue
+        kind, kept, rejects, converted = _decide(
+            name, [(line, v) for line, v in zip(lines, vals) if v is not None])
         decided[name] = (kind, kept, converted)
         for line, reason in rejects.items():
             bad.setdefault(line, []).append(reason)
-    keep = [j for j, line in enumerate(lines) if line not in bad]
+    keep = [j for j, line in enumerate(lines) if line not in bad] if bad else range(len(lines))
+    present = names if not bad else {k: None for j in keep for k in rows[j]}
+    take = pa.array(keep, pa.int64())
     cols = {}
     notes = []
-    for name, (kind, kept, converted) in decided.items():
-        vals = [kept.get(lines[j]) for j in keep]
-        if all(v is None for v in vals) and not any(rows[j].get(name, 0) is None for j in keep):
+    for name in names:
+        if name not in present:
             continue  # only quarantined lines had this key
-        converted = [c for c in converted if c[0] not in bad]
-        cols[name] = pa.array(vals, _TYPES.get(kind))
-        note = _note(name, kind, converted)
+        if name in ready:
+            cols[name] = ready[name].take(take) if bad else ready[name]
+            continue
+        kind, kept, converted = decided[name]
+        cols[name] = pa.array([kept.get(lines[j]) for j in keep], _TYPES.get(kind))
+        note = _note(name, kind, [c for c in converted if c[0] not in bad])
         if note:
             notes.append(note)
     for name, arr in lineage.items():
-        cols[name] = arr.take(pa.array(keep, pa.int64()))
+        cols[name] = arr.take(take) if bad else arr
     problems = [(line, "; ".join(reasons)) for line, reasons in sorted(bad.items())]
-    return pa.table(cols) if cols else pa.table({}), problems, notes
+    return pa.table(cols), problems, notes

@@ -68,7 +68,8 @@ def reserved(names, live: bool) -> str | None:
             return (f"column {n} has the name of corpusql's lineage column {n} (every dataset "
                     "view adds _file and _row); the file is left out rather than having that "
                     "column replaced: rename it in the file (for example with SELECT * RENAME "
-                    f"({n} AS source{n})) and sync")
+                    f"({n} AS source{n}), or EXCLUDE it when materializing a dataset view) "
+                    "and sync")
         if live and n in READER:
             return (f"column {n} is the name DuckDB's reader gives the row numbers it adds for "
                     f"_row; rename it in the file (for example SELECT * RENAME ({n} AS "
