@@ -243,7 +243,11 @@ class Catalog:
                 if schema is not None:
                     before.append((path, schema))
         new = [(p, st["schema"]) for p, st in sorted(staged.items()) if st["schema"] is not None]
-        for path, why in schemas.conflicts(before + new).items():
+        bad, notes = schemas.conflicts(before + new)
+        for path, noted in notes.items():
+            if path in staged:
+                staged[path]["notes"] = staged[path]["notes"] + noted
+        for path, why in bad.items():
             st = staged.get(path)
             if st is None:
                 continue

@@ -180,16 +180,19 @@ def _merge(a: pa.DataType, b: pa.DataType) -> pa.DataType | None:
     return a  # scalars: DuckDB finds a common type
 
 
-def conflicts(schemas: list[tuple[str, pa.Schema]]) -> dict[str, str]:
-    """Files whose column types DuckDB cannot union with the files before them in ``schemas``.
+def conflicts(schemas: list[tuple[str, pa.Schema]]) -> tuple[dict[str, str], dict[str, list]]:
+    """(conflicts, notes) for files whose column types differ from the files before them.
 
-    The first file to bring a column fixes its shape; a later file that conflicts is named with
-    the column and both types, and its columns are left out of the comparison that follows.
+    The first file to bring a column fixes its shape. A later file whose column DuckDB cannot
+    union with it is a conflict, named with the column and both types, and its columns are
+    left out of the comparison that follows. A later file whose column is another scalar type
+    (BIGINT where the first had VARCHAR) gets a note: the view casts both to a common type.
     """
     seen: dict[str, tuple[pa.DataType, str]] = {}
     out: dict[str, str] = {}
+    notes: dict[str, list] = {}
     for path, schema in schemas:
-        merged = {}
+        merged, noted = {}, []
         for f in schema:
             if f.name not in seen:
                 merged[f.name] = (f.type, path)
@@ -201,6 +204,12 @@ def conflicts(schemas: list[tuple[str, pa.Schema]]) -> dict[str, str]:
                              f"{where}; DuckDB cannot read both in one view")
                 break
             merged[f.name] = (m, where)
+            if "NULL" not in (duck_type(have), duck_type(f.type)) and \
+                    duck_type(have) != duck_type(f.type) and depth(m) == 0:
+                noted.append(f"column {f.name}: {duck_type(f.type)} here, {duck_type(have)} in "
+                             f"{where}; the view casts both to DuckDB's common type")
         if path not in out:
             seen.update(merged)
-    return out
+            if noted:
+                notes[path] = noted
+    return out, notes

@@ -137,6 +137,13 @@ CASES = [
      "m", [("x",)], {"m": "VARCHAR"},
      [("b.jsonl", None, "column m: BIGINT[][] here, VARCHAR in ")], [],
      "ready, 1 file quarantined"),
+    ("files_with_other_scalar_types_noted",
+     {"a.jsonl": _lines({"t": "x", "n": 1}), "b.jsonl": _lines({"t": 5, "n": 2.5})},
+     "t, n", [("x", 1.0), ("5", 2.5)], {"t": "VARCHAR", "n": "DOUBLE"}, [],
+     ["b.jsonl: column n: DOUBLE here, BIGINT in a.jsonl; the view casts both to DuckDB's "
+      "common type",
+      "b.jsonl: column t: BIGINT here, VARCHAR in a.jsonl; the view casts both to DuckDB's "
+      "common type"], "ready, 2 notes"),
     ("empty_objects_alone_quarantined",
      {"a.jsonl": _lines({"t": "a", "m": {}}, {"t": "b"})},
      "t", [("b",)], {"t": "VARCHAR"},
