@@ -204,25 +204,31 @@ class Catalog:
         self._insert("quarantine", [[name, uri, line, reason, now] for line, reason in problems])
         self._insert("notes", [[name, uri, note, now] for note in notes or []])
 
-    def _stage(self, name: str, fmt: str, backend, f: dict) -> dict:
+    def _stage(self, name: str, fmt: str, backend, f: dict,
+               lineage: tuple[str, str] | None = None) -> dict:
         """Read and parse one file into the cache; returns the files-row fields."""
+        if lineage is None:
+            lineage = schemas.lineage_of(self._source(self._row(name)).options)
         raw = backend.cat(f["path"])
-        table, problems, notes = formats.parse(fmt, raw, f["path"])
+        table, problems, notes, clash = formats.parse(fmt, raw, f["path"], lineage)
         out = {"sha256": None, "cache_path": None, "rows": None, "quarantined": table is None,
-               "problems": problems, "notes": notes,
+               "problems": problems, "notes": notes, "clash": clash,
                "schema": None if table is None else table.schema}
         if table is not None:
             out["cache_path"], out["sha256"], out["rows"] = self._write_cache(name, f, table)
         return out
 
-    def _live(self, backend, f: dict) -> dict:
+    def _live(self, backend, f: dict, lineage: tuple[str, str]) -> dict:
         """The files-row fields of a Parquet file the view reads where it lies (footer checked)."""
         out = {"sha256": None, "cache_path": None, "rows": None, "quarantined": True,
-               "problems": [(None, "zero-byte file")], "notes": [], "schema": None}
+               "problems": [(None, "zero-byte file")], "notes": [], "schema": None,
+               "clash": False}
         if f["size"]:
-            schema, why = schemas.parquet_problem(lambda: backend.open(f["path"], f["size"]),
-                                                  live=True)
-            out.update(quarantined=why is not None, schema=schema,
+            schema, why = schemas.parquet_footer(lambda: backend.open(f["path"], f["size"]))
+            clash = False
+            if schema is not None:
+                why, clash = schemas.reserved(schema.names, live=True, lineage=lineage)
+            out.update(quarantined=why is not None, schema=None if why else schema, clash=clash,
                        problems=[(None, why)] if why else [])
         return out
 
@@ -239,7 +245,7 @@ class Catalog:
                 if os.path.exists(cache):  # a missing copy is verify's to report
                     before.append((path, pq.read_schema(cache)))
             else:
-                schema, _ = schemas.parquet_problem(lambda p=path: backend.open(p), live=True)
+                schema, _ = schemas.parquet_footer(lambda p=path: backend.open(p))
                 if schema is not None:
                     before.append((path, schema))
         new = [(p, st["schema"]) for p, st in sorted(staged.items()) if st["schema"] is not None]
@@ -256,6 +262,26 @@ class Catalog:
             st.update(quarantined=True, cache_path=None, sha256=None, rows=None, schema=None,
                       notes=[], problems=[(None, why)])
 
+    def _stage_all(self, name: str, fmt: str, backend, now: dict, report: SyncReport,
+                   stage: bool, lineage: tuple[str, str]) -> dict:
+        """Stage (or footer-check) the new and changed files; a file gone meanwhile is dropped
+        from ``now``. Returns the files-row fields by path."""
+        staged = {}
+        for p in report.new + report.changed:
+            if p not in now:
+                continue
+            f = now[p]
+            if stage:
+                try:
+                    staged[p] = self._stage(name, fmt, backend, f, lineage)
+                except FileNotFoundError:  # listed, then gone before it could be read
+                    log.warning("dataset %s: %s vanished during sync", name, p)
+                    del now[p]
+                    continue
+            else:
+                staged[p] = self._live(backend, f, lineage)
+        return staged
+
     def _view_exists(self, name: str) -> bool:
         return bool(self._q("SELECT 1 FROM duckdb_views() WHERE view_name = ? "
                             "AND schema_name = 'main' AND database_name = current_database()",
@@ -270,7 +296,8 @@ class Catalog:
         live = [p for p, c in files if not c]
         if src.remote and live:
             routes(self.con).set(name, src)
-        self.con.execute(view_sql(name, cached, live, src.remote))
+        self.con.execute(view_sql(name, cached, live, src.remote,
+                                  schemas.lineage_of(src.options)))
 
     # -- public API --------------------------------------------------------------------------
 
@@ -330,18 +357,18 @@ class Catalog:
                                     (now[p]["size"], now[p]["etag"]) != old[p][:2])
             report.vanished = sorted(p for p in old if p not in now)
             stage = fmt != "parquet" or src.scheme == "git" or row["prewarmed"]
-            staged = {}
-            for p in report.new + report.changed:
-                f = now[p]
-                if stage:
-                    try:
-                        staged[p] = self._stage(name, fmt, backend, f)
-                    except FileNotFoundError:  # listed, then gone before it could be read
-                        log.warning("dataset %s: %s vanished during sync", name, p)
-                        del now[p]
-                        continue
-                else:
-                    staged[p] = self._live(backend, f)
+            lineage = schemas.lineage_of(src.options)
+            staged = self._stage_all(name, fmt, backend, now, report, stage, lineage)
+            renamed = None
+            if not old and "lineage_prefix" not in src.options and \
+                    any(st["clash"] for st in staged.values()):
+                # Files with their own _file/_row columns at add: rename the lineage instead.
+                lineage = schemas.RENAMED
+                for st in staged.values():  # copies written with the default names
+                    if st["cache_path"]:
+                        Path(st["cache_path"]).unlink(missing_ok=True)
+                staged = self._stage_all(name, fmt, backend, now, report, stage, lineage)
+                renamed = dict(src.options, lineage_prefix=lineage[0].removesuffix("file"))
             report.new = [p for p in report.new if p in now]
             report.changed = [p for p in report.changed if p in now]
             report.vanished = sorted(p for p in old if p not in now)
@@ -351,6 +378,12 @@ class Catalog:
             revision = backend.commit() if src.scheme == "git" else None
             self.con.execute("BEGIN TRANSACTION")
             try:
+                if renamed is not None:
+                    self._q("UPDATE corpusql.datasets SET options = ? WHERE name = ?",
+                            [json.dumps(renamed), name])
+                    self._quarantine(name, row["uri"], [], [
+                        f"lineage columns are {lineage[0]} and {lineage[1]}: files have their "
+                        "own _file or _row columns, kept as they are (options lineage_prefix)"])
                 self._forget(name, report.changed + report.vanished)
                 self._insert("files", [
                     [name, p, now[p]["size"], now[p]["etag"], st["sha256"], st["cache_path"],

@@ -29,7 +29,7 @@ import pyarrow as pa
 
 from . import columns
 from .columns import INT64
-from .schemas import MAX_DEPTH, parquet_problem, reserved
+from .schemas import LINEAGE, MAX_DEPTH, parquet_footer, reserved
 
 FORMATS = ("parquet", "jsonl", "csv", "text")
 _EXT = {
@@ -120,6 +120,7 @@ class Parsed(NamedTuple):
     table: pa.Table | None
     problems: list[tuple[int | None, str]]
     notes: list[str] = []
+    clash: bool = False
 
 
 _SURROGATE = re.compile(r"\\u[dD][89a-fA-F]", re.ASCII)
@@ -175,21 +176,24 @@ def _record(text: str) -> tuple[object, str | None]:
     return obj, None
 
 
-def _lineage(uri: str, lines: list[int]) -> dict[str, pa.Array]:
-    return {"_file": pa.array([uri] * len(lines), pa.string()),
-            "_row": pa.array(lines, pa.int64())}
+def _lineage(uri: str, lines: list[int], lineage: tuple[str, str]) -> dict[str, pa.Array]:
+    return {lineage[0]: pa.array([uri] * len(lines), pa.string()),
+            lineage[1]: pa.array(lines, pa.int64())}
 
 
-def _records(rows: list[dict], lines: list[int], uri: str, bad: list) -> Parsed:
-    names = {k for r in rows for k in r}
-    why = reserved(sorted(names), live=False)
+def _records(rows: list[dict], lines: list[int], uri: str, bad: list,
+             lineage: tuple[str, str]) -> Parsed:
+    names: dict[str, None] = {}
+    for r in rows:
+        names.update(dict.fromkeys(r))
+    why, clash = reserved(names, live=False, lineage=lineage)
     if why:
-        return Parsed(None, [(None, why)])
-    table, rejected, notes = columns.table(rows, lines, _lineage(uri, lines))
+        return Parsed(None, [(None, why)], clash=clash)
+    table, rejected, notes = columns.table(rows, lines, _lineage(uri, lines, lineage))
     return Parsed(table, sorted(bad + rejected, key=lambda p: p[0]), notes)
 
 
-def _json_array(data: bytes, uri: str) -> Parsed | None:
+def _json_array(data: bytes, uri: str, lineage: tuple[str, str]) -> Parsed | None:
     """The file as an array of records when it is one JSON array, else None (JSON Lines)."""
     head = data.lstrip()
     if not head.startswith(b"["):
@@ -216,13 +220,13 @@ def _json_array(data: bytes, uri: str) -> Parsed | None:
         else:
             rows.append(obj)
             positions.append(i)
-    return _records(rows, positions, uri, bad)
+    return _records(rows, positions, uri, bad, lineage)
 
 
-def parse_jsonl(data: bytes, uri: str) -> Parsed:
+def parse_jsonl(data: bytes, uri: str, lineage: tuple[str, str] = LINEAGE) -> Parsed:
     """JSON Lines (or one JSON array of records); see ``columns`` for how values get types."""
     data = data.removeprefix(codecs.BOM_UTF8)
-    whole = _json_array(data, uri)
+    whole = _json_array(data, uri, lineage)
     if whole is not None:
         return whole
     rows, lines, bad = [], [], []
@@ -240,7 +244,7 @@ def parse_jsonl(data: bytes, uri: str) -> Parsed:
             continue
         rows.append(obj)
         lines.append(i)
-    return _records(rows, lines, uri, bad)
+    return _records(rows, lines, uri, bad, lineage)
 
 
 _INT = re.compile(r"-?(0|[1-9][0-9]*)", re.ASCII)
@@ -262,7 +266,7 @@ def _typed(values: list[str | None]) -> pa.Array:
     return pa.array(values, pa.string())
 
 
-def parse_csv(data: bytes, uri: str) -> Parsed:
+def parse_csv(data: bytes, uri: str, lineage: tuple[str, str] = LINEAGE) -> Parsed:
     """A header line, then records; a UTF-8 byte order mark before the header is dropped."""
     data = data.removeprefix(codecs.BOM_UTF8)
     bad: list[tuple[int | None, str]] = []
@@ -293,27 +297,29 @@ def parse_csv(data: bytes, uri: str) -> Parsed:
         rows.append(rec)
         lines.append(line)
     header = header or []
-    why = reserved(header, live=False)
+    why, clash = reserved(header, live=False, lineage=lineage)
     if why:
-        return Parsed(None, [(None, why)])
+        return Parsed(None, [(None, why)], clash=clash)
     cols = {h: _typed([r[j] if r[j] != "" else None for r in rows]) for j, h in enumerate(header)}
-    cols.update(_lineage(uri, lines))
+    cols.update(_lineage(uri, lines, lineage))
     return Parsed(pa.table(cols), bad)
 
 
-def parse_text(data: bytes, uri: str) -> Parsed:
+def parse_text(data: bytes, uri: str, lineage: tuple[str, str] = LINEAGE) -> Parsed:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        return Parsed(pa.table(_lineage(uri, [])),
+        return Parsed(pa.table(_lineage(uri, [], lineage)),
                       [(line, f"invalid UTF-8 at byte {exc.start} of the file")])
-    row = pa.array([1], pa.int64())
-    return Parsed(pa.table({"id": [uri], "text": [text], "_file": [uri], "_row": row}), [])
+    return Parsed(pa.table({"id": [uri], "text": [text], **_lineage(uri, [1], lineage)}), [])
 
 
-def parse(fmt: str, raw: bytes, uri: str) -> Parsed:
-    """Parse one whole file. A None table means the file is unusable as a whole."""
+def parse(fmt: str, raw: bytes, uri: str, lineage: tuple[str, str] = LINEAGE) -> Parsed:
+    """Parse one whole file, adding the ``lineage`` columns (file URI, row).
+
+    A None table means the file is unusable as a whole; ``clash`` says it is because a column
+    has the name of a lineage column."""
     if len(raw) == 0:
         return Parsed(None, [(None, "zero-byte file")])
     try:
@@ -321,21 +327,25 @@ def parse(fmt: str, raw: bytes, uri: str) -> Parsed:
     except ValueError as exc:
         return Parsed(None, [(None, str(exc))])
     if fmt == "jsonl":
-        return parse_jsonl(data, uri)
+        return parse_jsonl(data, uri, lineage)
     if fmt == "csv":
-        return parse_csv(data, uri)
+        return parse_csv(data, uri, lineage)
     if fmt == "text":
-        return parse_text(data, uri)
+        return parse_text(data, uri, lineage)
     if fmt == "parquet":
-        schema, why = parquet_problem(lambda: io.BytesIO(data), live=False)
+        schema, why = parquet_footer(lambda: io.BytesIO(data))
+        clash = False
+        if schema is not None:
+            why, clash = reserved(schema.names, live=False, lineage=lineage)
         if why:
-            return Parsed(None, [(None, why)])
+            return Parsed(None, [(None, why)], clash=clash)
         import pyarrow.parquet as pq
 
         try:
             t = pq.read_table(io.BytesIO(data))
         except (pa.ArrowInvalid, OSError) as exc:
             return Parsed(None, [(None, f"unreadable Parquet: {exc}")])
-        return Parsed(t.append_column("_file", pa.array([uri] * t.num_rows, pa.string()))
-                      .append_column("_row", pa.array(range(1, t.num_rows + 1), pa.int64())), [])
+        for col, arr in _lineage(uri, list(range(1, t.num_rows + 1)), lineage).items():
+            t = t.append_column(col, arr)
+        return Parsed(t, [])
     raise FormatError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")

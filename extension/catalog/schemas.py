@@ -14,6 +14,7 @@ import io
 import pyarrow as pa
 
 LINEAGE = ("_file", "_row")
+RENAMED = ("_corpusql_file", "_corpusql_row")
 # Names DuckDB's read_parquet adds for the view's lineage of Parquet files read where they lie.
 READER = ("file_row_number", "__corpusql_file")
 # DuckDB refuses Parquet schemas nested more than 500 levels deep; a JSON array is two levels.
@@ -61,20 +62,30 @@ def depth(t: pa.DataType) -> int:
     return 0
 
 
-def reserved(names, live: bool) -> str | None:
-    """Why a file with columns ``names`` cannot join its dataset's view, or None."""
+def lineage_of(options: dict | None) -> tuple[str, str]:
+    """The names of a dataset's lineage columns: ``_file``, ``_row`` unless its options give
+    ``lineage_prefix`` (a dataset added with files that have their own ``_file`` or ``_row``
+    columns gets ``_corpusql_``)."""
+    prefix = (options or {}).get("lineage_prefix", "_")
+    return f"{prefix}file", f"{prefix}row"
+
+
+def reserved(names, live: bool, lineage: tuple[str, str] = LINEAGE) -> tuple[str | None, bool]:
+    """(why a file with columns ``names`` cannot join its dataset's view, clash) or (None, False).
+
+    ``clash`` is True when a column has the name of one of the dataset's ``lineage`` columns.
+    """
     for n in names:
-        if n in LINEAGE:
-            return (f"column {n} has the name of corpusql's lineage column {n} (every dataset "
-                    "view adds _file and _row); the file is left out rather than having that "
-                    "column replaced: rename it in the file (for example with SELECT * RENAME "
-                    f"({n} AS source{n}), or EXCLUDE it when materializing a dataset view) "
-                    "and sync")
+        if n in lineage:
+            return (f"column {n} has the name of this dataset's lineage column {n}; the file is "
+                    "left out rather than having that column replaced (a dataset whose files "
+                    f"have such columns when it is added gets lineage columns {RENAMED[0]} and "
+                    f"{RENAMED[1]}; the knob is options lineage_prefix)"), True
         if live and n in READER:
             return (f"column {n} is the name DuckDB's reader gives the row numbers it adds for "
-                    f"_row; rename it in the file (for example SELECT * RENAME ({n} AS "
-                    f"source_{n.strip('_')})) and sync")
-    return None
+                    f"the view's {lineage[1]}; rename it in the file (for example SELECT * "
+                    f"RENAME ({n} AS source_{n.strip('_')})) and sync"), False
+    return None, False
 
 
 class _Tail(io.RawIOBase):
@@ -125,11 +136,9 @@ def _footer(fh) -> tuple[int, bytes] | str:
     return size, fh.read(n) + trailer
 
 
-def parquet_problem(open_file, live: bool) -> tuple[pa.Schema | None, str | None]:
-    """(schema, None) for a Parquet file whose footer reads and fits a view, else (None, why).
-
-    ``open_file()`` returns a seekable binary file; only the footer is read.
-    """
+def parquet_footer(open_file) -> tuple[pa.Schema | None, str | None]:
+    """(schema, None) for a Parquet file whose footer reads and DuckDB can read, else
+    (None, why). ``open_file()`` returns a seekable binary file; only the footer is read."""
     import pyarrow.parquet as pq
 
     with open_file() as fh:
@@ -141,9 +150,6 @@ def parquet_problem(open_file, live: bool) -> tuple[pa.Schema | None, str | None
         schema = pq.ParquetFile(_Tail(size, tail)).schema_arrow
     except (pa.ArrowException, OSError, ValueError) as exc:  # the bytes read are bad
         return None, f"unreadable Parquet footer: {exc}".strip()
-    why = reserved(schema.names, live)
-    if why:
-        return None, why
     for f in schema:
         if depth(f.type) > MAX_DEPTH:
             return None, (f"column {f.name} is nested more than {MAX_DEPTH} levels deep; "

@@ -38,6 +38,8 @@ def _nested(depth: int) -> bytes:
 
 
 GOOD = {"z_good.jsonl": _lines({"t": "fine"})}
+RENAMED = ("*: lineage columns are _corpusql_file and _corpusql_row: files have their own _file "
+           "or _row columns, kept as they are (options lineage_prefix)")
 
 # (id, files, select, expected rows, column types, quarantine, notes, summary)
 CASES = [
@@ -76,17 +78,19 @@ CASES = [
      "m.a", [(1,), (2,)], {"m": "STRUCT(a BIGINT, b BOOLEAN)"},
      [("a.jsonl", 2, "column m: value does not fit the type of the lines before it")], [],
      "ready"),
-    ("user_columns_named_file_and_row_refused",
+    ("user_columns_named_file_and_row_kept_lineage_renamed",
      {"a.jsonl": _lines({"_file": "mine", "_row": 7, "t": "x"}), **GOOD},
-     "t", [("fine",)], {"t": "VARCHAR"},
-     [("a.jsonl", None, "column _file has the name of corpusql's lineage column")], [],
-     "ready, 1 file quarantined"),
-    ("parquet_with_a_row_column_refused",
+     "t, coalesce(_file, '-'), coalesce(_row, 0), _corpusql_row",
+     [("x", "mine", 7, 1), ("fine", "-", 0, 1)],
+     {"_file": "VARCHAR", "_row": "BIGINT", "_corpusql_file": "VARCHAR",
+      "_corpusql_row": "BIGINT"}, [], [RENAMED], "ready, 1 note"),
+    ("parquet_with_a_row_column_kept_lineage_renamed",
      {"a.parquet": _parquet(pa.table({"_row": [5], "t": ["mine"]})),
       "b.parquet": _parquet(pa.table({"t": ["fine"]}))},
-     "t", [("fine",)], {"t": "VARCHAR"},
-     [("a.parquet", None, "column _row has the name of corpusql's lineage column")], [],
-     "ready, 1 file quarantined"),
+     "t, coalesce(_row, 0), _corpusql_row, _corpusql_file LIKE '%.parquet'",
+     [("mine", 5, 1, True), ("fine", 0, 1, True)],
+     {"_row": "BIGINT", "_corpusql_file": "VARCHAR", "_corpusql_row": "BIGINT"}, [], [RENAMED],
+     "ready, 1 note"),
     ("csv_keeps_leading_zeros_and_drops_the_bom",
      {"a.csv": "\ufeffid,zip,price,code\n1,00123,1.50,7\n2,00456,2.25,+8\n".encode()},
      "id, zip, price, code", [(1, "00123", "1.50", "7"), (2, "00456", "2.25", "+8")],
@@ -207,9 +211,58 @@ def test_cli_prints_the_summary_and_the_notes(db, tmp_path, capsys, monkeypatch)
 
     monkeypatch.setattr(corpusql, "connect", lambda path: duckdb.connect(str(path)))
     _write(tmp_path / "c", {"a.jsonl": _lines({"t": "x"}, {"t": 5}),
-                            "b.jsonl": _lines({"_file": "mine"})})
+                            "b.jsonl": b"[1, 2\n"})
     assert _main(["dataset", "add", "--db", str(db), "c", str(tmp_path / "c" / "*")]) == 0
     out = capsys.readouterr().out
     assert out.startswith("c\tready, 1 file quarantined, 1 note\tjsonl\t2 files")
     assert (f"  note: {tmp_path / 'c' / 'a.jsonl'}: column t: 1 non-string value kept as its "
             "JSON text (first at line 2: 5 -> '5')") in out
+
+
+def test_a_later_file_with_a_lineage_column_is_quarantined(lake, tmp_path):
+    """Lineage names are fixed when a dataset is added; a later clash cannot rename them."""
+    con, cat = lake
+    d = tmp_path / "l"
+    _write(d, {"a.jsonl": _lines({"t": "x"})})
+    cat.add("l", str(d / "*.jsonl"))
+    (d / "b.jsonl").write_bytes(_lines({"t": "y", "_row": 3}))
+    cat.sync("l")
+    assert con.execute("SELECT t, _row FROM l").fetchall() == [("x", 1)]
+    (line, reason), = con.execute("SELECT line, reason FROM corpusql.quarantine "
+                                  "WHERE dataset = 'l'").fetchall()
+    assert line is None and reason.startswith("column _row has the name of this dataset's "
+                                              "lineage column _row; the file is left out")
+    assert cat.status("l").summary == "ready, 1 file quarantined"
+
+
+def test_lineage_prefix_option_is_the_knob(lake, tmp_path):
+    con, cat = lake
+    d = tmp_path / "k"
+    _write(d, {"a.parquet": lambda p: write_parquet(p, 2)})
+    cat.add("k", str(d / "*.parquet"), options={"lineage_prefix": "src_"})
+    assert con.execute("SELECT id, src_row FROM k ORDER BY id").fetchall() == [(0, 1), (1, 2)]
+    cat.add("k2", str(d / "*.parquet"))
+    assert "src_row" not in [r[0] for r in con.execute("DESCRIBE k2").fetchall()]
+
+
+def test_role_view_uses_the_renamed_lineage(db, tmp_path):
+    import duckdb
+
+    import corpusql
+
+    d = tmp_path / "r"
+    _write(d, {"a.parquet": _parquet(pa.table({"_file": ["upstream.jsonl"], "t": ["x"]}))})
+    con = duckdb.connect(str(db))
+    try:
+        cat = corpusql.catalog(con)
+        cat.add("r", str(d / "*.parquet"))
+        cat.add_role("reader")
+        cat.grant("reader", "r")
+    finally:
+        con.close()
+    con = corpusql.connect(db, role="reader")
+    try:
+        assert con.execute("SELECT _file, t, _corpusql_file, _corpusql_row FROM r").fetchall() \
+            == [("upstream.jsonl", "x", str(d / "a.parquet"), 1)]
+    finally:
+        con.close()
