@@ -193,26 +193,40 @@ def _records(rows: list[dict], lines: list[int], uri: str, bad: list,
     return Parsed(table, sorted(bad + rejected, key=lambda p: p[0]), notes)
 
 
-def _json_array(data: bytes, uri: str, lineage: tuple[str, str]) -> Parsed | None:
-    """The file as an array of records when it is one JSON array, else None (JSON Lines)."""
-    head = data.lstrip()
-    if not head.startswith(b"["):
-        return None
-    first = head.split(b"\n", 1)[0].strip()
+def _first_line_parses(head: bytes) -> bool:
     try:
-        json.loads(first)
-        return None  # the first line is a whole JSON value: JSON Lines with a bad line
+        json.loads(head.split(b"\n", 1)[0])
+        return True
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
-        pass
+        return False
+
+
+def _whole_document(data: bytes, uri: str, lineage: tuple[str, str]) -> Parsed | None:
+    """The file read as one JSON document when it is one, else None (it is JSON Lines).
+
+    A JSON array is read as an array of records (``_row`` and the quarantine's ``line`` are a
+    record's 1-based position); an object spread over several lines is one record.
+    """
+    head = data.lstrip()
+    if not head.startswith((b"[", b"{")):
+        return None
     try:
-        items = json.loads(data)
+        whole = json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        if not head.startswith(b"[") or _first_line_parses(head):
+            return None  # JSON Lines, perhaps with bad lines
         detail = f"{exc.msg} at line {exc.lineno} column {exc.colno}" \
             if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
         return Parsed(None, [(None, f"this is a JSON array, not JSON Lines, and it does not "
                                     f"parse as one: {detail}")])
+    if isinstance(whole, dict):
+        if b"\n" not in data.strip():
+            return None  # one line of JSON Lines
+        whole = [whole]
+    if not isinstance(whole, list):
+        return None
     rows, positions, bad = [], [], []
-    for i, item in enumerate(items, start=1):  # _row is the record's 1-based position
+    for i, item in enumerate(whole, start=1):
         obj, why = _record(json.dumps(item)) if isinstance(item, dict) else (
             None, f"array item {i} is not a JSON object: {type(item).__name__}")
         if why:
@@ -226,7 +240,7 @@ def _json_array(data: bytes, uri: str, lineage: tuple[str, str]) -> Parsed | Non
 def parse_jsonl(data: bytes, uri: str, lineage: tuple[str, str] = LINEAGE) -> Parsed:
     """JSON Lines (or one JSON array of records); see ``columns`` for how values get types."""
     data = data.removeprefix(codecs.BOM_UTF8)
-    whole = _json_array(data, uri, lineage)
+    whole = _whole_document(data, uri, lineage)
     if whole is not None:
         return whole
     rows, lines, bad = [], [], []
