@@ -5,11 +5,13 @@ here, line by line, into Parquet staged in the cache: DuckDB's ``read_json(ignor
 turns a bad line into an all-NULL row instead of dropping or reporting it, and its JSON and CSV
 readers give no line numbers, so a line-accurate quarantine needs this parse.
 
-Each parsed table has the data columns plus ``_file`` (the source URI) and ``_row`` (the 1-based
-line number; 1 for a plain-text document; the record's position in a file that is one JSON
-array). Problems come back as ``(line, reason)`` pairs, where ``line`` is None when the whole file
-is unusable (zero bytes, truncated compression, a column named ``_file`` or ``_row``), and notes
-say which values were kept in another type (see ``columns``). CSV fields stay strings unless every
+Each parsed table has the data columns plus the dataset's lineage columns: ``_file`` (the source
+URI) and ``_row`` (the 1-based line number; 1 for a plain-text document; the record's position in
+a file that is one JSON array), named ``_corpusql_file`` and ``_corpusql_row`` when the dataset's
+files have their own ``_file`` or ``_row`` (see ``schemas.lineage_of``). Problems come back as
+``(line, reason)`` pairs, where ``line`` is None when the whole file is unusable (zero bytes,
+truncated compression, a column named like a lineage column), and notes say which values were
+kept in another type (JSON: ``jsonl`` and ``columns``). CSV fields stay strings unless every
 value of a column reads back as the same text from a BIGINT or a DOUBLE.
 """
 
@@ -19,17 +21,15 @@ import codecs
 import csv
 import gzip
 import io
-import json
 import re
 import zlib
 from collections.abc import Iterable
-from typing import NamedTuple
 
 import pyarrow as pa
 
-from . import columns
 from .columns import INT64
-from .schemas import LINEAGE, MAX_DEPTH, parquet_footer, reserved
+from .jsonl import Parsed, lineage_columns, parse_jsonl, utf8
+from .schemas import LINEAGE, parquet_footer, reserved
 
 FORMATS = ("parquet", "jsonl", "csv", "text")
 _EXT = {
@@ -107,160 +107,6 @@ def decompress(raw: bytes, compression: str | None) -> bytes:
     return raw
 
 
-def _utf8(line: bytes) -> tuple[str | None, str | None]:
-    try:
-        return line.decode("utf-8"), None
-    except UnicodeDecodeError as exc:
-        return None, f"invalid UTF-8 at byte {exc.start} of the line"
-
-
-class Parsed(NamedTuple):
-    """One parsed file: ``table`` is None when the file is unusable as a whole."""
-
-    table: pa.Table | None
-    problems: list[tuple[int | None, str]]
-    notes: list[str] = []
-    clash: bool = False
-
-
-_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]", re.ASCII)
-
-
-def _lone_surrogate(v, where: str = "") -> str | None:
-    """Where ``v`` holds a lone UTF-16 surrogate (``"\ud800"`` parses, but is not Unicode)."""
-    if isinstance(v, str):
-        try:
-            v.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            return f"{where}lone surrogate \\u{ord(v[exc.start]):04x}, not valid Unicode"
-        return None
-    if isinstance(v, dict):
-        for k, x in v.items():
-            why = _lone_surrogate(k, "a key: ") or _lone_surrogate(x, where or f"column {k}: ")
-            if why:
-                return why
-    if isinstance(v, list):
-        for x in v:
-            why = _lone_surrogate(x, where)
-            if why:
-                return why
-    return None
-
-
-def _depth(v) -> int:
-    if isinstance(v, dict):
-        return 1 + max((_depth(x) for x in v.values()), default=0)
-    if isinstance(v, list):
-        return 1 + max((_depth(x) for x in v), default=0)
-    return 0
-
-
-def _record(text: str) -> tuple[object, str | None]:
-    """A parsed JSON line and None, or None and why the line is quarantined."""
-    too_deep = f"nested more than {MAX_DEPTH} levels deep (DuckDB reads Parquet nested at most " \
-               "500 levels; each JSON array takes two)"
-    try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return None, f"invalid JSON: {exc.msg} at column {exc.colno}"
-    except RecursionError:
-        return None, too_deep
-    if not isinstance(obj, dict):
-        return None, f"not a JSON object: {type(obj).__name__}"
-    if text.count("[") + text.count("{") > MAX_DEPTH and _depth(obj) > MAX_DEPTH:
-        return None, too_deep
-    if _SURROGATE.search(text):
-        why = _lone_surrogate(obj)
-        if why:
-            return None, why
-    return obj, None
-
-
-def _lineage(uri: str, lines: list[int], lineage: tuple[str, str]) -> dict[str, pa.Array]:
-    return {lineage[0]: pa.array([uri] * len(lines), pa.string()),
-            lineage[1]: pa.array(lines, pa.int64())}
-
-
-def _records(rows: list[dict], lines: list[int], uri: str, bad: list,
-             lineage: tuple[str, str]) -> Parsed:
-    names: dict[str, None] = {}
-    for r in rows:
-        names.update(dict.fromkeys(r))
-    why, clash = reserved(names, live=False, lineage=lineage)
-    if why:
-        return Parsed(None, [(None, why)], clash=clash)
-    table, rejected, notes = columns.table(rows, lines, _lineage(uri, lines, lineage))
-    return Parsed(table, sorted(bad + rejected, key=lambda p: p[0]), notes)
-
-
-def _first_line_parses(head: bytes) -> bool:
-    try:
-        json.loads(head.split(b"\n", 1)[0])
-        return True
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
-        return False
-
-
-def _whole_document(data: bytes, uri: str, lineage: tuple[str, str]) -> Parsed | None:
-    """The file read as one JSON document when it is one, else None (it is JSON Lines).
-
-    A JSON array is read as an array of records (``_row`` and the quarantine's ``line`` are a
-    record's 1-based position); an object spread over several lines is one record.
-    """
-    head = data.lstrip()
-    if not head.startswith((b"[", b"{")):
-        return None
-    try:
-        whole = json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
-        if not head.startswith(b"[") or _first_line_parses(head):
-            return None  # JSON Lines, perhaps with bad lines
-        detail = f"{exc.msg} at line {exc.lineno} column {exc.colno}" \
-            if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
-        return Parsed(None, [(None, f"this is a JSON array, not JSON Lines, and it does not "
-                                    f"parse as one: {detail}")])
-    if isinstance(whole, dict):
-        if b"\n" not in data.strip():
-            return None  # one line of JSON Lines
-        whole = [whole]
-    if not isinstance(whole, list):
-        return None
-    rows, positions, bad = [], [], []
-    for i, item in enumerate(whole, start=1):
-        obj, why = _record(json.dumps(item)) if isinstance(item, dict) else (
-            None, f"array item {i} is not a JSON object: {type(item).__name__}")
-        if why:
-            bad.append((i, why))
-        else:
-            rows.append(obj)
-            positions.append(i)
-    return _records(rows, positions, uri, bad, lineage)
-
-
-def parse_jsonl(data: bytes, uri: str, lineage: tuple[str, str] = LINEAGE) -> Parsed:
-    """JSON Lines (or one JSON array of records); see ``columns`` for how values get types."""
-    data = data.removeprefix(codecs.BOM_UTF8)
-    whole = _whole_document(data, uri, lineage)
-    if whole is not None:
-        return whole
-    rows, lines, bad = [], [], []
-    for i, raw in enumerate(data.split(b"\n"), start=1):
-        raw = raw.rstrip(b"\r")
-        if not raw.strip():
-            continue
-        text, err = _utf8(raw)
-        if err:
-            bad.append((i, err))
-            continue
-        obj, why = _record(text)
-        if why:
-            bad.append((i, why))
-            continue
-        rows.append(obj)
-        lines.append(i)
-    return _records(rows, lines, uri, bad, lineage)
-
-
 _INT = re.compile(r"-?(0|[1-9][0-9]*)", re.ASCII)
 
 
@@ -286,7 +132,7 @@ def parse_csv(data: bytes, uri: str, lineage: tuple[str, str] = LINEAGE) -> Pars
     bad: list[tuple[int | None, str]] = []
     kept = []
     for i, raw in enumerate(data.split(b"\n"), start=1):
-        text, err = _utf8(raw)
+        text, err = utf8(raw)
         if err:
             bad.append((i, err))
             kept.append("")  # keep line numbering; csv skips the empty line
@@ -315,7 +161,7 @@ def parse_csv(data: bytes, uri: str, lineage: tuple[str, str] = LINEAGE) -> Pars
     if why:
         return Parsed(None, [(None, why)], clash=clash)
     cols = {h: _typed([r[j] if r[j] != "" else None for r in rows]) for j, h in enumerate(header)}
-    cols.update(_lineage(uri, lines, lineage))
+    cols.update(lineage_columns(uri, lines, lineage))
     return Parsed(pa.table(cols), bad)
 
 
@@ -324,9 +170,9 @@ def parse_text(data: bytes, uri: str, lineage: tuple[str, str] = LINEAGE) -> Par
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        return Parsed(pa.table(_lineage(uri, [], lineage)),
+        return Parsed(pa.table(lineage_columns(uri, [], lineage)),
                       [(line, f"invalid UTF-8 at byte {exc.start} of the file")])
-    return Parsed(pa.table({"id": [uri], "text": [text], **_lineage(uri, [1], lineage)}), [])
+    return Parsed(pa.table({"id": [uri], "text": [text], **lineage_columns(uri, [1], lineage)}), [])
 
 
 def parse(fmt: str, raw: bytes, uri: str, lineage: tuple[str, str] = LINEAGE) -> Parsed:
@@ -359,7 +205,7 @@ def parse(fmt: str, raw: bytes, uri: str, lineage: tuple[str, str] = LINEAGE) ->
             t = pq.read_table(io.BytesIO(data))
         except (pa.ArrowInvalid, OSError) as exc:
             return Parsed(None, [(None, f"unreadable Parquet: {exc}")])
-        for col, arr in _lineage(uri, list(range(1, t.num_rows + 1)), lineage).items():
+        for col, arr in lineage_columns(uri, list(range(1, t.num_rows + 1)), lineage).items():
             t = t.append_column(col, arr)
         return Parsed(t, [])
     raise FormatError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
