@@ -44,52 +44,62 @@ def shown(v, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _has_empty_object(v) -> bool:
-    if isinstance(v, dict):
-        return not v or any(_has_empty_object(x) for x in v.values())
-    if isinstance(v, list):
-        return any(_has_empty_object(x) for x in v)
-    return False
+def _fit(a: pa.DataType | None, b: pa.DataType) -> pa.DataType | None:
+    """The type ``pa.array`` gives values of types ``a`` and ``b`` together, None if none."""
+    if a is None or pa.types.is_null(a):
+        return b
+    if pa.types.is_null(b) or a == b:
+        return a
+    if pa.types.is_struct(a) and pa.types.is_struct(b):
+        fields = {f.name: f.type for f in a}
+        for f in b:
+            t = _fit(fields.get(f.name), f.type)
+            if t is None:
+                return None
+            fields[f.name] = t
+        return pa.struct(list(fields.items()))
+    if pa.types.is_list(a) and pa.types.is_list(b):
+        t = _fit(a.value_type, b.value_type)
+        return None if t is None else pa.list_(t)
+    if {a, b} == {pa.int64(), pa.float64()}:
+        return pa.float64()
+    return None
 
 
 def _nested(name: str, values: list[tuple[int, object]]) -> dict[int, str]:
     """Lines whose LIST/STRUCT value does not fit one Arrow type with the values before it.
 
-    Finds the first value that breaks ``pa.array`` by bisecting on prefixes, rejects it, repeats.
+    The column's type grows value by value (STRUCT fields are unioned, integers and fractions in
+    a list make DOUBLE); a value that cannot join it is rejected with the type it met.
     """
     rejects: dict[int, str] = {}
-    vals = list(values)
+    values_by_line = dict(values)
     try:
-        empty = _empty_struct(pa.array([v for _, v in vals]).type)
-    except _ARROW_ERRORS:
-        empty = True
-    for i, v in vals:
-        if empty and _has_empty_object(v):
-            rejects[i] = (f"column {name}: an empty JSON object has no column type in Parquet or "
-                          f"DuckDB (value {shown(v)})")
-    vals = [(i, v) for i, v in vals if i not in rejects]
-    while True:
-        try:
-            pa.array([v for _, v in vals])
+        whole = pa.array([v for _, v in values])
+        if not _empty_struct(whole.type):
             return rejects
+    except _ARROW_ERRORS:
+        pass
+    have: pa.DataType | None = None
+    types: dict[int, pa.DataType] = {}
+    for i, v in values:
+        try:
+            t = pa.array([v]).type
         except _ARROW_ERRORS:
-            pass
-        lo, hi = 0, len(vals)  # a prefix of lo values builds, one of hi does not
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            try:
-                pa.array([v for _, v in vals[:mid]])
-                lo = mid
-            except _ARROW_ERRORS:
-                hi = mid
-        i, v = vals[hi - 1]
-        if hi == 1:
-            rejects[i] = f"column {name}: its items have mixed types (value {shown(v)})"
-        else:
-            before = pa.array([v for _, v in vals[: hi - 1]]).type
+            rejects[i] = f"column {name}: its items have no one type (value {shown(v)})"
+            continue
+        joined = _fit(have, t)
+        if joined is None:
             rejects[i] = (f"column {name}: value does not fit the type of the lines before it "
-                          f"({duck_type(before)}) (value {shown(v)})")
-        del vals[hi - 1]
+                          f"({duck_type(have)}) (value {shown(v)})")
+            continue
+        have, types[i] = joined, t
+    if have is not None and _empty_struct(have):
+        for i, t in types.items():
+            if _empty_struct(t):
+                rejects[i] = (f"column {name}: an empty JSON object has no column type in "
+                              f"Parquet or DuckDB (value {shown(values_by_line[i])})")
+    return rejects
 
 
 def _winner(values: list[tuple[int, object]]) -> str | None:
@@ -117,8 +127,8 @@ def _decide(name: str, values: list[tuple[int, object]]):
             if INT64[0] <= v <= INT64[1]:
                 kept[i] = v
             else:
-                bad[i] = (f"column {name}: integer {v} is beyond BIGINT (int64); write such "
-                          "numbers as JSON strings to keep them")
+                bad[i] = (f"column {name}: integer {shown(v)} is beyond BIGINT (int64); write "
+                          "such numbers as JSON strings to keep them")
         elif kind == "VARCHAR" and k in ("BIGINT", "DOUBLE", "BOOLEAN"):
             kept[i] = json.dumps(v)
             converted.append((i, v, kept[i]))
@@ -127,7 +137,7 @@ def _decide(name: str, values: list[tuple[int, object]]):
                 kept[i] = float(v)
                 converted.append((i, v, kept[i]))
             else:
-                bad[i] = f"column {name}: integer {v} cannot be stored exactly as DOUBLE"
+                bad[i] = f"column {name}: integer {shown(v)} cannot be stored exactly as DOUBLE"
         else:
             bad[i] = f"column {name}: expected {kind}, got {k} (value {shown(v)})"
     if kind in ("LIST", "STRUCT"):

@@ -40,7 +40,7 @@ _SURROGATE = re.compile(r"\\u[dD][89a-fA-F]", re.ASCII)
 
 
 def _lone_surrogate(v, where: str = "") -> str | None:
-    """Where ``v`` holds a lone UTF-16 surrogate (``"\ud800"`` parses, but is not Unicode)."""
+    """Where ``v`` holds a lone UTF-16 surrogate (``"\\ud800"`` parses, but is not Unicode)."""
     if isinstance(v, str):
         try:
             v.encode("utf-8")
@@ -78,6 +78,8 @@ def _record(text: str) -> tuple[object, str | None]:
         return None, f"invalid JSON: {exc.msg} at column {exc.colno}"
     except RecursionError:
         return None, too_deep
+    except ValueError as exc:  # an integer with more digits than Python converts
+        return None, f"invalid JSON: {exc}".split(";")[0]
     if not isinstance(obj, dict):
         return None, f"not a JSON object: {type(obj).__name__}"
     if text.count("[") + text.count("{") > MAX_DEPTH and _depth(obj) > MAX_DEPTH:
@@ -110,7 +112,7 @@ def _first_line_parses(head: bytes) -> bool:
     try:
         json.loads(head.split(b"\n", 1)[0])
         return True
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         return False
 
 
@@ -125,7 +127,7 @@ def _whole_document(data: bytes, uri: str, lineage: tuple[str, str]) -> Parsed |
         return None
     try:
         whole = json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:
         if not head.startswith(b"[") or _first_line_parses(head):
             return None  # JSON Lines, perhaps with bad lines
         detail = f"{exc.msg} at line {exc.lineno} column {exc.colno}" \

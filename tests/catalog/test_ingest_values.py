@@ -62,6 +62,11 @@ CASES = [
      {"a.jsonl": _lines({"n": 1}, {"n": 2**100}, {"n": -(2**63)})},
      "n", [(1,), (-(2**63),)], {"n": "BIGINT"},
      [("a.jsonl", 2, f"column n: integer {2**100} is beyond BIGINT")], [], "ready"),
+    ("int_with_more_digits_than_python_reads_quarantined",
+     {"a.jsonl": _lines({"n": 1}) + b'{"n": 1' + b"0" * 5000 + b"}\n"},
+     "n", [(1,)], {"n": "BIGINT"},
+     [("a.jsonl", 2, "invalid JSON: Exceeds the limit (4300 digits) for integer string "
+                     "conversion")], [], "ready"),
     ("int_beyond_int64_in_string_column_kept",
      {"a.jsonl": _lines({"s": "a"}, {"s": "b"}, {"s": 2**70})},
      "s", [("a",), ("b",), (str(2**70),)], {"s": "VARCHAR"},
