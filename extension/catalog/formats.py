@@ -107,7 +107,7 @@ def decompress(raw: bytes, compression: str | None) -> bytes:
     return raw
 
 
-_INT = re.compile(r"-?(0|[1-9][0-9]*)", re.ASCII)
+_INT = re.compile(r"0|-?[1-9][0-9]*", re.ASCII)  # no -0, +1 or 007: they print differently
 
 
 def _typed(values: list[str | None]) -> pa.Array:
