@@ -50,11 +50,13 @@ def _run(fn: Callable) -> Callable[[argparse.Namespace], int]:
 
 
 def _print_status(st) -> None:
-    print(f"{st.name}\t{st.status}\t{st.format}\t{st.files} files\t{st.bytes} bytes\t"
+    print(f"{st.name}\t{st.summary}\t{st.format}\t{st.files} files\t{st.bytes} bytes\t"
           f"{st.cached_files} cached\t{st.quarantined_files} files + {st.quarantined_lines} "
           f"lines quarantined\t{st.uri}")
     if st.error:
         print(f"  error: {st.error}")
+    for note in st.notes:
+        print(f"  note: {note}")
     hint = {"failed": f"`dataset sync {st.name}` (or `dataset add {st.name} URI`) to retry, "
                       f"`dataset add --replace {st.name} URI` to change its source",
             "stale": f"`dataset sync {st.name}`"}.get(st.status)

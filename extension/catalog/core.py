@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..materializer import sha256_file as _sha256
-from . import formats, schema, secrets
+from . import formats, schema, schemas, secrets
 from .sources import Source, SourceError, routes
 from .views import ident, relative, resolve, view_sql
 
@@ -51,6 +51,21 @@ class DatasetStatus:
     quarantined_files: int
     quarantined_lines: int
     last_sync: datetime | None
+    notes: list[str] = field(default_factory=list)  # "file: values kept in another type"
+
+    @property
+    def summary(self) -> str:
+        """The status with what was left out or converted: ``ready, 1 file quarantined``."""
+        parts = [self.status]
+        if self.quarantined_files:
+            parts.append(f"{_count(self.quarantined_files, 'file')} quarantined")
+        if self.notes:
+            parts.append(_count(len(self.notes), "note"))
+        return ", ".join(parts)
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'s' if n != 1 else ''}"
 
 
 @dataclass
@@ -257,6 +272,8 @@ class Catalog:
                   ("content_hash", pa.string())],
         "quarantine": [("dataset", pa.string()), ("file", pa.string()), ("line", pa.int64()),
                        ("reason", pa.string()), ("recorded", pa.timestamp("us"))],
+        "notes": [("dataset", pa.string()), ("file", pa.string()), ("note", pa.string()),
+                  ("recorded", pa.timestamp("us"))],
     }
 
     def _insert(self, table: str, rows: list[list]) -> None:
@@ -272,21 +289,90 @@ class Catalog:
         finally:
             self.con.unregister(view)
 
-    def _quarantine(self, name: str, uri: str, problems: list) -> None:
+    def _quarantine(self, name: str, uri: str, problems: list, notes: list | None = None) -> None:
         now = _now()
         for line, reason in problems:
             log.warning("dataset %s: quarantined %s line %s: %s", name, uri, line, reason)
         self._insert("quarantine", [[name, uri, line, reason, now] for line, reason in problems])
+        self._insert("notes", [[name, uri, note, now] for note in notes or []])
 
-    def _stage(self, name: str, fmt: str, backend, f: dict) -> dict:
+    def _stage(self, name: str, fmt: str, backend, f: dict,
+               lineage: tuple[str, str] | None = None) -> dict:
         """Read and parse one file into the cache; returns the files-row fields."""
+        if lineage is None:
+            lineage = schemas.lineage_of(self._source(self._row(name)).options)
         raw = backend.cat(f["path"])
-        table, problems = formats.parse(fmt, raw, f["path"])
+        table, problems, notes, clash = formats.parse(fmt, raw, f["path"], lineage)
         out = {"sha256": None, "cache_path": None, "rows": None, "quarantined": table is None,
-               "problems": problems}
+               "problems": problems, "notes": notes, "clash": clash,
+               "schema": None if table is None else table.schema}
         if table is not None:
             out["cache_path"], out["sha256"], out["rows"] = self._write_cache(name, f, table)
         return out
+
+    def _live(self, backend, f: dict, lineage: tuple[str, str]) -> dict:
+        """The files-row fields of a Parquet file the view reads where it lies (footer checked)."""
+        out = {"sha256": None, "cache_path": None, "rows": None, "quarantined": True,
+               "problems": [(None, "zero-byte file")], "notes": [], "schema": None,
+               "clash": False}
+        if f["size"]:
+            schema, why = schemas.parquet_footer(lambda: backend.open(f["path"], f["size"]))
+            clash = False
+            if schema is not None:
+                why, clash = schemas.reserved(schema.names, live=True, lineage=lineage)
+            out.update(quarantined=why is not None, schema=None if why else schema, clash=clash,
+                       problems=[(None, why)] if why else [])
+        return out
+
+    def _type_conflicts(self, name: str, backend, staged: dict, kept: list[tuple]) -> None:
+        """Quarantine staged files whose column types the view cannot union with the others.
+
+        ``kept`` holds (path, cache_path) of the files already in the view, which come first.
+        """
+        if not any(st["schema"] is not None for st in staged.values()):
+            return
+        before = []
+        for path, cache in sorted(kept):
+            if cache:
+                if os.path.exists(cache):  # a missing copy is verify's to report
+                    before.append((path, pq.read_schema(cache)))
+            else:
+                schema, _ = schemas.parquet_footer(lambda p=path: backend.open(p))
+                if schema is not None:
+                    before.append((path, schema))
+        new = [(p, st["schema"]) for p, st in sorted(staged.items()) if st["schema"] is not None]
+        bad, notes = schemas.conflicts(before + new)
+        for path, noted in notes.items():
+            if path in staged:
+                staged[path]["notes"] = staged[path]["notes"] + noted
+        for path, why in bad.items():
+            st = staged.get(path)
+            if st is None:
+                continue
+            if st["cache_path"]:
+                Path(st["cache_path"]).unlink(missing_ok=True)
+            st.update(quarantined=True, cache_path=None, sha256=None, rows=None, schema=None,
+                      notes=[], problems=[(None, why)])
+
+    def _stage_all(self, name: str, fmt: str, backend, now: dict, report: SyncReport,
+                   stage: bool, lineage: tuple[str, str]) -> dict:
+        """Stage (or footer-check) the new and changed files; a file gone meanwhile is dropped
+        from ``now``. Returns the files-row fields by path."""
+        staged = {}
+        for p in report.new + report.changed + report.recached:
+            if p not in now:
+                continue
+            f = now[p]
+            if stage or p in report.recached:
+                try:
+                    staged[p] = self._stage(name, fmt, backend, f, lineage)
+                except FileNotFoundError:  # listed, then gone before it could be read
+                    log.warning("dataset %s: %s vanished during sync", name, p)
+                    del now[p]
+                    continue
+            else:
+                staged[p] = self._live(backend, f, lineage)
+        return staged
 
     def _view_exists(self, name: str) -> bool:
         return bool(self._q("SELECT 1 FROM duckdb_views() WHERE view_name = ? "
@@ -305,7 +391,8 @@ class Catalog:
         moves = None
         if cached and src.scheme == "file" and self.base is not None:
             moves = [(old, self.base) for old in self._moved_from()]
-        self.con.execute(view_sql(name, cached, live, src.remote, temp=temp, moves=moves))
+        self.con.execute(view_sql(name, cached, live, src.remote, schemas.lineage_of(src.options),
+                                  temp=temp, moves=moves))
 
     def _moved_from(self) -> list[str]:
         """Directories the catalog was at before it moved here (settings key
@@ -422,29 +509,36 @@ class Catalog:
             touched = [p for p in now if p in old and p not in report.changed + report.recached
                        and (now[p]["etag"], now[p]["hash"]) != (old[p]["etag"], old[p]["hash"])]
             stage = fmt != "parquet" or src.scheme == "git" or row["prewarmed"]
-            staged = {}
-            for p in report.new + report.changed + report.recached:
-                f = now[p]
-                if stage or p in report.recached:
-                    try:
-                        staged[p] = self._stage(name, fmt, backend, f)
-                    except FileNotFoundError:  # listed, then gone before it could be read
-                        log.warning("dataset %s: %s vanished during sync", name, p)
-                        del now[p]
-                        continue
-                elif not f["size"]:
-                    staged[p] = {"sha256": None, "cache_path": None, "rows": None,
-                                 "quarantined": True, "problems": [(None, "zero-byte file")]}
-                else:
-                    staged[p] = {"sha256": None, "cache_path": None, "rows": None,
-                                 "quarantined": False, "problems": []}
+            lineage = schemas.lineage_of(src.options)
+            staged = self._stage_all(name, fmt, backend, now, report, stage, lineage)
+            renamed = None
+            if not old and "lineage_prefix" not in src.options and \
+                    any(st["clash"] for st in staged.values()):
+                # Files with their own _file/_row columns at add: rename the lineage instead.
+                lineage = schemas.RENAMED
+                for st in staged.values():  # copies written with the default names
+                    if st["cache_path"]:
+                        Path(st["cache_path"]).unlink(missing_ok=True)
+                staged = self._stage_all(name, fmt, backend, now, report, stage, lineage)
+                renamed = dict(src.options, lineage_prefix=lineage[0].removesuffix("file"))
             report.new = [p for p in report.new if p in now]
             report.changed = [p for p in report.changed if p in now]
             report.recached = [p for p in report.recached if p in now]
             report.vanished = sorted(p for p in old if p not in now)
+            kept = [(self._abs(p), self._abs(c)) for p, c in self._q(
+                "SELECT path, cache_path FROM corpusql.files WHERE dataset = ? AND NOT quarantined",
+                [name])]
+            self._type_conflicts(name, backend, staged,
+                                 [(p, c) for p, c in kept if p in now and p not in staged])
             revision = backend.commit() if src.scheme == "git" else None
             self.con.execute("BEGIN TRANSACTION")
             try:
+                if renamed is not None:
+                    self._q("UPDATE corpusql.datasets SET options = ? WHERE name = ?",
+                            [json.dumps(renamed), name])
+                    self._quarantine(name, self._abs(row["uri"]), [], [
+                        f"lineage columns are {lineage[0]} and {lineage[1]}: files have their "
+                        "own _file or _row columns, kept as they are (options lineage_prefix)"])
                 self._forget(name, report.changed + report.vanished + report.recached)
                 self._insert("files", [
                     [name, self._rel(p), now[p]["size"], now[p]["etag"], st["sha256"],
@@ -452,7 +546,7 @@ class Catalog:
                     for p, st in staged.items()])
                 self._touch(name, {p: now[p] for p in touched})
                 for p, st in staged.items():
-                    self._quarantine(name, p, st["problems"])
+                    self._quarantine(name, p, st["problems"], st["notes"])
                 self._q("UPDATE corpusql.datasets SET format = ?, status = 'ready', error = NULL, "
                         "last_sync = ?, revision = ? WHERE name = ?",
                         [fmt, _now(), revision, name])
@@ -528,6 +622,8 @@ class Catalog:
                     [name, [self._rel(p) for p in paths]])
             self._q("DELETE FROM corpusql.quarantine WHERE dataset = ? "
                     "AND list_contains(?, file)", [name, paths])
+            self._q("DELETE FROM corpusql.notes WHERE dataset = ? AND list_contains(?, file)",
+                    [name, paths])
 
     def prewarm(self, name: str) -> int:
         """Copy every uncached file to the local cache as Parquet; the view then reads the cache."""
@@ -563,7 +659,7 @@ class Catalog:
                 finally:
                     self.con.unregister("__corpusql_prewarm")
             for path, st in done.items():
-                self._quarantine(name, self._abs(path), st["problems"])
+                self._quarantine(name, self._abs(path), st["problems"], st["notes"])
             self._q("UPDATE corpusql.datasets SET prewarmed = true WHERE name = ?", [name])
             self._refresh_view(name)
             self.con.execute("COMMIT")
@@ -637,6 +733,8 @@ class Catalog:
                         [new_name, new_cache, src, path])
             self._q("INSERT INTO corpusql.quarantine SELECT * REPLACE (? AS dataset) "
                     "FROM corpusql.quarantine WHERE dataset = ?", [new_name, src])
+            self._q("INSERT INTO corpusql.notes SELECT * REPLACE (? AS dataset) "
+                    "FROM corpusql.notes WHERE dataset = ?", [new_name, src])
             self._refresh_view(new_name)
             self.con.execute("COMMIT")
         except BaseException:
@@ -650,7 +748,7 @@ class Catalog:
         self.con.execute("BEGIN TRANSACTION")
         try:
             self.con.execute(f"DROP VIEW IF EXISTS main.{ident(name)}")
-            for table, col in (("files", "dataset"), ("quarantine", "dataset"),
+            for table, col in (("files", "dataset"), ("quarantine", "dataset"), ("notes", "dataset"),
                                ("grants", "dataset"), ("masks", "dataset"),
                                ("datasets", "name")):
                 self._q(f"DELETE FROM corpusql.{table} WHERE {col} = ?", [name])
@@ -669,9 +767,11 @@ class Catalog:
             "count(*) FILTER (quarantined) FROM corpusql.files WHERE dataset = ?", [name])[0]
         qlines = self._q("SELECT count(*) FROM corpusql.quarantine WHERE dataset = ? "
                          "AND line IS NOT NULL", [name])[0][0]
+        notes = [f"{f}: {n}" for f, n in self._q(
+            "SELECT file, note FROM corpusql.notes WHERE dataset = ? ORDER BY file, note", [name])]
         return DatasetStatus(name, self._abs(row["uri"]), row["format"], row["status"],
-                             row["error"], files,
-                             nbytes, cached, qfiles, qlines, row["last_sync"])
+                             row["error"], files, nbytes, cached, qfiles, qlines,
+                             row["last_sync"], notes)
 
     def list(self) -> list[DatasetStatus]:
         return [self.status(n) for n in self._names()]

@@ -5,22 +5,31 @@ here, line by line, into Parquet staged in the cache: DuckDB's ``read_json(ignor
 turns a bad line into an all-NULL row instead of dropping or reporting it, and its JSON and CSV
 readers give no line numbers, so a line-accurate quarantine needs this parse.
 
-Each parsed table has the data columns plus ``_file`` (the source URI) and ``_row`` (the 1-based
-line number; 1 for a plain-text document). Problems come back as ``(line, reason)`` pairs, where
-``line`` is None when the whole file is unusable (zero bytes, truncated compression).
+Each parsed table has the data columns plus the dataset's lineage columns: ``_file`` (the source
+URI) and ``_row`` (the 1-based line number; 1 for a plain-text document; the record's position in
+a file that is one JSON array), named ``_corpusql_file`` and ``_corpusql_row`` when the dataset's
+files have their own ``_file`` or ``_row`` (see ``schemas.lineage_of``). Problems come back as
+``(line, reason)`` pairs, where ``line`` is None when the whole file is unusable (zero bytes,
+truncated compression, a column named like a lineage column), and notes say which values were
+kept in another type (JSON: ``jsonl`` and ``columns``). CSV fields stay strings unless every
+value of a column reads back as the same text from a BIGINT or a DOUBLE.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import io
-import json
+import re
 import zlib
 from collections.abc import Iterable
 
 import pyarrow as pa
-import pyarrow.compute as pc
+
+from .columns import INT64
+from .jsonl import Parsed, lineage_columns, parse_jsonl, utf8
+from .schemas import LINEAGE, parquet_footer, reserved
 
 FORMATS = ("parquet", "jsonl", "csv", "text")
 _EXT = {
@@ -42,12 +51,18 @@ def compression_of(path: str) -> str | None:
     return None
 
 
-def detect(path: str) -> str:
-    """The format a file name implies; anything unrecognised is a plain-text document."""
+def _base(path: str) -> str:
+    """The file name without directories and without a compression suffix."""
     base = path.rsplit("/", 1)[-1]
     for suffix in (".gz", ".zst"):
         if base.endswith(suffix):
             base = base[: -len(suffix)]
+    return base
+
+
+def detect(path: str) -> str:
+    """The format a file name implies; anything unrecognised is a plain-text document."""
+    base = _base(path)
     dot = base.rfind(".")
     return _EXT.get(base[dot:].lower(), "text") if dot > 0 else "text"
 
@@ -92,79 +107,39 @@ def decompress(raw: bytes, compression: str | None) -> bytes:
     return raw
 
 
-def _utf8(line: bytes) -> tuple[str | None, str | None]:
-    try:
-        return line.decode("utf-8"), None
-    except UnicodeDecodeError as exc:
-        return None, f"invalid UTF-8 at byte {exc.start} of the line"
-
-
-def _column(values: list) -> pa.Array:
-    try:
-        return pa.array(values)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
-        # Mixed types in one column: keep every value, as its JSON text.
-        return pa.array([None if v is None else json.dumps(v, ensure_ascii=False) for v in values],
-                        pa.string())
-
-
-def _table(rows: list[dict], lines: list[int], uri: str) -> pa.Table:
-    names: dict[str, None] = {}
-    for r in rows:
-        for k in r:
-            names.setdefault(k, None)
-    names.pop("_file", None)
-    names.pop("_row", None)
-    cols = {k: _column([r.get(k) for r in rows]) for k in names}
-    cols["_file"] = pa.array([uri] * len(rows), pa.string())
-    cols["_row"] = pa.array(lines, pa.int64())
-    return pa.table(cols)
-
-
-def parse_jsonl(data: bytes, uri: str) -> tuple[pa.Table, list[tuple[int | None, str]]]:
-    rows, lines, bad = [], [], []
-    for i, raw in enumerate(data.split(b"\n"), start=1):
-        raw = raw.rstrip(b"\r")
-        if not raw.strip():
-            continue
-        text, err = _utf8(raw)
-        if err:
-            bad.append((i, err))
-            continue
-        try:
-            obj = json.loads(text)
-        except json.JSONDecodeError as exc:
-            bad.append((i, f"invalid JSON: {exc.msg} at column {exc.colno}"))
-            continue
-        if not isinstance(obj, dict):
-            bad.append((i, f"not a JSON object: {type(obj).__name__}"))
-            continue
-        rows.append(obj)
-        lines.append(i)
-    return _table(rows, lines, uri), bad
+_INT = re.compile(r"0|-?[1-9][0-9]*", re.ASCII)  # no -0, +1 or 007: they print differently
 
 
 def _typed(values: list[str | None]) -> pa.Array:
-    arr = pa.array(values, pa.string())
-    for t in (pa.int64(), pa.float64()):
-        try:
-            return pc.cast(arr, t)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            continue
-    return arr
+    """BIGINT or DOUBLE when every value reads back as the same text, else the strings as given.
+
+    ``00123``, ``+8``, ``1.50`` and ``1e3`` stay strings: a number would print differently.
+    """
+    present = [v for v in values if v is not None]
+    if present and all(_INT.fullmatch(v) and INT64[0] <= int(v) <= INT64[1] for v in present):
+        return pa.array([None if v is None else int(v) for v in values], pa.int64())
+    try:
+        if present and all(repr(float(v)) == v for v in present):
+            return pa.array([None if v is None else float(v) for v in values], pa.float64())
+    except ValueError:
+        pass
+    return pa.array(values, pa.string())
 
 
-def parse_csv(data: bytes, uri: str) -> tuple[pa.Table, list[tuple[int | None, str]]]:
+def parse_csv(data: bytes, uri: str, lineage: tuple[str, str] = LINEAGE) -> Parsed:
+    """A header line, then records; a UTF-8 byte order mark before the header is dropped."""
+    data = data.removeprefix(codecs.BOM_UTF8)
     bad: list[tuple[int | None, str]] = []
     kept = []
     for i, raw in enumerate(data.split(b"\n"), start=1):
-        text, err = _utf8(raw)
+        text, err = utf8(raw)
         if err:
             bad.append((i, err))
             kept.append("")  # keep line numbering; csv skips the empty line
         else:
             kept.append(text)
-    reader = csv.reader(io.StringIO("\n".join(kept)))
+    delimiter = "\t" if _base(uri).lower().endswith(".tsv") else ","
+    reader = csv.reader(io.StringIO("\n".join(kept)), delimiter=delimiter)
     header: list[str] | None = None
     rows, lines = [], []
     start = 1
@@ -182,44 +157,55 @@ def parse_csv(data: bytes, uri: str) -> tuple[pa.Table, list[tuple[int | None, s
         rows.append(rec)
         lines.append(line)
     header = header or []
+    why, clash = reserved(header, live=False, lineage=lineage)
+    if why:
+        return Parsed(None, [(None, why)], clash=clash)
     cols = {h: _typed([r[j] if r[j] != "" else None for r in rows]) for j, h in enumerate(header)}
-    cols["_file"] = pa.array([uri] * len(rows), pa.string())
-    cols["_row"] = pa.array(lines, pa.int64())
-    return pa.table(cols), bad
+    cols.update(lineage_columns(uri, lines, lineage))
+    return Parsed(pa.table(cols), bad)
 
 
-def parse_text(data: bytes, uri: str) -> tuple[pa.Table, list[tuple[int | None, str]]]:
+def parse_text(data: bytes, uri: str, lineage: tuple[str, str] = LINEAGE) -> Parsed:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        return _table([], [], uri), [(line, f"invalid UTF-8 at byte {exc.start} of the file")]
-    row = pa.array([1], pa.int64())
-    return pa.table({"id": [uri], "text": [text], "_file": [uri], "_row": row}), []
+        return Parsed(pa.table(lineage_columns(uri, [], lineage)),
+                      [(line, f"invalid UTF-8 at byte {exc.start} of the file")])
+    return Parsed(pa.table({"id": [uri], "text": [text], **lineage_columns(uri, [1], lineage)}), [])
 
 
-def parse(fmt: str, raw: bytes, uri: str) -> tuple[pa.Table | None, list[tuple[int | None, str]]]:
-    """Parse one whole file. A None table means the file is unusable as a whole."""
+def parse(fmt: str, raw: bytes, uri: str, lineage: tuple[str, str] = LINEAGE) -> Parsed:
+    """Parse one whole file, adding the ``lineage`` columns (file URI, row).
+
+    A None table means the file is unusable as a whole; ``clash`` says it is because a column
+    has the name of a lineage column."""
     if len(raw) == 0:
-        return None, [(None, "zero-byte file")]
+        return Parsed(None, [(None, "zero-byte file")])
     try:
         data = decompress(raw, compression_of(uri))
     except ValueError as exc:
-        return None, [(None, str(exc))]
+        return Parsed(None, [(None, str(exc))])
     if fmt == "jsonl":
-        return parse_jsonl(data, uri)
+        return parse_jsonl(data, uri, lineage)
     if fmt == "csv":
-        return parse_csv(data, uri)
+        return parse_csv(data, uri, lineage)
     if fmt == "text":
-        return parse_text(data, uri)
+        return parse_text(data, uri, lineage)
     if fmt == "parquet":
+        schema, why = parquet_footer(lambda: io.BytesIO(data))
+        clash = False
+        if schema is not None:
+            why, clash = reserved(schema.names, live=False, lineage=lineage)
+        if why:
+            return Parsed(None, [(None, why)], clash=clash)
         import pyarrow.parquet as pq
 
         try:
             t = pq.read_table(io.BytesIO(data))
         except (pa.ArrowInvalid, OSError) as exc:
-            return None, [(None, f"unreadable Parquet: {exc}")]
-        t = t.drop_columns([c for c in ("_file", "_row") if c in t.column_names])
-        t = t.append_column("_file", pa.array([uri] * t.num_rows, pa.string()))
-        return t.append_column("_row", pa.array(range(1, t.num_rows + 1), pa.int64())), []
+            return Parsed(None, [(None, f"unreadable Parquet: {exc}")])
+        for col, arr in lineage_columns(uri, list(range(1, t.num_rows + 1)), lineage).items():
+            t = t.append_column(col, arr)
+        return Parsed(t, [])
     raise FormatError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")

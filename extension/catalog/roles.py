@@ -33,6 +33,7 @@ import pyarrow as pa
 from ..udfs.paths import PathGuard
 from . import schema
 from .remote import Backend, FsspecBackend, route_path, route_sql
+from .schemas import lineage_of
 from .sources import Source, routes
 from .views import ident, lit, resolve
 
@@ -135,6 +136,7 @@ def _view_sql(name: str, v: dict) -> str:
         return "[" + ", ".join(lit(route_path(name, u)) for u in uris) + "]"
 
     parts = []
+    lin_file, lin_row = (ident(c) for c in lineage_of(v["source"].options))
     if v["cached"]:
         parts.append(f"SELECT * FROM read_parquet({listed(v['cached'])}, union_by_name = true)")
     if v["live"]:
@@ -144,11 +146,11 @@ def _view_sql(name: str, v: dict) -> str:
             file_expr = f"'/' || __corpusql_file[{len(route_path(name, 'file://')) + 1}:]"
         parts.append(
             "SELECT * EXCLUDE (file_row_number, __corpusql_file), "
-            f"{file_expr} AS _file, file_row_number + 1 AS _row "
+            f"{file_expr} AS {lin_file}, file_row_number + 1 AS {lin_row} "
             f"FROM read_parquet({listed(v['live'])}, filename = '__corpusql_file', "
             "file_row_number = true, union_by_name = true)")
     body = ("\nUNION ALL BY NAME\n".join(parts) if parts else
-            "SELECT NULL::VARCHAR AS _file, NULL::BIGINT AS _row WHERE false")
+            f"SELECT NULL::VARCHAR AS {lin_file}, NULL::BIGINT AS {lin_row} WHERE false")
     if v["masked"]:
         swaps = ", ".join(f"pii_redact(CAST({ident(c)} AS VARCHAR)) AS {ident(c)}"
                           for c in v["masked"])

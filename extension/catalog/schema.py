@@ -45,6 +45,12 @@ CREATE TABLE IF NOT EXISTS corpusql.quarantine (
     reason VARCHAR NOT NULL,
     recorded TIMESTAMP
 );
+CREATE TABLE IF NOT EXISTS corpusql.notes (
+    dataset VARCHAR NOT NULL,
+    file VARCHAR NOT NULL,
+    note VARCHAR NOT NULL,          -- values kept in another type (123 -> '123'), with a count
+    recorded TIMESTAMP
+);
 CREATE TABLE IF NOT EXISTS corpusql.secrets (
     name VARCHAR NOT NULL,
     kind VARCHAR NOT NULL,          -- values live outside the database (CORPUSQL_SECRETS)
@@ -92,8 +98,8 @@ def missing(con: duckdb.DuckDBPyConnection) -> bool:
     """True when a catalog made by an older corpusql lacks some of today's tables or columns."""
     rows = con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
-        "AND schema_name = 'corpusql' AND table_name IN ('masks', 'role_paths')").fetchall()
-    if rows[0][0] < 2:
+        "AND schema_name = 'corpusql' AND table_name IN ('masks', 'role_paths', 'notes')").fetchall()
+    if rows[0][0] < 3:
         return True
     have = set(con.execute(
         "SELECT table_name, column_name FROM duckdb_columns() WHERE database_name = "

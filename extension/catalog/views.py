@@ -57,31 +57,34 @@ def _moved(column: str, moves: list[tuple[str, str]]) -> str:
 
 
 def view_sql(name: str, cached: list[str], live: list[str], remote: bool,
-             temp: bool = False, moves: list[tuple[str, str]] | None = None) -> str:
+             lineage: tuple[str, str] = ("_file", "_row"), temp: bool = False,
+             moves: list[tuple[str, str]] | None = None) -> str:
     """``CREATE OR REPLACE VIEW name`` reading ``cached`` copies and ``live`` Parquet sources
     (absolute paths). ``temp``: a TEMP view of this connection, which hides the stored view of
     the same name (a read-only connection on a moved lake cannot rewrite the stored one).
 
-    Cached copies already hold ``_file`` and ``_row``; live files get them from DuckDB's
-    ``filename`` and ``file_row_number`` (made 1-based, like the line numbers of text formats).
-    ``moves``: ``(old, new)`` catalog directories; a cached ``_file`` under ``old`` (written
+    Cached copies already hold the ``lineage`` columns (``_file`` and ``_row`` unless the
+    dataset's files have their own); live files get them from DuckDB's ``filename`` and
+    ``file_row_number`` (made 1-based, like the line numbers of text formats).
+    ``moves``: ``(old, new)`` catalog directories; a cached lineage file under ``old`` (written
     before the lake moved) is shown under ``new``.
     """
+    lin_file, lin_row = (ident(c) for c in lineage)
     parts = []
     if cached:
-        star = f"* REPLACE ({_moved('_file', moves)} AS _file)" if moves else "*"
+        star = f"* REPLACE ({_moved(lin_file, moves)} AS {lin_file})" if moves else "*"
         parts.append(f"SELECT {star} FROM read_parquet({_list(cached)}, union_by_name = true)")
     if live:
         paths = [route_path(name, p) for p in live] if remote else live
         file_expr = route_sql("__corpusql_file", name) if remote else "__corpusql_file"
         parts.append(
             "SELECT * EXCLUDE (file_row_number, __corpusql_file), "
-            f"{file_expr} AS _file, file_row_number + 1 AS _row "
+            f"{file_expr} AS {lin_file}, file_row_number + 1 AS {lin_row} "
             f"FROM read_parquet({_list(paths)}, filename = '__corpusql_file', "
             "file_row_number = true, union_by_name = true)"
         )
     if not parts:
-        body = "SELECT NULL::VARCHAR AS _file, NULL::BIGINT AS _row WHERE false"
+        body = f"SELECT NULL::VARCHAR AS {lin_file}, NULL::BIGINT AS {lin_row} WHERE false"
     else:
         body = "\nUNION ALL BY NAME\n".join(parts)
     target = f"TEMP VIEW {ident(name)}" if temp else f"VIEW main.{ident(name)}"
