@@ -497,8 +497,17 @@ class Catalog:
             more = f"; did you mean {hint[0]!r}?" if hint else " (add it with add_role)"
             raise CatalogError(f"role {role!r} is not in the catalog{more}")
 
-    def mask(self, role: str, dataset: str, column: str) -> None:
-        """On ``role``'s connections, ``dataset``'s view shows ``pii_redact(column)``."""
+    def mask(self, role: str, dataset: str, column: str, kind: str = "redact") -> None:
+        """On ``role``'s connections, ``dataset``'s view shows ``column`` masked by ``kind``:
+        ``'redact'`` (``pii_redact`` of its text: best effort, for free text), ``'hash'`` (a
+        keyed HMAC-SHA256, hex: joinable, for structured values) or ``'null'``. A column has
+        one mask per role; masking it again replaces the kind (see corpusql.catalog.masks)."""
+        from .masks import MaskError, check_kind, ensure_key
+
+        try:
+            check_kind(kind)
+        except MaskError as exc:
+            raise CatalogError(f"mask {role}/{dataset}.{column}: {exc}") from None
         self._role(role)
         self._row(dataset)
         cols = [r[0] for r in self._q(f"DESCRIBE main.{ident(dataset)}")]
@@ -506,8 +515,11 @@ class Catalog:
             hint = difflib.get_close_matches(column, cols, n=1)
             more = f"; did you mean {hint[0]!r}?" if hint else f"; its columns are {cols}"
             raise CatalogError(f"dataset {dataset!r} has no column {column!r}{more}")
+        if kind == "hash":
+            ensure_key()  # made once, in the secrets store, never in the catalog
         self.unmask(role, dataset, column)
-        self._q("INSERT INTO corpusql.masks VALUES (?, ?, ?)", [role, dataset, column])
+        self._q('INSERT INTO corpusql.masks (role, dataset, "column", kind) VALUES (?, ?, ?, ?)',
+                [role, dataset, column, kind])
 
     def unmask(self, role: str, dataset: str, column: str) -> None:
         self._q('DELETE FROM corpusql.masks WHERE role = ? AND dataset = ? AND "column" = ?',

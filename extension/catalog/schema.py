@@ -60,7 +60,8 @@ CREATE TABLE IF NOT EXISTS corpusql.grants (
 CREATE TABLE IF NOT EXISTS corpusql.masks (
     role VARCHAR NOT NULL,
     dataset VARCHAR NOT NULL,
-    "column" VARCHAR NOT NULL       -- the role's view shows pii_redact(column) instead
+    "column" VARCHAR NOT NULL,      -- the role's view shows this column masked
+    kind VARCHAR NOT NULL DEFAULT 'redact'  -- redact (pii_redact), hash (keyed), null
 );
 CREATE TABLE IF NOT EXISTS corpusql.role_paths (
     role VARCHAR NOT NULL,
@@ -83,14 +84,25 @@ def exists(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def missing(con: duckdb.DuckDBPyConnection) -> bool:
-    """True when a catalog made by an older corpusql lacks some of today's tables."""
+    """True when a catalog made by an older corpusql lacks some of today's tables or columns."""
     rows = con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
         "AND schema_name = 'corpusql' AND table_name IN ('masks', 'role_paths')").fetchall()
-    return rows[0][0] < 2
+    return rows[0][0] < 2 or not has_mask_kind(con)
+
+
+def has_mask_kind(con: duckdb.DuckDBPyConnection) -> bool:
+    """True when ``corpusql.masks`` has its ``kind`` column (older catalogs lack it)."""
+    return bool(con.execute(
+        "SELECT 1 FROM duckdb_columns() WHERE database_name = current_database() "
+        "AND schema_name = 'corpusql' AND table_name = 'masks' AND column_name = 'kind'"
+    ).fetchall())
 
 
 def create(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the catalog's tables, and bring an older catalog's up to date."""
     for stmt in DDL.split(";"):
         if stmt.strip():
             con.execute(stmt)
+    if not has_mask_kind(con):  # masks made before mask kinds were all pii_redact
+        con.execute("ALTER TABLE corpusql.masks ADD COLUMN kind VARCHAR DEFAULT 'redact'")

@@ -16,6 +16,7 @@ from pathlib import Path
 KINDS = {
     "s3": {"key", "secret", "token", "region", "profile", "endpoint_url"},
     "http": {"headers", "username", "password"},
+    "mask": {"key"},  # the key of 'hash' column masks (see corpusql.catalog.masks)
 }
 
 
