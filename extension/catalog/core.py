@@ -237,15 +237,38 @@ class Catalog:
         try:
             src = Source(uri, options or {}, secret)
             src.check()
-        except SourceError as exc:
+            options, credentials = secrets.split_options(src.scheme, options or {})
+        except (SourceError, secrets.SecretError) as exc:
             raise CatalogError(f"dataset {name!r}: {exc}") from exc
+        if credentials:
+            secret = self._options_secret(name, src.scheme, secret, credentials)
         if src.scheme == "file":
             uri = src.pattern()  # absolute, so sync works from any working directory
         self._q("INSERT INTO corpusql.datasets (name, uri, format, options, secret, owner, "
                 "created, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'syncing')",
-                [name, uri, format, json.dumps(options or {}), secret, getpass.getuser(), _now()])
+                [name, uri, format, json.dumps(options), secret, getpass.getuser(), _now()])
         self.sync(name)
         return self.status(name)
+
+    def _options_secret(self, name: str, scheme: str, secret: str | None,
+                        credentials: dict) -> str:
+        """Store the credential ``options`` of dataset ``name`` as the secret
+        ``<name>_options``; the catalog keeps only its name (never the values)."""
+        if secret is not None:
+            raise CatalogError(
+                f"dataset {name!r}: credential option(s) {', '.join(sorted(credentials))} "
+                f"given with secret {secret!r}; put them in that secret instead "
+                "(corpusql secret add, or catalog.add_secret) and leave them out of options")
+        auto = f"{name}_options"
+        users = [r[0] for r in self._q("SELECT name FROM corpusql.datasets WHERE secret = ?",
+                                       [auto])]
+        if users:
+            raise CatalogError(f"dataset {name!r}: its credential options would be stored as "
+                               f"secret {auto!r}, which dataset(s) {', '.join(users)} use")
+        self.add_secret(auto, secrets.SCHEME_KINDS[scheme], **credentials)
+        log.info("dataset %s: credential option(s) %s stored as secret %s, outside the "
+                 "database", name, ", ".join(sorted(credentials)), auto)
+        return auto
 
     def sync(self, name: str) -> SyncReport:
         """Re-list the source: stage new and changed files, forget vanished ones."""
