@@ -273,3 +273,22 @@ def test_old_catalogs_get_the_kind_column_and_old_masks_read_as_redact(db, tmp_p
             ("text", "redact")]
     finally:
         con.close()
+
+
+def test_cli_declares_mask_kinds(db, tmp_path, capsys):
+    from corpusql.cli import main
+
+    write_jsonl(tmp_path / "src" / "a.jsonl", PEOPLE)
+    base = ["--db", str(db)]
+    assert main(["dataset", "add", "people", str(tmp_path / "src" / "*.jsonl"), *base]) == 0
+    assert main(["role", "add", "r", *base]) == 0
+    assert main(["role", "mask", "r", "people", "ssn", "--kind", "hash", *base]) == 0
+    assert main(["role", "mask", "r", "people", "dob", "--kind", "null", *base]) == 0
+    assert main(["role", "mask", "r", "people", "text", *base]) == 0
+    capsys.readouterr()
+    assert main(["role", "list", *base]) == 0
+    assert capsys.readouterr().out == (
+        "r\tgrants: -\tmasked: people.dob:null,people.ssn:hash,people.text\n")
+    with pytest.raises(SystemExit):
+        main(["role", "mask", "r", "people", "ssn", "--kind", "sha", *base])
+    assert "invalid choice: 'sha'" in capsys.readouterr().err
