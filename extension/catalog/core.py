@@ -238,6 +238,7 @@ class Catalog:
             src = Source(uri, options or {}, secret)
             src.check()
             options, credentials = secrets.split_options(src.scheme, options or {})
+            secrets.check_uri(src.scheme, uri)
         except (SourceError, secrets.SecretError) as exc:
             raise CatalogError(f"dataset {name!r}: {exc}") from exc
         if credentials:

@@ -174,34 +174,39 @@ def _masked_copies(name: str, v: dict, files: list[dict], cache_dir: str | None,
         fname = m.copy_key(f, kinds, key) + ".parquet"
         found = next((os.path.join(d, fname) for d in dirs
                       if os.path.exists(os.path.join(d, fname))), None)
-        for d in dirs:
-            if found:
-                break
+        if found is None:
+            found = os.path.join(_writable(dirs), fname)
             try:
-                os.makedirs(d, exist_ok=True)
-                out = os.path.join(d, fname)
                 if f["cache_path"]:
                     with open(f["cache_path"], "rb") as src:
-                        m.write_copy(src, out, kinds, key)
+                        m.write_copy(src, found, kinds, key)
                 elif v["source"].remote:
                     remote = remote or v["source"].backend()
                     with remote.open(f["path"], f["size"]) as src:
-                        m.write_copy(src, out, kinds, key, live_uri=f["path"])
+                        m.write_copy(src, found, kinds, key, live_uri=f["path"])
                 else:
                     with open(f["path"], "rb") as src:
-                        m.write_copy(src, out, kinds, key, live_uri=f["path"])
-                found = out
-            except PermissionError:
-                continue  # the shared cache is not writable here: the role's directory is
-            except OSError as exc:
-                raise RoleError(f"dataset {name!r}: cannot make the masked copy of "
-                                f"{f['path']} in {d}: {exc}") from exc
-        if found is None:
-            raise RoleError(f"dataset {name!r}: no writable directory for the masked copy of "
-                            f"{f['path']} (tried {', '.join(dirs)})")
+                        m.write_copy(src, found, kinds, key, live_uri=f["path"])
+            except Exception as exc:
+                raise RoleError(f"dataset {name!r}: cannot make the masked copy of {f['path']} "
+                                f"in {os.path.dirname(found)}: {type(exc).__name__}: {exc} "
+                                "(run the catalog's sync or verify on it)") from exc
         uri = _local_route(found)
         v["cached"].append(uri)
         v["routed"].append(uri)
+
+
+def _writable(dirs: list[str]) -> str:
+    """The first of ``dirs`` this process can create files in (the last is always private)."""
+    for d in dirs[:-1]:
+        try:
+            os.makedirs(d, exist_ok=True)
+        except OSError:
+            continue
+        if os.access(d, os.W_OK):
+            return d
+    os.makedirs(dirs[-1], exist_ok=True)
+    return dirs[-1]
 
 
 def _views(tables: dict[str, pa.Table], cache_dir: str | None, tmpdir: str) -> dict[str, dict]:

@@ -96,6 +96,19 @@ def split_options(scheme: str, options: dict) -> tuple[dict, dict]:
     return plain, secret
 
 
+def check_uri(scheme: str, uri: str) -> None:
+    """Refuse a remote ``uri`` that carries a password (``https://user:pass@host/...``): the
+    URI is stored in the catalog, which every role granted the dataset reads."""
+    if scheme in SCHEME_KINDS:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(uri)
+        if parts.password is not None:
+            raise SecretError(f"{parts.scheme}://{parts.username}:***@{parts.hostname}...: "
+                              "the URI carries a password; store it with corpusql secret add "
+                              "and pass secret=...")
+
+
 def get(name: str) -> dict:
     data = _load()
     if name not in data:

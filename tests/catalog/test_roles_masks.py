@@ -292,3 +292,23 @@ def test_cli_declares_mask_kinds(db, tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["role", "mask", "r", "people", "ssn", "--kind", "sha", *base])
     assert "invalid choice: 'sha'" in capsys.readouterr().err
+
+
+def test_masked_copies_are_reused_and_a_missing_source_is_named(lake_db, tmp_path):
+    from corpusql.catalog.roles import RoleError
+
+    folder = tmp_path / "cache" / "people" / "masked"
+    assert not folder.exists()  # made by the first role connection, not by mask()
+    corpusql.connect(lake_db, role="team").close()
+    masked = {f: f.stat().st_mtime_ns for f in folder.glob("*.parquet")}
+    assert len(masked) == 1
+    corpusql.connect(lake_db, role="team").close()
+    again = {f: f.stat().st_mtime_ns for f in folder.glob("*.parquet")}
+    assert again == masked  # reused, not rewritten
+    for f in again:
+        f.unlink()
+    (cache,) = [p for p in (tmp_path / "cache" / "people").glob("*.parquet")]
+    cache.unlink()
+    with pytest.raises(RoleError, match=r"dataset 'people': cannot make the masked copy of "
+                                        r".*a\.jsonl.*FileNotFoundError"):
+        corpusql.connect(lake_db, role="team")

@@ -146,5 +146,8 @@ def test_credential_options_with_a_named_secret_or_unknown_options_are_refused(l
         cat.add("y", "https://example.invalid/a.jsonl", options={"api_key": "k"})
     with pytest.raises(CatalogError, match="dataset 'z': option 'headers'"):
         cat.add("z", str(tmp_path / "d" / "*.jsonl"), options={"headers": {"A": "b"}})
+    with pytest.raises(CatalogError, match=r"dataset 'u': https://bob:\*\*\*@example.invalid"
+                                           r".*carries a password"):
+        cat.add("u", f"https://bob:{PLANTED}@example.invalid/a.jsonl")
     assert con.execute("SELECT count(*) FROM corpusql.datasets").fetchall() == [(0,)]
     assert PLANTED not in str(con.execute("SELECT * FROM corpusql.secrets").fetchall())
