@@ -20,6 +20,7 @@ from catalog_helpers import write_jsonl
 
 import corpusql
 from corpusql.catalog import CatalogError
+from corpusql.catalog.remote import route_path
 
 PEOPLE = [
     {"id": 1, "text": "write to ann@example.com today", "name": "Ann Smith",
@@ -32,15 +33,16 @@ PEOPLE = [
 ]
 EVENTS = pa.table({"id": [1, 2], "email": ["mail bob@example.org now", "none"],
                    "note": ["kept", "kept"]})
+REMOTE = pa.table({"id": [1], "email": ["carl@example.com"]})
 #: Every value the role must never see.
-RAW = ["ann@example.com", "bob@example.org", "Ann Smith", "Bob Stone", "5551234567",
+RAW = ["ann@example.com", "bob@example.org", "carl@example.com", "Ann Smith", "Bob Stone", "5551234567",
        "5559876543", "123456789", "987654320", "1980-04-02", "1975-11-30", "Baker Street",
        "Elm Road", "2a00:1450:4001:81b::200e", "2a03:2880:f003:c07:face:b00c::2", "X12345678",
        "Y87654321"]
 MASKS = {("people", "text"): "redact", ("people", "name"): "hash", ("people", "phone"): "null",
          ("people", "ssn"): "hash", ("people", "dob"): "null", ("people", "address"): "null",
          ("people", "ip6"): "hash", ("people", "passport"): "hash",
-         ("events", "email"): "redact"}
+         ("events", "email"): "redact", ("remote", "email"): "hash"}
 KEY = bytes(range(32))
 
 
@@ -50,21 +52,24 @@ def _leaks(value) -> list[str]:
 
 
 @pytest.fixture
-def lake_db(db, tmp_path):
+def lake_db(db, tmp_path, http_server, http_root):
     from corpusql.catalog import secrets
 
     secrets.put("corpusql_mask_key", "mask", {"key": KEY.hex()})
     write_jsonl(tmp_path / "people" / "a.jsonl", PEOPLE)
     (tmp_path / "events").mkdir()
     pq.write_table(EVENTS, tmp_path / "events" / "e.parquet")
+    remote = f"masks-{tmp_path.name}.parquet"  # live over HTTP, read where it lies
+    pq.write_table(REMOTE, http_root / remote)
     con = duckdb.connect(str(db))
     try:
         cat = corpusql.catalog(con, cache_dir=tmp_path / "cache")
         cat.add("people", str(tmp_path / "people" / "*.jsonl"))
         cat.add("events", str(tmp_path / "events" / "*.parquet"))
+        cat.add("remote", f"{http_server.url}/{remote}")
         cat.add_role("team")
-        cat.grant("team", "people")
-        cat.grant("team", "events")
+        for dataset in ("people", "events", "remote"):
+            cat.grant("team", dataset)
         for (dataset, column), kind in MASKS.items():
             cat.mask("team", dataset, column, kind=kind)
     finally:
@@ -84,11 +89,12 @@ def test_masked_views_call_only_qualified_names_and_survive_shadowing(lake_db):
 
     con = corpusql.connect(lake_db, role="team")
     try:
-        before = {n: _rows(con, n) for n in ("people", "events")}
+        before = {n: _rows(con, n) for n in ("people", "events", "remote")}
         for rows in before.values():
             assert not _leaks(rows)
         sqls = [r[0] for r in con.execute(
-            "SELECT sql FROM duckdb_views() WHERE view_name IN ('people', 'events')").fetchall()]
+            "SELECT sql FROM duckdb_views() WHERE view_name IN ('people', 'events', 'remote')"
+        ).fetchall()]
         called = set()
         for sql in sqls:
             body = re.sub(r"'(?:[^']|'')*'", "''", sql)  # no names inside string literals
@@ -114,7 +120,7 @@ def test_masked_views_call_only_qualified_names_and_survive_shadowing(lake_db):
             except duckdb.Error:
                 pass
         assert shadowed >= len(REGISTRY)
-        after = {n: _rows(con, n) for n in ("people", "events")}
+        after = {n: _rows(con, n) for n in ("people", "events", "remote")}
         assert after == before
     finally:
         con.close()
@@ -132,8 +138,13 @@ def _nameable_paths(con) -> set[str]:
         for p in (path, cache):
             if p:
                 found |= {p, f"corpusql://{dataset}/file/{p.lstrip('/')}",
-                          f"corpusql://{dataset}/file{p}"}
+                          f"corpusql://{dataset}/file{p}", route_path(dataset, p)}
     return found
+
+
+def http_path(con) -> str:
+    (path,), = con.execute("SELECT path FROM corpusql.files WHERE dataset = 'remote'").fetchall()
+    return path.split("://", 1)[1]
 
 
 def test_every_path_a_role_can_name_returns_no_unmasked_value(lake_db):
@@ -144,6 +155,7 @@ def test_every_path_a_role_can_name_returns_no_unmasked_value(lake_db):
         paths = _nameable_paths(con)
         assert any(p.startswith("corpusql://people/") for p in paths)
         assert any(p.startswith("corpusql://events/") for p in paths)
+        assert "corpusql://remote/http/" + http_path(con) in paths
         readable = 0
         for path in sorted(paths):
             for reader in ("read_parquet", "read_text", "read_blob", "read_json_auto",
@@ -168,6 +180,7 @@ def test_mask_kinds(lake_db):
                      .fetchall())
         events = con.execute("SELECT email, note FROM events ORDER BY id").fetchall()
         files = con.execute("SELECT DISTINCT _file FROM events").fetchall()
+        remote = con.execute("SELECT email, _file, _row FROM remote").fetchall()
     finally:
         con.close()
 
@@ -183,6 +196,8 @@ def test_mask_kinds(lake_db):
     assert types["ssn"] == "VARCHAR" and types["phone"] == "VARCHAR"
     assert events == [("mail <EMAIL> now", "kept"), ("none", "kept")]
     assert files[0][0].endswith("/events/e.parquet")  # provenance kept on masked copies
+    assert remote[0][0] == keyed("carl@example.com")
+    assert remote[0][1].startswith("http://127.0.0.1:") and remote[0][2] == 1
     assert not _leaks(people) and not _leaks(events)
 
 
