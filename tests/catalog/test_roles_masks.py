@@ -327,3 +327,13 @@ def test_masked_copies_are_reused_and_a_missing_source_is_named(lake_db, tmp_pat
     with pytest.raises(RoleError, match=r"dataset 'people': cannot make the masked copy of "
                                         r".*a\.jsonl.*FileNotFoundError"):
         corpusql.connect(lake_db, role="team")
+
+
+def test_a_hash_mask_without_its_key_names_the_store_and_the_knob(lake_db, tmp_path,
+                                                                  monkeypatch):
+    from corpusql.catalog.masks import MaskError
+
+    monkeypatch.setenv("CORPUSQL_SECRETS", str(tmp_path / "elsewhere" / "secrets.json"))
+    with pytest.raises(MaskError, match=r"dataset 'people': a 'hash' mask needs the key "
+                                        r"'corpusql_mask_key' .*elsewhere.*CORPUSQL_SECRETS"):
+        corpusql.connect(lake_db, role="team")
