@@ -4,11 +4,19 @@ Statements end with ``;`` and may span lines. Dot commands: ``.tables``, ``.sche
 ``.functions``, ``.read FILE``, ``.mode table|csv|json|markdown``, ``.timer on|off``, ``.help``,
 ``.quit``. Ctrl-C cancels the running query and keeps the shell; errors print and the shell stays
 up. History is kept in ``~/.corpusql_history`` when the terminal supports it.
+
+A *role shell* (the connection is locked down: ``corpusql shell DB --role R``) allows only the
+dot commands in :data:`ROLE_COMMANDS`; ``.read``, ``.open``, ``.shell``, ``.system``, ``.output``
+and every other command that would open a file or start a process are refused by name. In any
+shell, an error of ``.read`` names the file, line and statement and never quotes the file's
+text: a file that does not parse as SQL runs nothing, and DuckDB's ``LINE n: ...`` excerpt is
+dropped from the errors of its statements.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -17,7 +25,7 @@ from typing import TextIO
 import duckdb
 
 from .display import MODES, render
-from .scripts import ScriptError, run_file
+from .scripts import ScriptError, run_script
 
 HELP = """\
 .tables               list tables and views
@@ -29,12 +37,18 @@ HELP = """\
 .help                 this text
 .quit                 leave the shell (Ctrl-D works too)
 Statements end with ';' and may span lines. Ctrl-C cancels a running query."""
+#: The dot commands of a role shell: none opens a file or starts a process.
+ROLE_COMMANDS = (".tables", ".schema", ".functions", ".mode", ".timer", ".help", ".quit", ".exit")
 
 
 class Shell:
     def __init__(self, con: duckdb.DuckDBPyConnection, *, out: TextIO = sys.stdout,
-                 err: TextIO = sys.stderr) -> None:
+                 err: TextIO = sys.stderr, restricted: bool | None = None) -> None:
         self.con = con
+        if restricted is None:  # a locked-down connection is a role connection
+            restricted = bool(con.execute(
+                "SELECT current_setting('lock_configuration')").fetchall()[0][0])
+        self.restricted = restricted
         self.out = out
         self.err = err
         self.mode = "table"
@@ -87,6 +101,10 @@ class Shell:
         """Handle a dot command; return False to leave the shell."""
         cmd, _, arg = line.strip().partition(" ")
         arg = arg.strip()
+        if self.restricted and cmd not in ROLE_COMMANDS:
+            self.error(f"{cmd} is not allowed in a role shell (it could open a file or start a "
+                       f"process); allowed: {', '.join(ROLE_COMMANDS)}")
+            return True
         if cmd in (".quit", ".exit"):
             return False
         if cmd == ".help":
@@ -106,10 +124,7 @@ class Shell:
         elif cmd == ".functions":
             self.execute("SELECT name, kind, signature, doc FROM corpusql_functions()")
         elif cmd == ".read":
-            try:
-                run_file(self.con, arg, on_result=lambda _s, c, r: self.show(c, r))
-            except ScriptError as exc:
-                self.error(str(exc))
+            self.read(arg)
         elif cmd == ".mode":
             if arg not in MODES:
                 self.error(f".mode {arg!r}: choose one of {', '.join(MODES)}")
@@ -123,6 +138,28 @@ class Shell:
         else:
             self.error(f"unknown command {cmd}; try .help")
         return True
+
+    def read(self, path: str) -> None:
+        """``.read FILE``: run its statements; errors never quote the file (module docstring)."""
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            self.error(f"{path}: no such SQL file")
+            return
+        except (OSError, UnicodeDecodeError) as exc:
+            self.error(f"{path}: cannot be read as a SQL file ({type(exc).__name__})")
+            return
+        try:
+            duckdb.extract_statements(text)
+        except duckdb.Error as exc:
+            line = re.search(r"LINE (\d+):", str(exc))
+            self.error(f"{path}:{line.group(1) if line else 1}: not a SQL script (parser error); "
+                       "nothing was run")
+            return
+        try:
+            run_script(self.con, text, path=path, on_result=lambda _s, c, r: self.show(c, r))
+        except ScriptError as exc:
+            self.error(_without_excerpt(str(exc)))
 
     # -- loop --------------------------------------------------------------------------------
     def loop(self, stdin: TextIO = sys.stdin) -> None:
@@ -157,6 +194,18 @@ class Shell:
                 self.execute(text)
         if buffer and "\n".join(buffer).strip():
             self.execute("\n".join(buffer))
+
+
+def _without_excerpt(message: str) -> str:
+    """``message`` without DuckDB's quotation of the statement (``LINE n: ...`` and its caret
+    line), the only place a statement's text appears in its errors."""
+    lines = message.splitlines()
+    kept = []
+    for i, line in enumerate(lines):
+        if line.startswith("LINE ") or (i and lines[i - 1].startswith("LINE ")):
+            continue
+        kept.append(line)
+    return "\n".join(kept).rstrip()
 
 
 def _complete(text: str) -> bool:

@@ -45,10 +45,11 @@ PREFILTER = {
     "IBAN": r"[A-Z]{2}\d{2} ?[A-Z0-9]",
     "PAYMENT_CARD": r"\d{4}[ -]?\d{4}[ -]?\d{4}|\d{4}[ -]\d{6}[ -]\d{4}",
     "CN_RESIDENT_ID": r"\d{17}[\dXx]",
-    "US_SSN": r"\d{3}-\d{2}-\d{4}",
+    "US_SSN": r"\d{3}-\d{2}-\d{4}|(?i:ssn|social security)\D{0,24}\d{9}",
     "IP_ADDRESS": r"\d\.\d{1,3}\.\d{1,3}\.\d|[0-9A-Fa-f]:[0-9A-Fa-f:]*:",
     "PHONE_NUMBER": r"\+[1-9]|\d[-.]\d{3}[-. ]\d{4}|\(\d{3}\)|0\d{0,4}[ /-]\d\d"
-                    r"|1[3-9]\d[ -]?\d{4}[ -]?\d{4}",
+                    r"|1[3-9]\d[ -]?\d{4}[ -]?\d{4}"
+                    r"|(?i:phone|tel|call|mobile|cell|fax|contact)\D{0,16}\d{10,11}",
 }
 
 # --- stage 2: precise patterns and validators ---------------------------------------------------
@@ -123,6 +124,17 @@ _PHONE = re.compile(
     # Chinese mobile numbers: 1[3-9]X XXXX XXXX
     r"|(?<![\w+.@-])(?P<cn>1[3-9]\d(?P<c>[ -]?)\d{4}(?P=c)\d{4})(?![\w]|[.-]\d)", re.ASCII)
 _ISBN_CONTEXT = re.compile(r"(?i)isbn[-\s:]*(?:1[03])?[-\s:]*$", re.ASCII)
+
+
+#: Ten or eleven digits without separators count as a phone number only a few characters after
+#: a word that says so: "call me at 4155550132", "mobile 07700900123".
+_PHONE_BARE = re.compile(
+    r"(?i)\b(?:phone|tel|telephone|call|mobile|cell|fax|contact)\b[^\d\n]{0,16}?"
+    r"(?<![\w+.-])(?P<num>\d{10,11})(?![\w]|[.-]\d)", re.ASCII)
+
+
+def _phone_bare(m: re.Match, text: str):
+    return m.span("num")
 
 
 def _phone(m: re.Match, text: str):
@@ -246,6 +258,15 @@ def _ssn(m: re.Match, text: str):
     return m.span() if ssn_ok(*m.groups()) else None
 
 
+#: Nine digits without separators count as an SSN only right after the word: "SSN 123456789".
+_SSN_BARE = re.compile(r"(?i)(?:\bssn|\bsocial security(?: (?:number|no\.?|#))?)\W{0,4}"
+                       r"(?-i:(?P<a>\d{3})(?P<g>\d{2})(?P<s>\d{4}))(?![\w-])", re.ASCII)
+
+
+def _ssn_bare(m: re.Match, text: str):
+    return (m.start("a"), m.end("s")) if ssn_ok(m["a"], m["g"], m["s"]) else None
+
+
 _CN_ID = re.compile(r"(?<![\w])[1-9]\d{16}[\dXx](?!\w)", re.ASCII)
 #: Province-level codes (GB/T 2260), the first two digits of a resident ID.
 _CN_PROVINCES = {11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45,
@@ -318,9 +339,9 @@ _FINDERS = {
     "IBAN": [(_IBAN, _iban)],
     "PAYMENT_CARD": [(_CARD, _card)],
     "CN_RESIDENT_ID": [(_CN_ID, _cn_id)],
-    "US_SSN": [(_SSN, _ssn)],
+    "US_SSN": [(_SSN, _ssn), (_SSN_BARE, _ssn_bare)],
     "IP_ADDRESS": [(_IPV4, _ip), (_IPV6, _ip)],
-    "PHONE_NUMBER": [(_PHONE, _phone)],
+    "PHONE_NUMBER": [(_PHONE, _phone), (_PHONE_BARE, _phone_bare)],
 }
 _PRIORITY = {k: i for i, k in enumerate(KINDS)}
 
@@ -417,10 +438,11 @@ def pii_spans(text: pa.Array) -> pa.Array:
     start of a heading line when all parts are below 64, or when it starts with 1-9 and no
     word such as "IP", "address", "host", "server", "DNS" comes shortly before it);
     ``PHONE_NUMBER`` (E.164
-    international with ``+``, NANP, national numbers with a trunk 0, Chinese mobiles);
+    international with ``+``, NANP, national numbers with a trunk 0, Chinese mobiles, and 10-11
+    digits without separators shortly after phone/tel/call/mobile/cell/fax/contact);
     ``PAYMENT_CARD`` (13-19 digits, Luhn check, known issuer prefix and length); ``IBAN``
-    (ISO 13616 mod-97 and per-country length); ``US_SSN`` (dashed, SSA area/group/serial
-    rules); ``CN_RESIDENT_ID`` (GB 11643: 18 characters, ISO 7064 MOD 11-2 check digit,
+    (ISO 13616 mod-97 and per-country length); ``US_SSN`` (dashed, or 9 digits right after
+    "SSN" or "social security (number)"; SSA area/group/serial rules); ``CN_RESIDENT_ID`` (GB 11643: 18 characters, ISO 7064 MOD 11-2 check digit,
     birth date 1900-2030); ``SECRET`` (AWS, GitHub, GitLab, Slack, Stripe and Google key
     prefixes, PEM private key blocks, and values of 16+ characters with letters, digits and
     at least 3.5 bits/character of entropy right after key/token/secret/password keywords).

@@ -157,8 +157,10 @@ def _role_revoke(cat, a):
 
 
 def _role_mask(cat, a):
-    cat.mask(a.role, a.dataset, a.column)
-    print(f"role {a.role}: sees pii_redact({a.column}) in {a.dataset}")
+    cat.mask(a.role, a.dataset, a.column, kind=a.kind)
+    shown = {"redact": f"pii_redact({a.column})", "hash": f"a keyed hash of {a.column}",
+             "null": f"NULL for {a.column}"}[a.kind]
+    print(f"role {a.role}: sees {shown} in {a.dataset}")
 
 
 def _role_unmask(cat, a):
@@ -174,8 +176,10 @@ def _role_allow_path(cat, a):
 def _role_list(cat, a):
     rows = cat.con.execute(
         "SELECT r.name, coalesce(string_agg(DISTINCT g.dataset, ',' ORDER BY g.dataset), ''), "
-        "coalesce(string_agg(DISTINCT m.dataset || '.' || m.\"column\", ',' "
-        "ORDER BY m.dataset || '.' || m.\"column\"), '') "
+        "coalesce(string_agg(DISTINCT m.dataset || '.' || m.\"column\" || "
+        "CASE WHEN m.kind = 'redact' THEN '' ELSE ':' || m.kind END, ',' "
+        "ORDER BY m.dataset || '.' || m.\"column\" || "
+        "CASE WHEN m.kind = 'redact' THEN '' ELSE ':' || m.kind END), '') "
         "FROM corpusql.roles r LEFT JOIN corpusql.grants g ON g.role = r.name "
         "LEFT JOIN corpusql.masks m ON m.role = r.name GROUP BY r.name ORDER BY r.name"
     ).fetchall()
@@ -189,10 +193,12 @@ def add_role_commands(subparsers) -> None:
     sub = role.add_subparsers(dest="role_command", required=True)
     specs = (
         ("add", _role_add, "add a role", ("name",)),
-        ("list", _role_list, "roles with their grants and masked columns", ()),
+        ("list", _role_list, "roles with their grants and masked columns "
+         "(dataset.column, :hash or :null after non-redact masks)", ()),
         ("grant", _role_grant, "let a role read a dataset", ("role", "dataset")),
         ("revoke", _role_revoke, "take a grant back", ("role", "dataset")),
-        ("mask", _role_mask, "show pii_redact(column) to a role", ("role", "dataset", "column")),
+        ("mask", _role_mask, "show a column masked to a role (--kind redact|hash|null)",
+         ("role", "dataset", "column")),
         ("unmask", _role_unmask, "drop a mask", ("role", "dataset", "column")),
         ("allow-path", _role_allow_path,
          "let corpusql functions open files under a path (models, tokenizers)", ("role", "path")),
@@ -202,6 +208,10 @@ def add_role_commands(subparsers) -> None:
         _db_arg(p)
         for arg in args:
             p.add_argument(arg)
+        if cmd == "mask":
+            p.add_argument("--kind", default="redact", choices=["redact", "hash", "null"],
+                           help="redact: pii_redact of the text (best effort, free text); "
+                                "hash: keyed HMAC-SHA256 (joinable); null (default: redact)")
         p.set_defaults(func=_run(fn))
 
 

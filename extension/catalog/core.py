@@ -439,8 +439,12 @@ class Catalog:
         try:
             src = Source(uri, options or {}, secret)
             src.check()
-        except SourceError as exc:
+            options, credentials = secrets.split_options(src.scheme, options or {})
+            secrets.check_uri(src.scheme, uri)
+        except (SourceError, secrets.SecretError) as exc:
             raise CatalogError(f"dataset {name!r}: {exc}") from exc
+        if credentials:
+            secret = self._options_secret(name, src.scheme, secret, credentials)
         if src.scheme == "file":
             # absolute, so sync works from any working directory; stored relative to the
             # catalog directory when under it, so the lake can be moved
@@ -449,7 +453,7 @@ class Catalog:
             self._drop_files(name)
         self._q("INSERT INTO corpusql.datasets (name, uri, format, options, secret, owner, "
                 "created, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'syncing')",
-                [name, uri, format, json.dumps(options or {}), secret, getpass.getuser(), _now()])
+                [name, uri, format, json.dumps(options), secret, getpass.getuser(), _now()])
         try:
             self.sync(name)
         except CatalogError as exc:
@@ -477,6 +481,26 @@ class Catalog:
         routes(self.con).drop(name)
         for c in caches:
             Path(c).unlink(missing_ok=True)
+
+    def _options_secret(self, name: str, scheme: str, secret: str | None,
+                        credentials: dict) -> str:
+        """Store the credential ``options`` of dataset ``name`` as the secret
+        ``<name>_options``; the catalog keeps only its name (never the values)."""
+        if secret is not None:
+            raise CatalogError(
+                f"dataset {name!r}: credential option(s) {', '.join(sorted(credentials))} "
+                f"given with secret {secret!r}; put them in that secret instead "
+                "(corpusql secret add, or catalog.add_secret) and leave them out of options")
+        auto = f"{name}_options"
+        users = [r[0] for r in self._q("SELECT name FROM corpusql.datasets WHERE secret = ?",
+                                       [auto])]
+        if users:
+            raise CatalogError(f"dataset {name!r}: its credential options would be stored as "
+                               f"secret {auto!r}, which dataset(s) {', '.join(users)} use")
+        self.add_secret(auto, secrets.SCHEME_KINDS[scheme], **credentials)
+        log.info("dataset %s: credential option(s) %s stored as secret %s, outside the "
+                 "database", name, ", ".join(sorted(credentials)), auto)
+        return auto
 
     def sync(self, name: str, *, quick: bool = False) -> SyncReport:
         """Re-list the source: stage new and changed files, forget vanished ones, and make the
@@ -806,8 +830,17 @@ class Catalog:
             more = f"; did you mean {hint[0]!r}?" if hint else " (add it with add_role)"
             raise CatalogError(f"role {role!r} is not in the catalog{more}")
 
-    def mask(self, role: str, dataset: str, column: str) -> None:
-        """On ``role``'s connections, ``dataset``'s view shows ``pii_redact(column)``."""
+    def mask(self, role: str, dataset: str, column: str, kind: str = "redact") -> None:
+        """On ``role``'s connections, ``dataset``'s view shows ``column`` masked by ``kind``:
+        ``'redact'`` (``pii_redact`` of its text: best effort, for free text), ``'hash'`` (a
+        keyed HMAC-SHA256, hex: joinable, for structured values) or ``'null'``. A column has
+        one mask per role; masking it again replaces the kind (see corpusql.catalog.masks)."""
+        from .masks import MaskError, check_kind, ensure_key
+
+        try:
+            check_kind(kind)
+        except MaskError as exc:
+            raise CatalogError(f"mask {role}/{dataset}.{column}: {exc}") from None
         self._role(role)
         self._row(dataset)
         cols = [r[0] for r in self._q(f"DESCRIBE main.{ident(dataset)}")]
@@ -815,8 +848,11 @@ class Catalog:
             hint = difflib.get_close_matches(column, cols, n=1)
             more = f"; did you mean {hint[0]!r}?" if hint else f"; its columns are {cols}"
             raise CatalogError(f"dataset {dataset!r} has no column {column!r}{more}")
+        if kind == "hash":
+            ensure_key()  # made once, in the secrets store, never in the catalog
         self.unmask(role, dataset, column)
-        self._q("INSERT INTO corpusql.masks VALUES (?, ?, ?)", [role, dataset, column])
+        self._q('INSERT INTO corpusql.masks (role, dataset, "column", kind) VALUES (?, ?, ?, ?)',
+                [role, dataset, column, kind])
 
     def unmask(self, role: str, dataset: str, column: str) -> None:
         self._q('DELETE FROM corpusql.masks WHERE role = ? AND dataset = ? AND "column" = ?',

@@ -10,7 +10,11 @@ masks and allowed paths), and opens that file read-only. On the connection:
 * every file a view reads goes through the read-only ``corpusql://`` filesystem (cached copies
   and local files included), and only those routed paths are in ``allowed_paths``: no local
   path is allowed at all, so ``COPY ... TO`` cannot overwrite a cached copy;
-* a masked column reads ``pii_redact(CAST(column AS VARCHAR))``;
+* a dataset with masked columns is read from *masked copies* only (see :mod:`.masks`): its
+  files, with the masks applied in Python, written before the connection is locked down. Its
+  raw files are not routed, so no path the role can name returns a raw value, and its view
+  calls no function a role could redefine (only ``system.main.read_parquet``: measured, a role
+  can ``CREATE OR REPLACE TEMP MACRO`` every unqualified name, ``pii_redact`` included);
 * ``allowed_paths``, ``enable_external_access = false`` and ``lock_configuration = true`` are
   set in that order (DuckDB rejects them in the connect config);
 * kernels that open files (ONNX models, tokenizers) run under a :class:`PathGuard` allowing only
@@ -132,13 +136,16 @@ class RoleSetup:
 
 
 def _view_sql(name: str, v: dict) -> str:
-    def listed(uris: list[str]) -> str:
-        return "[" + ", ".join(lit(route_path(name, u)) for u in uris) + "]"
+    """The role's view of dataset ``name``. Function calls are qualified (``system.main.``):
+    a TEMP macro the role creates cannot shadow them."""
+    def listed(uris: list[str]) -> str:  # not [...]: DuckDB stores that as list_value(...)
+        return "system.main.list_value(" + ", ".join(lit(route_path(name, u)) for u in uris) + ")"
 
     parts = []
     lin_file, lin_row = (ident(c) for c in lineage_of(v["source"].options))
     if v["cached"]:
-        parts.append(f"SELECT * FROM read_parquet({listed(v['cached'])}, union_by_name = true)")
+        parts.append(f"SELECT * FROM system.main.read_parquet({listed(v['cached'])}, "
+                     "union_by_name = true)")
     if v["live"]:
         if v["source"].remote:
             file_expr = route_sql("__corpusql_file", name)
@@ -147,15 +154,92 @@ def _view_sql(name: str, v: dict) -> str:
         parts.append(
             "SELECT * EXCLUDE (file_row_number, __corpusql_file), "
             f"{file_expr} AS {lin_file}, file_row_number + 1 AS {lin_row} "
-            f"FROM read_parquet({listed(v['live'])}, filename = '__corpusql_file', "
+            f"FROM system.main.read_parquet({listed(v['live'])}, filename = '__corpusql_file', "
             "file_row_number = true, union_by_name = true)")
     body = ("\nUNION ALL BY NAME\n".join(parts) if parts else
             f"SELECT NULL::VARCHAR AS {lin_file}, NULL::BIGINT AS {lin_row} WHERE false")
-    if v["masked"]:
-        swaps = ", ".join(f"pii_redact(CAST({ident(c)} AS VARCHAR)) AS {ident(c)}"
-                          for c in v["masked"])
-        body = f"SELECT * REPLACE ({swaps}) FROM (\n{body}\n)"
     return f"CREATE TEMP VIEW {ident(name)} AS\n{body}"
+
+
+def _masked_copies(name: str, v: dict, files: list[dict], cache_dir: str | None,
+                   tmpdir: str) -> None:
+    """Point view ``v`` of masked dataset ``name`` at masked copies of its ``files``, making
+    the copies that do not exist yet (in the shared cache, else in the role's own directory)."""
+    from . import masks as m
+
+    kinds = v["masked"]
+    key = m.load_key(f"dataset {name!r}") if "hash" in kinds.values() else None
+    dirs = [os.path.join(cache_dir, name, "masked")] if cache_dir else []
+    dirs.append(os.path.join(tmpdir, "masked", name))
+    remote = None
+    for f in files:
+        fname = m.copy_key(f, kinds, key) + ".parquet"
+        found = next((os.path.join(d, fname) for d in dirs
+                      if os.path.exists(os.path.join(d, fname))), None)
+        if found is None:
+            found = os.path.join(_writable(dirs), fname)
+            try:
+                if f["cache_path"]:
+                    with open(f["cache_path"], "rb") as src:
+                        m.write_copy(src, found, kinds, key)
+                elif v["source"].remote:
+                    remote = remote or v["source"].backend()
+                    with remote.open(f["path"], f["size"]) as src:
+                        m.write_copy(src, found, kinds, key, live_uri=f["path"])
+                else:
+                    with open(f["path"], "rb") as src:
+                        m.write_copy(src, found, kinds, key, live_uri=f["path"])
+            except Exception as exc:
+                raise RoleError(f"dataset {name!r}: cannot make the masked copy of {f['path']} "
+                                f"in {os.path.dirname(found)}: {type(exc).__name__}: {exc} "
+                                "(run the catalog's sync or verify on it)") from exc
+        uri = _local_route(found)
+        v["cached"].append(uri)
+        v["routed"].append(uri)
+
+
+def _writable(dirs: list[str]) -> str:
+    """The first of ``dirs`` this process can create files in (the last is always private)."""
+    for d in dirs[:-1]:
+        try:
+            os.makedirs(d, exist_ok=True)
+        except OSError:
+            continue
+        if os.access(d, os.W_OK):
+            return d
+    os.makedirs(dirs[-1], exist_ok=True)
+    return dirs[-1]
+
+
+def _views(tables: dict[str, pa.Table], cache_dir: str | None, tmpdir: str,
+           base: str) -> dict[str, dict]:
+    """Per granted dataset: its source, the files its view reads (routed) and its masks.
+    Local paths stored relative to the catalog's directory ``base`` are resolved against it."""
+    views: dict[str, dict] = {}
+    for row in tables["datasets"].to_pylist():
+        source = Source(resolve(row["uri"], base),
+                        json.loads(row["options"]) if row["options"] else {}, row["secret"])
+        views[row["name"]] = {"source": source, "cached": [], "live": [], "routed": [],
+                              "masked": {}, "files": []}
+    for m in tables.get("masks", pa.table({"dataset": [], "column": []})).to_pylist():
+        views[m["dataset"]]["masked"][m["column"]] = m.get("kind") or "redact"
+    for f in sorted(tables["files"].to_pylist(), key=lambda f: f["path"]):
+        if not f["quarantined"]:
+            views[f["dataset"]]["files"].append(
+                dict(f, path=resolve(f["path"], base), cache_path=resolve(f["cache_path"], base)))
+    for name, v in views.items():
+        if v["masked"]:
+            _masked_copies(name, v, v["files"], cache_dir, tmpdir)
+            continue
+        for f in v["files"]:
+            if f["cache_path"]:
+                uri = _local_route(f["cache_path"])
+                v["cached"].append(uri)
+            else:
+                uri = f["path"] if v["source"].remote else _local_route(f["path"])
+                v["live"].append(uri)
+            v["routed"].append(uri)
+    return views
 
 
 def _open_shared(database: str) -> duckdb.DuckDBPyConnection:
@@ -189,40 +273,22 @@ def prepare(database: str, role: str) -> RoleSetup:
                              params={"role": role} if "$role" in where else None).to_arrow_table()
                   for t, where in _COPIED.items() if t in have}
         src.unregister("__granted")
+        setting = src.execute("SELECT value FROM corpusql.settings WHERE key = 'cache_dir'"
+                              ).fetchall() if "settings" in have else []
+        cache_dir = setting[0][0] if setting else None
     finally:
         src.close()
 
-    views: dict[str, dict] = {}
-    for row in tables["datasets"].to_pylist():
-        source = Source(row["uri"], json.loads(row["options"]) if row["options"] else {},
-                        row["secret"])
-        views[row["name"]] = {"source": source, "cached": [], "live": [], "routed": [],
-                              "masked": []}
-    base = os.path.dirname(os.path.abspath(database))  # stored local paths are relative to it
-    for f in sorted(tables["files"].to_pylist(), key=lambda f: f["path"]):
-        v = views[f["dataset"]]
-        if f["quarantined"]:
-            continue
-        if f["cache_path"]:
-            uri = _local_route(resolve(f["cache_path"], base))
-            v["cached"].append(uri)
-        else:
-            uri = f["path"] if v["source"].remote else _local_route(resolve(f["path"], base))
-            v["live"].append(uri)
-        v["routed"].append(uri)
-    for m in tables.get("masks", pa.table({"dataset": [], "column": []})).to_pylist():
-        if m["column"] not in views[m["dataset"]]["masked"]:
-            views[m["dataset"]]["masked"].append(m["column"])
-    allowed = [p["path"] for p in tables.get("role_paths", pa.table({"path": []})).to_pylist()]
-
     tmpdir = tempfile.mkdtemp(prefix="corpusql-role-")
-    path = os.path.join(tmpdir, f"{role}.duckdb")
     try:
+        base = os.path.dirname(os.path.abspath(database))  # stored paths are relative
+        views = _views(tables, resolve(cache_dir, base), tmpdir, base)
+        path = os.path.join(tmpdir, f"{role}.duckdb")
         out = duckdb.connect(path)
         try:
             schema.create(out)
             for t, data in tables.items():
-                out.register("__rows", data)
+                out.register("__rows", data)  # BY NAME: an older catalog's masks lack kind
                 out.execute(f"INSERT INTO corpusql.{t} BY NAME SELECT * FROM __rows")
                 out.unregister("__rows")
         finally:
@@ -230,5 +296,6 @@ def prepare(database: str, role: str) -> RoleSetup:
     except BaseException:
         shutil.rmtree(tmpdir, ignore_errors=True)
         raise
+    allowed = [p["path"] for p in tables.get("role_paths", pa.table({"path": []})).to_pylist()]
     return RoleSetup(role, path, tmpdir, PathGuard(allowed, f"role {role!r}"),
                      views)

@@ -68,7 +68,8 @@ CREATE TABLE IF NOT EXISTS corpusql.grants (
 CREATE TABLE IF NOT EXISTS corpusql.masks (
     role VARCHAR NOT NULL,
     dataset VARCHAR NOT NULL,
-    "column" VARCHAR NOT NULL       -- the role's view shows pii_redact(column) instead
+    "column" VARCHAR NOT NULL,      -- the role's view shows this column masked
+    kind VARCHAR NOT NULL DEFAULT 'redact'  -- redact (pii_redact), hash (keyed), null
 );
 CREATE TABLE IF NOT EXISTS corpusql.role_paths (
     role VARCHAR NOT NULL,
@@ -91,7 +92,8 @@ def exists(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 #: Columns added after the first release: (table, column, type), added to older catalogs.
-ADDED = [("files", "content_hash", "VARCHAR")]
+ADDED = [("files", "content_hash", "VARCHAR"),
+         ("masks", "kind", "VARCHAR DEFAULT 'redact'")]  # masks made before kinds redact
 
 
 def missing(con: duckdb.DuckDBPyConnection) -> bool:

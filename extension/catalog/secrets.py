@@ -16,7 +16,16 @@ from pathlib import Path
 KINDS = {
     "s3": {"key", "secret", "token", "region", "profile", "endpoint_url"},
     "http": {"headers", "username", "password"},
+    "mask": {"key"},  # the key of 'hash' column masks (see corpusql.catalog.masks)
 }
+
+
+#: Dataset options that carry no credential: they stay in ``corpusql.datasets.options``
+#: (lineage_prefix names the lineage columns, see schemas.py).
+PLAIN_OPTIONS = {"endpoint_url", "region", "anon", "lineage_prefix"}
+#: The secret kind that holds the credential options of each remote scheme.
+SCHEME_KINDS = {"s3": "s3", "http": "http", "https": "http"}
+_CREDENTIALS = {"s3": KINDS["s3"] - PLAIN_OPTIONS, "http": KINDS["http"]}
 
 
 class SecretError(ValueError):
@@ -64,6 +73,41 @@ def put(name: str, kind: str, values: dict) -> None:
     data = _load()
     data[name] = {"kind": kind, **values}
     _save(data)
+
+
+def split_options(scheme: str, options: dict) -> tuple[dict, dict]:
+    """``options`` of a dataset on ``scheme`` as (plain options, credential values).
+
+    Credential options (HTTP ``headers``, ``username``, ``password``; S3 ``key``, ``secret``,
+    ``token``, ``profile``) belong in the secrets store; an option that is neither plain nor a
+    credential of the scheme's kind is refused, since it could be either.
+    """
+    kind = SCHEME_KINDS.get(scheme)
+    credentials = _CREDENTIALS.get(kind, set())
+    plain, secret = {}, {}
+    for key, value in options.items():
+        if key in PLAIN_OPTIONS:
+            plain[key] = value
+        elif key in credentials:
+            secret[key] = value
+        else:
+            allowed = sorted(PLAIN_OPTIONS | credentials)
+            raise SecretError(f"option {key!r} is not one of {', '.join(allowed)} for "
+                              f"{scheme}:// datasets")
+    return plain, secret
+
+
+def check_uri(scheme: str, uri: str) -> None:
+    """Refuse a remote ``uri`` that carries a password (``https://user:pass@host/...``): the
+    URI is stored in the catalog, which every role granted the dataset reads."""
+    if scheme in SCHEME_KINDS:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(uri)
+        if parts.password is not None:
+            raise SecretError(f"{parts.scheme}://{parts.username}:***@{parts.hostname}...: "
+                              "the URI carries a password; store it with corpusql secret add "
+                              "and pass secret=...")
 
 
 def get(name: str) -> dict:
