@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import threading
@@ -76,11 +77,10 @@ class Source:
 
             headers = dict(self.options.get("headers", {}))
             headers.update(values.get("headers", {}))
+            if values.get("username"):  # RFC 7617 Basic credentials, as aiohttp would send them
+                pair = f"{values['username']}:{values.get('password', '')}".encode()
+                headers.setdefault("Authorization", "Basic " + base64.b64encode(pair).decode())
             kw: dict = {"headers": headers}
-            if values.get("username"):
-                import aiohttp
-
-                kw["auth"] = aiohttp.BasicAuth(values["username"], values.get("password", ""))
             return FsspecBackend(scheme, HTTPFileSystem(client_kwargs=kw, skip_instance_cache=True))
         raise SourceError(f"{self.uri}: unsupported scheme {scheme}://; use a local path or glob, "
                           "s3://, http(s):// or git+file://repo@rev:glob")

@@ -6,6 +6,7 @@ a JSONL file; the header is planted in ``options`` and then looked for in every 
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
@@ -19,11 +20,13 @@ import corpusql
 from corpusql.catalog import CatalogError
 
 PLANTED = "Bearer planted-credential-5c1e"
+BASIC = "Basic " + base64.b64encode(b"u:p-5c1e").decode()  # user u, password p-5c1e
 
 
 @pytest.fixture
 def guarded_server(tmp_path):
-    """Serves tmp_path/www with Range support, only to requests carrying ``PLANTED``."""
+    """Serves tmp_path/www with Range support, only to requests carrying ``PLANTED`` (or the
+    Basic credentials ``BASIC``)."""
     root = tmp_path / "www"
     root.mkdir()
 
@@ -35,7 +38,7 @@ def guarded_server(tmp_path):
 
         def _serve(self, body: bool) -> None:
             path = root / self.path.lstrip("/")
-            if self.headers.get("Authorization") != PLANTED or not path.is_file():
+            if self.headers.get("Authorization") not in (PLANTED, BASIC) or not path.is_file():
                 self.send_response(401 if path.is_file() else 404)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -151,3 +154,15 @@ def test_credential_options_with_a_named_secret_or_unknown_options_are_refused(l
         cat.add("u", f"https://bob:{PLANTED}@example.invalid/a.jsonl")
     assert con.execute("SELECT count(*) FROM corpusql.datasets").fetchall() == [(0,)]
     assert PLANTED not in str(con.execute("SELECT * FROM corpusql.secrets").fetchall())
+
+
+def test_http_secret_with_username_and_password_is_sent_as_basic_auth(lake, guarded_server):
+    """The test failed before the change: aiohttp.BasicAuth raised a DeprecationWarning, so the
+    sync failed wherever warnings are errors (this suite, or a user's -W error)."""
+    con, cat = lake
+    root, url = guarded_server
+    (root / "a.jsonl").write_text(json.dumps({"id": 1, "text": "hello"}) + "\n")
+    cat.add_secret("lake", kind="http", username="u", password="p-5c1e")
+    st = cat.add("web", f"{url}/a.jsonl", secret="lake")
+    assert st.status == "ready" and st.files == 1
+    assert con.execute("SELECT id, text FROM web").fetchall() == [(1, "hello")]
