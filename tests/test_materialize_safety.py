@@ -355,3 +355,27 @@ def test_partitioned_output_is_byte_identical_and_in_order_whatever_the_threads(
             assert ids == sorted(ids), f["path"]
     assert listings[0] == listings[1] == listings[2] == listings[3]
     assert [p for p, _ in listings[0]] == [f"grp={g}/part-0.parquet" for g in range(3)]
+
+
+# -- CORPUSQL_DB ------------------------------------------------------------------------------
+
+
+def test_run_shell_and_materialize_honour_corpusql_db(tmp_path):
+    db = tmp_path / "lake.duckdb"
+    c = duckdb.connect(str(db))
+    c.execute("CREATE TABLE docs AS SELECT range AS id, 'only in lake' AS text FROM range(7)")
+    c.close()
+    env = {**os.environ, "CORPUSQL_DB": str(db)}
+    script = tmp_path / "q.sql"
+    script.write_text("SELECT count(*) AS n, min(text) AS t FROM docs;\n")
+
+    def cli(*args, stdin=""):
+        proc = subprocess.run(CLI + ["-q", *args], input=stdin, env=env, capture_output=True,
+                              text=True, timeout=120, cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    assert "only in lake" in cli("run", str(script), "--mode", "csv")
+    assert "only in lake" in cli("shell", stdin="SELECT min(text) FROM docs;\n")
+    assert "7 rows" in cli("materialize", "SELECT * FROM docs", str(tmp_path / "out"))
+    assert _ids(tmp_path / "out") == list(range(7))
