@@ -162,20 +162,43 @@ def _differences(old: dict[str, Any], plan: dict[str, Any]) -> list[str]:
             said.append(_dict_changes("models", was or {}, new) or "models differ")
         elif key == "inputs":
             said.append(_input_changes(was or [], new) or "inputs differ")
-        elif key in ("tables", "inputs_complete"):
+        elif key == "datasets":
+            said.extend(_dataset_changes(was or {}, new))
+        elif key in ("tables", "inputs_complete", "unversioned_inputs"):
             continue  # said below, whether or not they changed
         else:
             said.append(f"{key} differs ({was!r} then, {new!r} now)")
     if plan["tables"]:
         said.append(f"it reads tables ({', '.join(plan['tables'])}), which have no version, so "
                     "it is always rewritten")
+    if plan.get("unversioned_inputs"):
+        said.append(f"it reads {_some(plan['unversioned_inputs'], 2)} directly, with no recorded "
+                    "version (register it as a catalog dataset), so it is always rewritten")
+    return said
+
+
+def _dataset_changes(old: dict, new: dict) -> list[str]:
+    said = []
+    for name in sorted(set(old) | set(new)):
+        a, b = old.get(name), new.get(name)
+        if a == b:
+            continue
+        if a is None or b is None:
+            said.append(f"dataset {name} is {'new' if a is None else 'no longer read'}")
+            continue
+        parts = [f"{k} changed" for k in ("uri", "revision") if a.get(k) != b.get(k)]
+        files = _input_changes(a.get("files") or [], b.get("files") or [])
+        if files:
+            parts.append(files.replace("inputs differ: ", "files "))
+        said.append(f"dataset {name} differs: {'; '.join(parts) or 'its record changed'}")
     return said
 
 
 def _plan(con, query: str, *, order_by, partition_by, max_rows_per_file, compression,
           recipe) -> dict[str, Any]:
     views = provenance.views(con)
-    inputs, tables = provenance.input_files(con, query, views)
+    found = provenance.input_files(con, query, views)
+    inputs, tables = found.files, found.tables
     plan = {
         "query": query,
         "order_by": order_by,
@@ -186,10 +209,20 @@ def _plan(con, query: str, *, order_by, partition_by, max_rows_per_file, compres
         "functions": provenance.functions_used(query + "\n" + (recipe or ""), views),
         "inputs": inputs,
         "tables": tables,
-        # Base tables of the database have no cheap, trustworthy version: a query that reads
-        # one is never reported up to date.
-        "inputs_complete": not tables,
+        # Base tables of the database and files read directly from remote URIs have no cheap,
+        # trustworthy version: a query that reads one is never reported up to date.
+        "inputs_complete": not tables and not found.unversioned,
     }
+    if found.datasets:  # only for queries over catalog datasets, so older manifests stay valid
+        from .dataset_inputs import drift
+
+        for name, record in found.datasets.items():
+            why = drift(name, record)
+            if why:
+                raise MaterializeError(why)
+        plan["datasets"] = found.datasets
+    if found.unversioned:
+        plan["unversioned_inputs"] = found.unversioned
     models = provenance.models_used(query + "\n" + (recipe or ""))
     if models:  # only when the query scores with a model, so older manifests stay up to date
         plan["models"] = models

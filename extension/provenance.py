@@ -10,6 +10,7 @@ from __future__ import annotations
 import glob
 import os
 import re
+from dataclasses import dataclass, field
 
 import duckdb
 
@@ -23,33 +24,66 @@ def views(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
         "SELECT view_name, sql FROM duckdb_views() WHERE NOT internal").fetchall()}
 
 
-def input_files(con: duckdb.DuckDBPyConnection, query: str,
-                 views: dict[str, str]) -> tuple[list[dict], list[str]]:
-    """Files the query reads (file literals, also through views) and base tables it reads."""
+@dataclass
+class Inputs:
+    """What a query reads: local files, catalog datasets, base tables, unversioned sources."""
+
+    files: list[dict] = field(default_factory=list)
+    datasets: dict[str, dict] = field(default_factory=dict)
+    tables: list[str] = field(default_factory=list)
+    unversioned: list[str] = field(default_factory=list)
+
+
+def local_file(path: str) -> dict:
+    """A local input file's identity: absolute path, size, mtime and sha256 of its bytes."""
+    from .materializer import sha256_file
+
+    st = os.stat(path)
+    return {"path": os.path.abspath(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns,
+            "sha256": sha256_file(path)}
+
+
+def input_files(con: duckdb.DuckDBPyConnection, query: str, views: dict[str, str]) -> Inputs:
+    """Files, catalog datasets and base tables the query reads (also through views).
+
+    File literals that name no local file (``s3://...`` read directly) have no recorded
+    version: they are returned as ``unversioned``. A catalog dataset's view is not scanned
+    for literals; its files are recorded by ``dataset_inputs.dataset_inputs``.
+    """
+    from .dataset_inputs import catalog_datasets, dataset_inputs
+
     seen_views: set[str] = set()
     files: dict[str, dict] = {}
     tables: set[str] = set()
+    unversioned: set[str] = set()
+    found: dict[str, dict] = {}
     base = {r[0].lower() for r in con.execute(
-        "SELECT table_name FROM duckdb_tables()").fetchall()}
+        "SELECT table_name FROM duckdb_tables() WHERE schema_name <> 'corpusql'").fetchall()}
+    catalog = catalog_datasets(con)
 
     def scan(sql: str) -> None:
         for lit in _FILE_LITERAL.findall(sql):
-            for path in sorted(glob.glob(lit, recursive=True)) or [lit]:
-                if os.path.exists(path):
-                    st = os.stat(path)
-                    files[path] = {"path": os.path.abspath(path), "size": st.st_size,
-                                   "mtime_ns": st.st_mtime_ns}
+            paths = [p for p in sorted(glob.glob(lit, recursive=True)) if os.path.isfile(p)]
+            if not paths and not os.path.isfile(lit):
+                unversioned.add(lit)
+            for path in paths or [lit]:
+                if os.path.isfile(path):
+                    files[path] = local_file(path)
         words = {w.lower() for w in re.findall(r"[A-Za-z_]\w*", re.sub(r"'[^']*'", "", sql))}
         quoted = {w.lower() for w in re.findall(r"'([A-Za-z_]\w*)'", sql)}
         for name in words | quoted:
-            if name in views and name not in seen_views:
+            if name in catalog and name in views:
+                if name not in found:
+                    found[name] = dataset_inputs(con, catalog[name])
+            elif name in views and name not in seen_views:
                 seen_views.add(name)
                 scan(views[name])
             elif name in base:
                 tables.add(name)
 
     scan(query)
-    return sorted(files.values(), key=lambda f: f["path"]), sorted(tables)
+    return Inputs(sorted(files.values(), key=lambda f: f["path"]), dict(sorted(found.items())),
+                  sorted(tables), sorted(unversioned))
 
 
 def functions_used(query: str, views: dict[str, str]) -> dict[str, str]:
