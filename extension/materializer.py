@@ -286,6 +286,9 @@ def materialize(
     try:
         faults.point("lock:acquired")
         recovered = swap.recover(target, _complete)
+        if lock.stale:
+            recovered.insert(0, f"recovered {target}: took over the lock left by pid "
+                                f"{lock.stale}, which is no longer running")
         plan = _plan(con, query, order_by=order_by, partition_by=partition_by,
                      max_rows_per_file=max_rows_per_file, compression=compression,
                      recipe=recipe)

@@ -41,6 +41,7 @@ class OutputLock:
         self.path = lock_path(target)
         self.timeout = timeout
         self.fd: int | None = None
+        self.stale: str | None = None  # pid in a lock file whose holder had died
 
     def _try(self) -> bool:
         """Take the lock once; False when someone else holds it."""
@@ -70,6 +71,8 @@ class OutputLock:
                     "SECONDS (--lock-timeout, CORPUSQL_LOCK_TIMEOUT) to wait for it")
             time.sleep(POLL_SECONDS)
         assert self.fd is not None
+        before = os.pread(self.fd, 64, 0).decode(errors="replace").split()
+        self.stale = before[0] if before else None
         os.ftruncate(self.fd, 0)
         os.pwrite(self.fd, f"{os.getpid()} {threading.get_ident()}\n".encode(), 0)
         return self

@@ -124,6 +124,8 @@ CHILD = textwrap.dedent("""
     from corpusql.materializer import materialize
     con = duckdb.connect()
     r = materialize(con, sys.argv[2], sys.argv[1], overwrite=True, force=True)
+    for line in r.recovered:
+        print(line)
     print(r.status)
 """)
 
@@ -237,6 +239,7 @@ def test_second_writer_fails_naming_the_holder_then_succeeds_after_it_dies(tmp_p
     third = _child(out, q(10, "b"))
     assert third.returncode == 0, third.stderr
     assert "written" in third.stdout and _ids(out) == list(range(10))
+    assert f"took over the lock left by pid {holder.pid}" in third.stdout
     assert _hidden(tmp_path) == []
 
 
@@ -379,3 +382,27 @@ def test_run_shell_and_materialize_honour_corpusql_db(tmp_path):
     assert "only in lake" in cli("shell", stdin="SELECT min(text) FROM docs;\n")
     assert "7 rows" in cli("materialize", "SELECT * FROM docs", str(tmp_path / "out"))
     assert _ids(tmp_path / "out") == list(range(7))
+
+
+def test_verify_and_status_never_touch_a_live_writers_staging(dcon, tmp_path):
+    out = tmp_path / "out"
+    materialize(dcon, q(20, "old"), out)
+    writer = _child(out, q(30, "new"), {"CORPUSQL_FAULT": "write:copied",
+                                        "CORPUSQL_FAULT_SIGNAL": "STOP"}, wait=False)
+    try:
+        _, st = os.waitpid(writer.pid, os.WSTOPPED)
+        assert os.WIFSTOPPED(st)
+        staging = [n for n in _hidden(tmp_path) if ".staging-" in n]
+        assert len(staging) == 1
+        report = verify(out)
+        assert report.ok and report.recovered == []
+        proc = subprocess.run(CLI + ["status", str(out)], capture_output=True, text=True,
+                              timeout=120)
+        assert f"being materialized by pid {writer.pid}" in proc.stdout, proc.stderr
+        assert "20 rows" in proc.stdout
+        assert [n for n in _hidden(tmp_path) if ".staging-" in n] == staging
+    finally:
+        os.kill(writer.pid, signal.SIGCONT)
+        stdout, stderr = writer.communicate(timeout=120)
+    assert writer.returncode == 0 and stdout.strip() == "written", stderr
+    assert _ids(out) == list(range(30)) and _hidden(tmp_path) == []
