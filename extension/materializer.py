@@ -22,6 +22,7 @@ from typing import Any
 import duckdb
 
 from . import faults, parquet_copy, provenance, swap
+from .output_diff import Foreign, differences, existing, some
 from .outputs_lock import LockBusy, OutputLock, holder, lock_path, try_lock
 
 MANIFEST = "_manifest.json"
@@ -84,114 +85,6 @@ def read_manifest(out_dir: str | os.PathLike) -> dict[str, Any]:
     path = Path(out_dir) / MANIFEST
     with open(path, encoding="utf-8") as f:
         return json.load(f)
-
-
-def _some(names: list[str], n: int = 5) -> str:
-    """``a, b, c (and 4 more)``: a short list for one-line messages."""
-    more = f" (and {len(names) - n} more)" if len(names) > n else ""
-    return ", ".join(names[:n]) + more
-
-
-def _existing(target: Path) -> tuple[dict[str, Any] | None, list[str]]:
-    """The manifest of the corpusql output at ``target`` and the files it does not list.
-
-    ``(None, [])`` when there is nothing at ``target`` or an empty directory. Anything else
-    corpusql cannot prove it wrote raises MaterializeError: it is never replaced.
-    """
-    if not os.path.lexists(target):
-        return None, []
-    keep = "corpusql never replaces what it did not write: empty it or choose another OUT_DIR"
-    if target.is_symlink() or not target.is_dir():
-        raise MaterializeError(f"{target} is a {'symbolic link' if target.is_symlink() else 'file'}"
-                               f", not a directory corpusql wrote; {keep}")
-    entries = sorted(os.listdir(target))
-    if not entries:
-        return None, []
-    try:
-        manifest = read_manifest(target)
-    except FileNotFoundError:
-        raise MaterializeError(
-            f"{target} holds {len(entries)} entries ({_some(entries)}) and no {MANIFEST}, so "
-            f"corpusql did not write it; {keep}") from None
-    except (OSError, ValueError) as exc:
-        raise MaterializeError(f"{target / MANIFEST} is unreadable ({exc}), so corpusql cannot "
-                               f"tell what it wrote there; {keep}") from None
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), list):
-        raise MaterializeError(f"{target / MANIFEST} is not a corpusql manifest (no 'files' "
-                               f"list); {keep}")
-    listed = {f.get("path") for f in manifest["files"] if isinstance(f, dict)} | {MANIFEST}
-    extra = sorted(p.relative_to(target).as_posix() for p in target.rglob("*")
-                   if not p.is_dir() and p.relative_to(target).as_posix() not in listed)
-    return manifest, extra
-
-
-def _dict_changes(what: str, old: dict, new: dict) -> str | None:
-    changed = [f"{k} ({'new' if k not in old else 'gone' if k not in new else 'changed'})"
-               for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
-    return f"{what} differ: {_some(changed, 3)}" if changed else None
-
-
-def _input_changes(old: list, new: list) -> str | None:
-    before = {i.get("path"): i for i in old if isinstance(i, dict)}
-    after = {i["path"]: i for i in new}
-    changed = []
-    for path in sorted(set(before) | set(after)):
-        a, b = before.get(path), after.get(path)
-        if a == b:
-            continue
-        if a is None or b is None:
-            changed.append(f"{path} ({'new' if a is None else 'no longer read'})")
-            continue
-        keys = [k for k in sorted(set(a) | set(b)) if k != "path" and a.get(k) != b.get(k)]
-        changed.append(f"{path} ({', '.join(keys)} changed)")
-    return f"inputs differ: {_some(changed, 3)}" if changed else None
-
-
-def _differences(old: dict[str, Any], plan: dict[str, Any]) -> list[str]:
-    """What differs between an existing output's manifest and this call, one phrase each."""
-    said = []
-    for key, new in plan.items():
-        was = old.get(key)
-        if was == new:
-            continue
-        if key == "query":
-            said.append("the query differs")
-        elif key == "functions":
-            said.append(_dict_changes("functions", was or {}, new) or "functions differ")
-        elif key == "models":
-            said.append(_dict_changes("models", was or {}, new) or "models differ")
-        elif key == "inputs":
-            said.append(_input_changes(was or [], new) or "inputs differ")
-        elif key == "datasets":
-            said.extend(_dataset_changes(was or {}, new))
-        elif key in ("tables", "inputs_complete", "unversioned_inputs"):
-            continue  # said below, whether or not they changed
-        else:
-            said.append(f"{key} differs ({was!r} then, {new!r} now)")
-    if plan["tables"]:
-        said.append(f"it reads tables ({', '.join(plan['tables'])}), which have no version, so "
-                    "it is always rewritten")
-    if plan.get("unversioned_inputs"):
-        said.append(f"it reads {_some(plan['unversioned_inputs'], 2)} directly, with no recorded "
-                    "version (register it as a catalog dataset), so it is always rewritten")
-    return said
-
-
-def _dataset_changes(old: dict, new: dict) -> list[str]:
-    said = []
-    for name in sorted(set(old) | set(new)):
-        a, b = old.get(name), new.get(name)
-        if a == b:
-            continue
-        if a is None or b is None:
-            said.append(f"dataset {name} is {'new' if a is None else 'no longer read'}")
-            continue
-        parts = [f"{k} changed" for k in ("uri", "revision") if a.get(k) != b.get(k)]
-        files = _input_changes(a.get("files") or [], b.get("files") or [])
-        if files:
-            parts.append(files.replace("inputs differ: ", "files "))
-        said.append(f"dataset {name} differs: {'; '.join(parts) or 'its record changed'}")
-    return said
 
 
 def _plan(con, query: str, *, order_by, partition_by, max_rows_per_file, compression,
@@ -292,19 +185,22 @@ def materialize(
         plan = _plan(con, query, order_by=order_by, partition_by=partition_by,
                      max_rows_per_file=max_rows_per_file, compression=compression,
                      recipe=recipe)
-        old, extra = _existing(target)
+        try:
+            old, extra = existing(target)
+        except Foreign as exc:
+            raise MaterializeError(str(exc)) from None
         if old is not None:
-            said = _differences(old, plan)
+            said = differences(old, plan)
             if extra:
-                said.append(f"it holds files not in its {MANIFEST}: {_some(extra, 3)}")
+                said.append(f"it holds files not in its {MANIFEST}: {some(extra, 3)}")
             if not said and not force:
                 _, problems = _check(target)
                 if not problems:
                     return Result("up to date", target, old, recovered)
-                said.append(f"its files no longer match its manifest ({_some(problems, 1)})")
+                said.append(f"its files no longer match its manifest ({some(problems, 1)})")
             if extra and overwrite:
                 raise MaterializeError(
-                    f"{target} holds files that are not in its {MANIFEST}: {_some(extra)}; "
+                    f"{target} holds files that are not in its {MANIFEST}: {some(extra)}; "
                     "corpusql did not write them and never deletes them: move them away")
             if not overwrite:
                 why = "; ".join(said) if said else "force=True asks for a rewrite"
