@@ -15,12 +15,14 @@ writer interleaves rows differently from run to run).
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from pathlib import Path
 
 import duckdb
 
 PARTIAL = ".partial"
+_ONE_THREAD = threading.Lock()
 
 
 def sql_str(s: str) -> str:
@@ -42,15 +44,18 @@ def copy(con: duckdb.DuckDBPyConnection, query: str, staging: Path, *, order_by:
     try:
         if partition_by:
             cols = [partition_by] if isinstance(partition_by, str) else list(partition_by)
-            (threads,) = con.execute("SELECT current_setting('threads')").fetchone()
-            con.execute("SET threads = 1")
-            try:
-                con.execute(
-                    f"COPY (SELECT * EXCLUDE (__rn) FROM {tmp} ORDER BY __rn) "
-                    f"TO {sql_str(str(staging))} ({opts}, PARTITION_BY ({', '.join(cols)}), "
-                    f"FILENAME_PATTERN 'part-{{i}}', FILE_EXTENSION 'parquet{PARTIAL}')")
-            finally:
-                con.execute(f"SET threads = {int(threads)}")
+            # `threads` is global to the database: one such copy at a time in this process, so
+            # two of them on cursors of one database cannot restore each other's value.
+            with _ONE_THREAD:
+                (threads,) = con.execute("SELECT current_setting('threads')").fetchone()
+                con.execute("SET threads = 1")
+                try:
+                    con.execute(
+                        f"COPY (SELECT * EXCLUDE (__rn) FROM {tmp} ORDER BY __rn) "
+                        f"TO {sql_str(str(staging))} ({opts}, PARTITION_BY ({', '.join(cols)}), "
+                        f"FILENAME_PATTERN 'part-{{i}}', FILE_EXTENSION 'parquet{PARTIAL}')")
+                finally:
+                    con.execute(f"SET threads = {int(threads)}")
             return
         (n,) = con.execute(f"SELECT count(*) FROM {tmp}").fetchone()
         for part in range(max(1, -(-n // max_rows))):

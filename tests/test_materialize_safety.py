@@ -406,3 +406,30 @@ def test_verify_and_status_never_touch_a_live_writers_staging(dcon, tmp_path):
         stdout, stderr = writer.communicate(timeout=120)
     assert writer.returncode == 0 and stdout.strip() == "written", stderr
     assert _ids(out) == list(range(30)) and _hidden(tmp_path) == []
+
+
+def test_partitioned_writes_on_two_threads_restore_the_thread_setting(tmp_path):
+    con = duckdb.connect(config={"threads": 3})
+    errors: list[str] = []
+
+    def work(name):
+        c = con.cursor()
+        try:
+            for i in range(4):
+                materialize(c, f"SELECT range AS id, range % 4 AS grp FROM range({5000 + i})",
+                            tmp_path / f"{name}{i}", partition_by="grp", order_by="id")
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(repr(exc))
+        finally:
+            c.close()
+
+    try:
+        threads = [threading.Thread(target=work, args=(n,)) for n in ("a", "b")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        assert con.execute("SELECT current_setting('threads')").fetchall() == [(3,)]
+    finally:
+        con.close()
