@@ -191,19 +191,18 @@ def materialize(
             raise MaterializeError(str(exc)) from None
         if old is not None:
             said = differences(old, plan)
-            if extra:
-                said.append(f"it holds files not in its {MANIFEST}: {some(extra, 3)}")
             if not said and not force:
                 _, problems = _check(target)
                 if not problems:
                     return Result("up to date", target, old, recovered)
                 said.append(f"its files no longer match its manifest ({some(problems, 1)})")
-            if extra and overwrite:
+            why = "; ".join(said) if said else "force=True asks for a rewrite"
+            if extra:  # a rewrite would delete them, with or without overwrite
                 raise MaterializeError(
-                    f"{target} holds files that are not in its {MANIFEST}: {some(extra)}; "
-                    "corpusql did not write them and never deletes them: move them away")
+                    f"{target} must be rewritten ({why}) but holds files that are not in its "
+                    f"{MANIFEST}: {some(extra)}; corpusql did not write them and never deletes "
+                    "them: move them away")
             if not overwrite:
-                why = "; ".join(said) if said else "force=True asks for a rewrite"
                 raise MaterializeError(
                     f"{target} holds an earlier corpusql output made differently: {why}; pass "
                     "overwrite=True (--overwrite) to replace it")

@@ -88,6 +88,9 @@ def test_overwrite_refuses_files_added_to_an_output(dcon, tmp_path):
         materialize(dcon, q(20), out, overwrite=True)
     assert "_manifest.json" in str(exc.value)  # says they are not in the manifest
     assert (out / "README.md").exists() and _ids(out) == list(range(10))
+    with pytest.raises(MaterializeError, match=r"README\.md.*move them away"):
+        materialize(dcon, q(20), out)  # without overwrite: not "pass overwrite=True"
+    assert materialize(dcon, q(10), out).status == "up to date"  # a README changes no rows
 
 
 def test_refusal_says_in_one_line_what_differs(dcon, tmp_path):
