@@ -17,9 +17,15 @@ import duckdb
 from . import __version__
 
 
+def _db(given: str | None) -> str | None:
+    """The database file: the one given, else ``$CORPUSQL_DB``, else None (in memory)."""
+    return given or os.environ.get("CORPUSQL_DB") or None
+
+
 def _open(db: str | None, read_only: bool = False, role: str | None = None):
     from .connect import connect
 
+    db = _db(db)
     if role is not None:
         if not db:
             raise SystemExit("corpusql: --role needs the catalog's database file")
@@ -88,9 +94,12 @@ def cmd_materialize(args) -> int:
             overwrite=args.overwrite,
             order_by=args.order_by,
             force=args.force,
+            lock_timeout=args.lock_timeout,
         )
     finally:
         con.close()
+    for line in result.recovered:
+        print(line)
     print(f"{result.out_dir}: {result.status}, {result.rows} rows in {len(result.files)} files")
     return 0
 
@@ -99,6 +108,8 @@ def cmd_verify(args) -> int:
     from .materializer import verify
 
     report = verify(args.out_dir)
+    for line in report.recovered:
+        print(line)
     for problem in report.problems:
         print(problem, file=sys.stderr)
     if report.ok:
@@ -106,6 +117,26 @@ def cmd_verify(args) -> int:
         return 0
     print(f"{report.out_dir}: {len(report.problems)} problems", file=sys.stderr)
     return 1
+
+
+def cmd_status(args) -> int:
+    from .materializer import status
+
+    st = status(args.out_dir)
+    for line in st.recovered:
+        print(line)
+    if st.writer is not None:
+        print(f"{st.out_dir}: being materialized by pid {st.writer} right now")
+    if st.manifest is None:
+        print(f"{st.out_dir}: no corpusql output here ({st.report.problems[0]})")
+        return 1 if st.writer is None else 0
+    m = st.manifest
+    state = "ok" if st.report.ok else f"{len(st.report.problems)} problems"
+    print(f"{st.out_dir}: {m.get('total_rows')} rows in {len(m.get('files', []))} files, "
+          f"{m.get('total_bytes')} bytes, {state}")
+    for problem in st.report.problems:
+        print(problem, file=sys.stderr)
+    return 0 if st.report.ok else 1
 
 
 def cmd_functions(args) -> int:
@@ -149,14 +180,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("shell", help="interactive SQL shell with every corpusql function")
-    p.add_argument("db", nargs="?", help="database file (default: in memory)")
+    p.add_argument("db", nargs="?", help="database file (default: $CORPUSQL_DB, else in memory)")
     p.add_argument("--read-only", action="store_true")
     p.add_argument("--role", help="open as this catalog role: read-only, its granted datasets only")
     p.set_defaults(func=cmd_shell)
 
     p = sub.add_parser("run", help="run a SQL script, printing the results of queries")
     p.add_argument("script")
-    p.add_argument("--db", help="database file (default: in memory)")
+    p.add_argument("--db", help="database file (default: $CORPUSQL_DB, else in memory)")
     p.add_argument("--mode", default="table", choices=["table", "csv", "json", "markdown"])
     p.add_argument("--role", help="run as this catalog role: read-only, its granted datasets only")
     p.set_defaults(func=cmd_run)
@@ -164,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("materialize", help="write a query to Parquet atomically, with manifest")
     p.add_argument("query", help="SQL text, or @file.sql")
     p.add_argument("out_dir")
-    p.add_argument("--db", help="database file (default: in memory)")
+    p.add_argument("--db", help="database file (default: $CORPUSQL_DB, else in memory)")
     p.add_argument("--setup", help="SQL script to run first (e.g. to create views)")
     p.add_argument("--partition-by", action="append", help="partition column (repeatable)")
     p.add_argument("--max-rows-per-file", type=int)
@@ -172,11 +203,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--order-by", default="ALL", help="total order of the rows (default: ALL)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output")
     p.add_argument("--force", action="store_true", help="rewrite even when up to date")
+    p.add_argument("--lock-timeout", type=float,
+                   help="seconds to wait for another writer of OUT_DIR "
+                        "(default: $CORPUSQL_LOCK_TIMEOUT, else 0: fail at once)")
     p.set_defaults(func=cmd_materialize)
 
     p = sub.add_parser("verify", help="re-check a materialized output against its manifest")
     p.add_argument("out_dir")
     p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("status", help="repair an interrupted materialization, then describe it")
+    p.add_argument("out_dir")
+    p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("functions", help="list every corpusql function and macro")
     p.add_argument("--format", default="table", choices=["table", "markdown", "json"])

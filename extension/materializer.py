@@ -11,24 +11,23 @@ so the query is always wrapped in ``ORDER BY <order_by>`` (``ALL`` by default: e
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import json
 import os
-import re
 import shutil
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from . import faults, parquet_copy, provenance, swap
+from .output_diff import Foreign, differences, existing, some
+from .outputs_lock import LockBusy, OutputLock, holder, lock_path, try_lock
+
 MANIFEST = "_manifest.json"
 MANIFEST_FORMAT = 1
 COMPRESSIONS = ("zstd", "snappy", "gzip", "lz4", "brotli", "uncompressed")
-_FILE_LITERAL = re.compile(r"'([^']+\.(?:parquet|csv|json|jsonl|ndjson|tsv|txt)(?:\.gz|\.zst)?)'",
-                           re.IGNORECASE)
 
 
 class MaterializeError(RuntimeError):
@@ -42,6 +41,7 @@ class Result:
     status: str
     out_dir: Path
     manifest: dict[str, Any]
+    recovered: list[str] = field(default_factory=list)  # what was repaired first (swap.recover)
 
     @property
     def rows(self) -> int:
@@ -59,6 +59,7 @@ class VerifyReport:
     out_dir: Path
     checked: int = 0
     problems: list[str] = field(default_factory=list)
+    recovered: list[str] = field(default_factory=list)  # what was repaired first (swap.recover)
 
     @property
     def ok(self) -> bool:
@@ -80,137 +81,55 @@ def _parquet_rows(path: Path) -> int:
     return pq.ParquetFile(path).metadata.num_rows
 
 
-def _views(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """Every user view's lower-cased name and SQL."""
-    return {r[0].lower(): r[1] for r in con.execute(
-        "SELECT view_name, sql FROM duckdb_views() WHERE NOT internal").fetchall()}
-
-
-def _input_files(con: duckdb.DuckDBPyConnection, query: str,
-                 views: dict[str, str]) -> tuple[list[dict], list[str]]:
-    """Files the query reads (file literals, also through views) and base tables it reads."""
-    seen_views: set[str] = set()
-    files: dict[str, dict] = {}
-    tables: set[str] = set()
-    base = {r[0].lower() for r in con.execute(
-        "SELECT table_name FROM duckdb_tables()").fetchall()}
-
-    def scan(sql: str) -> None:
-        for lit in _FILE_LITERAL.findall(sql):
-            for path in sorted(glob.glob(lit, recursive=True)) or [lit]:
-                if os.path.exists(path):
-                    st = os.stat(path)
-                    files[path] = {"path": os.path.abspath(path), "size": st.st_size,
-                                   "mtime_ns": st.st_mtime_ns}
-        words = {w.lower() for w in re.findall(r"[A-Za-z_]\w*", re.sub(r"'[^']*'", "", sql))}
-        quoted = {w.lower() for w in re.findall(r"'([A-Za-z_]\w*)'", sql)}
-        for name in words | quoted:
-            if name in views and name not in seen_views:
-                seen_views.add(name)
-                scan(views[name])
-            elif name in base:
-                tables.add(name)
-
-    scan(query)
-    return sorted(files.values(), key=lambda f: f["path"]), sorted(tables)
-
-
-def _functions_used(query: str, views: dict[str, str]) -> dict[str, str]:
-    """corpusql functions and macros the query calls, with their versions (transitively)."""
-    from .functions import REGISTRY
-    from .sqllib import library_by_name
-
-    lib = library_by_name()
-    used: dict[str, str] = {}
-    todo = [query]
-    seen_views: set[str] = set()
-    while todo:
-        sql = todo.pop()
-        for name in set(re.findall(r"\b([A-Za-z_]\w*)\s*\(", sql)):
-            if name in used:
-                continue
-            if name in REGISTRY:
-                used[name] = REGISTRY[name].version
-            elif name in lib:
-                used[name] = lib[name].version
-                todo.append(lib[name].body)
-        for word in set(re.findall(r"[A-Za-z_]\w*", sql)):
-            w = word.lower()
-            if w in views and w not in seen_views:
-                seen_views.add(w)
-                todo.append(views[w])
-    return dict(sorted(used.items()))
-
-
-def _models_used(sql: str) -> dict[str, str]:
-    """{path: sha256} of the model files read by ``onnx_score``/``quality_score``/``lang_id``."""
-    from .udfs.onnx_score import models_in_sql
-
-    return models_in_sql(sql)
-
-
-def _versions() -> dict[str, str]:
-    import pyarrow
-
-    from . import __version__
-
-    return {"corpusql": __version__, "duckdb": duckdb.__version__, "pyarrow": pyarrow.__version__}
-
-
-def _clean_stale(target: Path) -> None:
-    """Remove staging directories left by processes that no longer run."""
-    for d in target.parent.glob(f".{target.name}.staging-*"):
-        try:
-            pid = int(d.name.rsplit("-", 2)[-2])
-        except (ValueError, IndexError):
-            continue
-        try:
-            os.kill(pid, 0)
-            alive = pid != os.getpid()
-        except ProcessLookupError:
-            alive = False
-        except PermissionError:
-            alive = True
-        if not alive:
-            shutil.rmtree(d, ignore_errors=True)
-
-
-def _sql_str(s: str) -> str:
-    return "'" + s.replace("'", "''") + "'"
-
-
-def _copy(con, query: str, staging: Path, *, order_by: str, partition_by, max_rows, compression):
-    ordered = f"SELECT * FROM ({query}) AS __q ORDER BY {order_by}"
-    opts = [f"FORMAT parquet, COMPRESSION {compression}"]
-    if partition_by:
-        cols = [partition_by] if isinstance(partition_by, str) else list(partition_by)
-        opts.append(f"PARTITION_BY ({', '.join(cols)}), FILENAME_PATTERN 'part-{{i}}'")
-        con.execute(f"COPY ({ordered}) TO {_sql_str(str(staging))} ({', '.join(opts)})")
-        return
-    if not max_rows:
-        con.execute(f"COPY ({ordered}) TO {_sql_str(str(staging / 'part-0.parquet'))} "
-                    f"({', '.join(opts)})")
-        return
-    tmp = f"__corpusql_mat_{uuid.uuid4().hex[:8]}"
-    con.execute(f"CREATE TEMP TABLE {tmp} AS SELECT row_number() OVER () - 1 AS __rn, * "
-                f"FROM ({ordered})")
-    try:
-        (n,) = con.execute(f"SELECT count(*) FROM {tmp}").fetchone()
-        for part in range(max(1, -(-n // max_rows))):
-            lo, hi = part * max_rows, (part + 1) * max_rows
-            con.execute(
-                f"COPY (SELECT * EXCLUDE (__rn) FROM {tmp} WHERE __rn >= {lo} AND __rn < {hi} "
-                f"ORDER BY __rn) TO {_sql_str(str(staging / f'part-{part}.parquet'))} "
-                f"({', '.join(opts)})"
-            )
-    finally:
-        con.execute(f"DROP TABLE IF EXISTS {tmp}")
-
-
 def read_manifest(out_dir: str | os.PathLike) -> dict[str, Any]:
     path = Path(out_dir) / MANIFEST
     with open(path, encoding="utf-8") as f:
         return json.load(f)
+
+
+def _plan(con, query: str, *, order_by, partition_by, max_rows_per_file, compression,
+          recipe) -> dict[str, Any]:
+    views = provenance.views(con)
+    found = provenance.input_files(con, query, views)
+    inputs, tables = found.files, found.tables
+    plan = {
+        "query": query,
+        "order_by": order_by,
+        "partition_by": partition_by,
+        "max_rows_per_file": max_rows_per_file,
+        "compression": compression,
+        "recipe": recipe,
+        "functions": provenance.functions_used(query + "\n" + (recipe or ""), views),
+        "inputs": inputs,
+        "tables": tables,
+        # Base tables of the database and files read directly from remote URIs have no cheap,
+        # trustworthy version: a query that reads one is never reported up to date.
+        "inputs_complete": not tables and not found.unversioned,
+    }
+    if found.datasets:  # only for queries over catalog datasets, so older manifests stay valid
+        from .dataset_inputs import drift
+
+        for name, record in found.datasets.items():
+            why = drift(name, record)
+            if why:
+                raise MaterializeError(why)
+        plan["datasets"] = found.datasets
+    if found.unversioned:
+        plan["unversioned_inputs"] = found.unversioned
+    models = provenance.models_used(query + "\n" + (recipe or ""))
+    if models:  # only when the query scores with a model, so older manifests stay up to date
+        plan["models"] = models
+    return plan
+
+
+def _lock_timeout(given: float | None) -> float:
+    if given is not None:
+        return float(given)
+    env = os.environ.get("CORPUSQL_LOCK_TIMEOUT")
+    try:
+        return float(env) if env else 0.0
+    except ValueError:
+        raise MaterializeError(f"CORPUSQL_LOCK_TIMEOUT={env!r} is not a number of seconds") from None
 
 
 def materialize(
@@ -225,6 +144,7 @@ def materialize(
     order_by: str = "ALL",
     force: bool = False,
     recipe: str | None = None,
+    lock_timeout: float | None = None,
 ) -> Result:
     """Write ``query``'s rows as Parquet under ``out_dir``, atomically, with ``_manifest.json``.
 
@@ -232,69 +152,83 @@ def materialize(
     byte-identical whatever the thread count; pass a unique key (``order_by="id"``) to sort less.
     If ``out_dir`` already holds a manifest for the same query, functions and unchanged input
     files, nothing is written and the status is ``'up to date'`` (``force=True`` rewrites).
-    Otherwise an existing ``out_dir`` is replaced only with ``overwrite=True``.
+    Otherwise an existing corpusql output is replaced only with ``overwrite=True``; a directory
+    corpusql did not write (no manifest, or files the manifest does not list) is never replaced.
+    An empty directory counts as absent.
     ``recipe`` is the SQL that built the tables the query reads: it is recorded in the manifest
     and the functions it calls count as used.
+    One writer per target: a second one waits up to ``lock_timeout`` seconds (default 0, or
+    ``$CORPUSQL_LOCK_TIMEOUT``) for the first, then fails naming it. Leftovers of a writer that
+    was killed are repaired first; ``Result.recovered`` says how.
     """
     query = query.strip().rstrip(";").strip()
     target = Path(out_dir).absolute()
-    if compression.lower() not in COMPRESSIONS:
+    compression = compression.lower()
+    if compression not in COMPRESSIONS:
         raise MaterializeError(f"compression {compression!r} is not one of {COMPRESSIONS}")
     if max_rows_per_file is not None and max_rows_per_file < 1:
         raise MaterializeError(f"max_rows_per_file = {max_rows_per_file} must be at least 1")
     if max_rows_per_file and partition_by:
         raise MaterializeError("use either partition_by or max_rows_per_file, not both")
-    views = _views(con)
-    inputs, tables = _input_files(con, query, views)
-    plan = {
-        "query": query,
-        "order_by": order_by,
-        "partition_by": partition_by,
-        "max_rows_per_file": max_rows_per_file,
-        "compression": compression.lower(),
-        "recipe": recipe,
-        "functions": _functions_used(query + "\n" + (recipe or ""), views),
-        "inputs": inputs,
-        "tables": tables,
-        # Base tables of the database have no cheap, trustworthy version: a query that reads
-        # one is never reported up to date.
-        "inputs_complete": not tables,
-    }
-    models = _models_used(query + "\n" + (recipe or ""))
-    if models:  # only when the query scores with a model, so older manifests stay up to date
-        plan["models"] = models
-    if target.exists():
-        try:
-            old = read_manifest(target)
-        except (OSError, ValueError):
-            old = None
-        if (old is not None and not force and plan["inputs_complete"]
-                and all(old.get(k) == v for k, v in plan.items())
-                and verify(target).ok):
-            return Result("up to date", target, old)
-        if not overwrite:
-            raise MaterializeError(
-                f"{target} already exists and differs from this query's output; "
-                "pass overwrite=True (--overwrite) to replace it"
-            )
+    timeout = _lock_timeout(lock_timeout)
     target.parent.mkdir(parents=True, exist_ok=True)
-    _clean_stale(target)
-    staging = target.parent / f".{target.name}.staging-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    try:
+        lock = OutputLock(target, timeout).acquire()
+    except LockBusy as exc:
+        raise MaterializeError(str(exc)) from None
+    try:
+        faults.point("lock:acquired")
+        recovered = swap.recover(target, _complete)
+        if lock.stale:
+            recovered.insert(0, f"recovered {target}: took over the lock left by pid "
+                                f"{lock.stale}, which is no longer running")
+        plan = _plan(con, query, order_by=order_by, partition_by=partition_by,
+                     max_rows_per_file=max_rows_per_file, compression=compression,
+                     recipe=recipe)
+        try:
+            old, extra = existing(target)
+        except Foreign as exc:
+            raise MaterializeError(str(exc)) from None
+        if old is not None:
+            said = differences(old, plan)
+            if not said and not force:
+                _, problems = _check(target)
+                if not problems:
+                    return Result("up to date", target, old, recovered)
+                said.append(f"its files no longer match its manifest ({some(problems, 1)})")
+            why = "; ".join(said) if said else "force=True asks for a rewrite"
+            if extra:  # a rewrite would delete them, with or without overwrite
+                raise MaterializeError(
+                    f"{target} must be rewritten ({why}) but holds files that are not in its "
+                    f"{MANIFEST}: {some(extra)}; corpusql did not write them and never deletes "
+                    "them: move them away")
+            if not overwrite:
+                raise MaterializeError(
+                    f"{target} holds an earlier corpusql output made differently: {why}; pass "
+                    "overwrite=True (--overwrite) to replace it")
+        manifest = _write(con, query, target, plan)
+    finally:
+        lock.release()
+    return Result("written", target, manifest, recovered)
+
+
+def _write(con, query: str, target: Path, plan: dict[str, Any]) -> dict[str, Any]:
+    """Stage the output under a name private to this call, then swap it into place."""
+    tok = swap.token()
+    staging = swap.staging_path(target, tok)
     staging.mkdir()
     try:
-        _copy(con, query, staging, order_by=order_by, partition_by=partition_by,
-              max_rows=max_rows_per_file, compression=compression.lower())
+        parquet_copy.copy(con, query, staging, order_by=plan["order_by"],
+                          partition_by=plan["partition_by"], max_rows=plan["max_rows_per_file"],
+                          compression=plan["compression"])
+        faults.point("write:copied")
         files = []
-        for path in sorted(staging.rglob("*.parquet")):
-            files.append({
-                "path": path.relative_to(staging).as_posix(),
-                "rows": _parquet_rows(path),
-                "bytes": path.stat().st_size,
-                "sha256": sha256_file(path),
-            })
+        for path, rel in parquet_copy.written(staging):
+            files.append({"path": rel, "rows": _parquet_rows(path), "bytes": path.stat().st_size,
+                          "sha256": sha256_file(path)})
         manifest = {
             "format": MANIFEST_FORMAT,
-            "versions": _versions(),
+            "versions": provenance.versions(),
             **plan,
             "files": files,
             "total_rows": sum(f["rows"] for f in files),
@@ -305,63 +239,115 @@ def materialize(
             f.write("\n")
             f.flush()
             os.fsync(f.fileno())
-        _swap(staging, target)
+        parquet_copy.finish_names(staging)
+        swap.publish(staging, target, tok)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return Result("written", target, manifest)
+    return manifest
 
 
-def _swap(staging: Path, target: Path) -> None:
-    """Put ``staging`` at ``target``; the old output is removed only after the new is in place."""
-    old = None
-    if target.exists():
-        old = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}"
-        os.rename(target, old)
-    os.rename(staging, target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+def _check(target: Path) -> tuple[int, list[str]]:
+    """Files checked and problems found comparing ``target`` with its manifest."""
+    problems: list[str] = []
+    try:
+        manifest = read_manifest(target)
+    except FileNotFoundError:
+        return 0, [f"{target / MANIFEST}: missing (not a corpusql output?)"]
+    except ValueError as exc:
+        return 0, [f"{target / MANIFEST}: unreadable JSON ({exc})"]
+    listed = set()
+    checked = 0
+    for entry in manifest.get("files", []):
+        path = target / entry["path"]
+        listed.add(entry["path"])
+        checked += 1
+        if not path.exists():
+            problems.append(f"{path}: missing")
+            continue
+        if path.stat().st_size != entry["bytes"]:
+            problems.append(f"{path}: size {path.stat().st_size} != manifest {entry['bytes']}")
+            continue
+        if sha256_file(path) != entry["sha256"]:
+            problems.append(f"{path}: sha256 differs from the manifest")
+            continue
+        try:
+            rows = _parquet_rows(path)
+        except Exception as exc:  # noqa: BLE001 - any unreadable file is a problem to report
+            problems.append(f"{path}: unreadable Parquet ({exc})")
+            continue
+        if rows != entry["rows"]:
+            problems.append(f"{path}: {rows} rows != manifest {entry['rows']}")
+    for path in sorted(target.rglob("*.parquet")):
+        rel = path.relative_to(target).as_posix()
+        if rel not in listed:
+            problems.append(f"{path}: not in the manifest")
+    return checked, problems
+
+
+def _complete(staging: Path) -> bool:
+    """A staging directory holds a finished output: manifest written, every file matching."""
+    return (staging / MANIFEST).is_file() and not _check(staging)[1]
+
+
+def _recover_unlocked(target: Path) -> tuple[list[str], str | None]:
+    """Repair a killed writer's leftovers when no writer holds the target's lock.
+
+    Returns what was done, and the pid of the live writer when one holds the lock.
+    """
+    found = swap.leftovers(target)
+    if not found["staging"] and not found["old"]:
+        return [], None
+    lock = try_lock(target)
+    if lock is None:
+        return [], holder(target)
+    try:
+        return swap.recover(target, _complete), None
+    finally:
+        lock.release()
 
 
 def verify(out_dir: str | os.PathLike) -> VerifyReport:
     """Re-check every file under ``out_dir`` against its manifest (size, rows, sha256).
 
     Files missing, changed, or present but not in the manifest are reported as problems.
+    Leftovers of a materialization that was killed are repaired first (``recovered``).
     """
     target = Path(out_dir)
     report = VerifyReport(target)
+    report.recovered, _ = _recover_unlocked(target.absolute())
+    report.checked, report.problems = _check(target)
+    return report
+
+
+@dataclass
+class OutputStatus:
+    """What ``status`` found at an output directory."""
+
+    out_dir: Path
+    manifest: dict[str, Any] | None
+    report: VerifyReport
+    writer: str | None = None  # pid of a materialization in progress
+
+    @property
+    def recovered(self) -> list[str]:
+        return self.report.recovered
+
+
+def status(out_dir: str | os.PathLike) -> OutputStatus:
+    """Repair a killed writer's leftovers, then describe and verify the output at ``out_dir``."""
+    target = Path(out_dir)
+    recovered, writer = _recover_unlocked(target.absolute())
+    if writer is None and lock_path(target.absolute()).exists():
+        lock = try_lock(target.absolute())
+        if lock is None:
+            writer = holder(target.absolute())
+        else:
+            lock.release()
+    checked, problems = _check(target)
+    report = VerifyReport(target, checked, problems, recovered)
     try:
         manifest = read_manifest(target)
-    except FileNotFoundError:
-        report.problems.append(f"{target / MANIFEST}: missing (not a corpusql output?)")
-        return report
-    except ValueError as exc:
-        report.problems.append(f"{target / MANIFEST}: unreadable JSON ({exc})")
-        return report
-    listed = set()
-    for entry in manifest.get("files", []):
-        path = target / entry["path"]
-        listed.add(entry["path"])
-        report.checked += 1
-        if not path.exists():
-            report.problems.append(f"{path}: missing")
-            continue
-        if path.stat().st_size != entry["bytes"]:
-            report.problems.append(
-                f"{path}: size {path.stat().st_size} != manifest {entry['bytes']}")
-            continue
-        if sha256_file(path) != entry["sha256"]:
-            report.problems.append(f"{path}: sha256 differs from the manifest")
-            continue
-        try:
-            rows = _parquet_rows(path)
-        except Exception as exc:  # noqa: BLE001 - any unreadable file is a problem to report
-            report.problems.append(f"{path}: unreadable Parquet ({exc})")
-            continue
-        if rows != entry["rows"]:
-            report.problems.append(f"{path}: {rows} rows != manifest {entry['rows']}")
-    for path in sorted(target.rglob("*.parquet")):
-        rel = path.relative_to(target).as_posix()
-        if rel not in listed:
-            report.problems.append(f"{path}: not in the manifest")
-    return report
+    except (OSError, ValueError):
+        manifest = None
+    return OutputStatus(target, manifest, report, writer)
