@@ -35,13 +35,15 @@ def _plain(v: Any) -> Any:
     return v.isoformat() if isinstance(v, (datetime, date)) else v
 
 
-def _live_listing(row: dict[str, Any]) -> dict[str, dict]:
-    """{path: {size, etag[, sha256]}} of the dataset's source as listed now."""
+def _live_listing(row: dict[str, Any], base: str | None) -> dict[str, dict]:
+    """{path: {size, etag[, sha256]}} of the dataset's source as listed now (local paths
+    absolute; ``base`` resolves the URI the catalog stores relative to its directory)."""
     from .catalog.sources import Source
+    from .catalog.views import resolve
     from .materializer import MaterializeError, sha256_file
 
-    src = Source(row["uri"], json.loads(row["options"]) if row.get("options") else {},
-                 row.get("secret"))
+    src = Source(resolve(row["uri"], base),
+                 json.loads(row["options"]) if row.get("options") else {}, row.get("secret"))
     try:
         listing = src.backend().list(src.pattern())
     except Exception as exc:  # noqa: BLE001 - any listing failure stops the materialization
@@ -70,9 +72,13 @@ def dataset_inputs(con: duckdb.DuckDBPyConnection, row: dict[str, Any]) -> dict[
         if not rec.get("cache_path") and not rec.get("quarantined"):
             live.append(entry)
     if live:
-        now = _live_listing(row)
-        for entry in live:
-            entry["source"] = now.get(entry["path"], "missing")
+        from .catalog.core import catalog_dir
+        from .catalog.views import resolve
+
+        base = catalog_dir(con)
+        now = _live_listing(row, base)
+        for entry in live:  # stored paths (relative under the lake) stay as they are
+            entry["source"] = now.get(resolve(entry["path"], base), "missing")
     return {"uri": row["uri"], "revision": row.get("revision"), "files": files}
 
 

@@ -128,3 +128,30 @@ def test_git_dataset_records_its_commit(lake, tmp_path):
     cat.sync("head")
     with pytest.raises(MaterializeError, match="dataset head differs: revision changed"):
         materialize(con, "SELECT t FROM head", out)
+
+
+def test_a_live_local_dataset_inside_the_lake_is_recorded_from_any_working_directory(
+        tmp_path, monkeypatch):
+    """The catalog stores paths under the lake relative to its directory. The test failed
+    before the change: materialize listed the relative URI against the working directory and
+    stopped with 'data/a.parquet is gone'."""
+    lake = tmp_path / "lake"
+    (lake / "data").mkdir(parents=True)
+    write_parquet(lake / "data" / "a.parquet", 200)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    out = tmp_path / "out"
+    con = corpusql.connect(str(lake / "lake.duckdb"))
+    try:
+        corpusql.catalog(con).add("docs", str(lake / "data" / "*.parquet"))
+        query = "SELECT id FROM docs"
+        assert materialize(con, query, out, order_by="id").status == "written"
+        (f,) = read_manifest(out)["datasets"]["docs"]["files"]
+        assert f["source"]["size"] == (lake / "data" / "a.parquet").stat().st_size
+        assert materialize(con, query, out, order_by="id").status == "up to date"
+        write_parquet(lake / "data" / "a.parquet", 300)
+        with pytest.raises(MaterializeError, match=r"corpusql dataset sync docs"):
+            materialize(con, query, out, order_by="id", overwrite=True)
+    finally:
+        con.close()
