@@ -10,7 +10,8 @@ __version__ = "0.1.0"
 
 from .connect import connect
 
-__all__ = ["__version__", "catalog", "connect", "materialize", "report", "verify"]
+__all__ = ["__version__", "catalog", "connect", "export_tokens", "materialize", "report",
+           "verify"]
 
 
 def __getattr__(name: str):
@@ -22,6 +23,10 @@ def __getattr__(name: str):
         from . import materializer as _m
 
         return getattr(_m, name)
+    if name == "export_tokens":
+        from .export_tokens import export_tokens
+
+        return export_tokens
     if name == "catalog":
         import importlib
 

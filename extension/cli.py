@@ -104,6 +104,38 @@ def cmd_materialize(args) -> int:
     return 0
 
 
+def cmd_export_tokens(args) -> int:
+    from .export_tokens import export_tokens
+
+    con = _open(args.db)
+    progress = _progress(args)
+    progress.attach(con)
+    try:
+        if args.setup:
+            from .scripts import run_file
+
+            progress.stage(f"setup {args.setup}")
+            progress.run(run_file, con, args.setup)
+        progress.stage(f"export tokens to {args.out_dir}")
+        result = progress.run(
+            export_tokens, con, _query_arg(args.query), args.out_dir,
+            tokenizer=args.tokenizer, format=args.format, eos=not args.no_eos,
+            shuffle_seed=None if args.no_shuffle else args.shuffle_seed,
+            shard_tokens=args.shard_tokens, text_col=args.text_col, order_by=args.order_by,
+            dtype=args.dtype, seq_len=args.seq_len, pack=args.pack, overwrite=args.overwrite,
+            lock_timeout=args.lock_timeout,
+        )
+    finally:
+        con.close()
+    for line in result.recovered:
+        print(line)
+    m = result.manifest
+    print(f"{result.out_dir}: {m['total_documents']} documents, {m['total_tokens']} tokens "
+          f"({m['dtype']}) in {len(m['shards'])} {m['format']} shards; "
+          f"{m['null_texts']} NULL texts skipped")
+    return 0
+
+
 def cmd_verify(args) -> int:
     from .materializer import verify
 
@@ -207,6 +239,27 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds to wait for another writer of OUT_DIR "
                         "(default: $CORPUSQL_LOCK_TIMEOUT, else 0: fail at once)")
     p.set_defaults(func=cmd_materialize)
+
+    p = sub.add_parser("export-tokens",
+                       help="tokenize a query's text into shuffled, sharded token-id files")
+    p.add_argument("query", help="SQL text, or @file.sql")
+    p.add_argument("out_dir")
+    p.add_argument("--db", help="database file (default: $CORPUSQL_DB, else in memory)")
+    p.add_argument("--setup", help="SQL script to run first (e.g. to create views)")
+    p.add_argument("--tokenizer", default="default", help="'default' or a tokenizer.json path")
+    p.add_argument("--format", default="datatrove", choices=["datatrove", "megatron", "parquet"])
+    p.add_argument("--no-eos", action="store_true", help="no EOS id after each document")
+    p.add_argument("--shuffle-seed", type=int, default=1)
+    p.add_argument("--no-shuffle", action="store_true", help="keep the query's order")
+    p.add_argument("--shard-tokens", type=int, default=1 << 30)
+    p.add_argument("--text-col", default="text")
+    p.add_argument("--order-by", default="ALL", help="total order of the rows (default: ALL)")
+    p.add_argument("--dtype", default="auto", choices=["auto", "uint16", "uint32"])
+    p.add_argument("--seq-len", type=int, default=2048, help="parquet: packed sequence length")
+    p.add_argument("--pack", default="split", choices=["split", "no_split"])
+    p.add_argument("--overwrite", action="store_true", help="replace an existing export")
+    p.add_argument("--lock-timeout", type=float, help="seconds to wait for another writer")
+    p.set_defaults(func=cmd_export_tokens)
 
     p = sub.add_parser("verify", help="re-check a materialized output against its manifest")
     p.add_argument("out_dir")

@@ -118,7 +118,7 @@ def write_shards(staging: Path, spill: Path, stats: EncodeStats, plan: dict[str,
     begin = np.cumsum(ordered) - ordered  # in the export
     cut = begin // plan["shard_tokens"]
     edges = np.flatnonzero(np.diff(cut)) + 1 if n else np.zeros(0, dtype=np.int64)
-    bounds = [0, *edges.tolist(), n] if n else [0]
+    bounds = [0, *edges.tolist(), n]  # an empty export still has one (empty) shard
     mm = np.memmap(spill, dtype=ids_dtype, mode="r") if int(lengths.sum()) else None
     files: list[dict] = []
     shards: list[dict] = []

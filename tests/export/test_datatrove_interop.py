@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from export_helpers import TEXTS, wide_tokenizer
 
 from corpusql.export_tokens import export_tokens
 from corpusql.udfs.tokens import default_tokenizer_path
-
-from export_helpers import TEXTS, wide_tokenizer
 
 datatrove = pytest.importorskip(
     "datatrove", reason="datatrove==0.10.1 is in the interop extra (pip install -e '.[interop]')")
