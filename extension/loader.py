@@ -4,6 +4,10 @@ A sample is ``seq_len`` consecutive token ids of one shard (pass ``seq_len + 1``
 and shifted labels from one window). Shard ``i`` holding ``t_i`` tokens gives ``t_i // seq_len``
 samples, back to back from its first token; its last ``t_i % seq_len`` tokens are not read
 (``dropped_tokens``). The samples of all shards are numbered ``0 .. n-1`` in shard order.
+With ``batch_size=B`` the unit is a block of ``B`` consecutive samples of one shard, yielded as
+one ``(B, seq_len)`` view (still no copy; a shard gives ``t_i // (B * seq_len)`` blocks), and
+everything below counts blocks: the export already shuffled documents globally, so blocks
+only coarsen the sample order, and they spare the consumer one numpy call per sample.
 
 Order and ranks: epoch ``e`` visits the samples in the order ``g -> (a * g + b) mod n``, with
 ``a`` (coprime to ``n``) and ``b`` drawn from ``numpy.random.default_rng([seed, e])``
@@ -52,13 +56,18 @@ class TokenShards:
     """Iterate ``seq_len``-token numpy arrays from the token export at ``path``."""
 
     def __init__(self, path: str | os.PathLike, seq_len: int, *, rank: int = 0,
-                 world_size: int = 1, seed: int | None = 0, verify: bool = True) -> None:
+                 world_size: int = 1, seed: int | None = 0, verify: bool = True,
+                 batch_size: int = 1) -> None:
         self.path = Path(path)
         if seq_len < 1:
             raise ShardError(f"seq_len = {seq_len} must be at least 1")
+        if batch_size < 1:
+            raise ShardError(f"batch_size = {batch_size} must be at least 1")
         if not 0 <= rank < world_size:
             raise ShardError(f"rank = {rank} must be in 0 .. world_size - 1 = {world_size - 1}")
         self.seq_len, self.rank, self.world_size, self.seed = seq_len, rank, world_size, seed
+        self.batch_size = batch_size
+        unit = seq_len * batch_size  # tokens per yielded array
         try:
             self.manifest: dict[str, Any] = json.loads(
                 (self.path / MANIFEST).read_text(encoding="utf-8"))
@@ -74,12 +83,12 @@ class TokenShards:
         self.files = {f["path"]: f for f in self.manifest["files"]}
         shards = self.manifest["shards"]
         self._names = [s["name"] + _DATA_SUFFIX[fmt] for s in shards]
-        counts = [s["tokens"] // seq_len for s in shards]
-        self.dropped_tokens = sum(s["tokens"] % seq_len for s in shards)
+        counts = [s["tokens"] // unit for s in shards]
+        self.dropped_tokens = sum(s["tokens"] % unit for s in shards)
         self._first = [0]
         for c in counts:
             self._first.append(self._first[-1] + c)
-        self.samples = self._first[-1]  # in all shards, all ranks
+        self.samples = self._first[-1]  # arrays in all shards for all ranks, per epoch
         self._data: dict[int, np.ndarray] = {}
         self.epoch, self.index = 0, 0
         wanted = self._shards_of_rank() if verify else range(len(shards))
@@ -87,7 +96,7 @@ class TokenShards:
             self._check(self._names[i], sha=verify and i in wanted)
 
     def __len__(self) -> int:
-        """Samples this rank yields per epoch."""
+        """Arrays this rank yields per epoch."""
         return self.samples // self.world_size
 
     def _check(self, name: str, *, sha: bool) -> None:
@@ -136,12 +145,16 @@ class TokenShards:
         a, b = self._order(self.epoch if epoch is None else epoch)
         g = (a * (self.rank + position * self.world_size) + b) % self.samples
         s = self._shard(g)
-        start = (g - self._first[s]) * self.seq_len
-        return self._tokens(s)[start:start + self.seq_len]
+        unit = self.seq_len * self.batch_size
+        start = (g - self._first[s]) * unit
+        return self._shape(self._tokens(s)[start:start + unit])
+
+    def _shape(self, view: np.ndarray) -> np.ndarray:
+        return view if self.batch_size == 1 else view.reshape(self.batch_size, self.seq_len)
 
     def __iter__(self) -> Iterator[np.ndarray]:
         """Samples of the rest of the current epoch; the next ``iter`` starts the next one."""
-        n, w, seq = self.samples, self.world_size, self.seq_len
+        n, w, unit = self.samples, self.world_size, self.seq_len * self.batch_size
         a, b = self._order(self.epoch)
         first, names = self._first, len(self._names)
         tokens = [self._tokens(s) for s in range(names)] if names else []
@@ -149,9 +162,10 @@ class TokenShards:
         while self.index < end:
             g = (a * (self.rank + self.index * w) + b) % n
             s = bisect.bisect_right(first, g) - 1
-            start = (g - first[s]) * seq
+            start = (g - first[s]) * unit
             self.index += 1
-            yield tokens[s][start:start + seq]
+            view = tokens[s][start:start + unit]
+            yield view if unit == self.seq_len else view.reshape(self.batch_size, self.seq_len)
         self.epoch, self.index = self.epoch + 1, 0
 
     def state_dict(self) -> dict[str, int]:

@@ -91,8 +91,20 @@ def test_flipped_byte_is_refused_with_the_file_name(unique):
 def test_bad_arguments(unique, tmp_path):
     with pytest.raises(ShardError, match="rank = 2 must be in 0 .. world_size - 1 = 1"):
         TokenShards(unique, 16, rank=2, world_size=2)
+    with pytest.raises(ShardError, match="batch_size = 0"):
+        TokenShards(unique, 16, batch_size=0)
     with pytest.raises(ShardError, match="missing"):
         TokenShards(tmp_path / "nothing", 16)
     loader = TokenShards(unique, 16)
     with pytest.raises(ShardError, match="another seq_len or world_size"):
         loader.load_state_dict({"epoch": 0, "index": len(loader) + 1})
+
+
+def test_batches_are_blocks_of_consecutive_samples(unique):
+    singles = {_key(s) for s in TokenShards(unique, 8, seed=None)}
+    loader = TokenShards(unique, 8, seed=2, batch_size=4, rank=0, world_size=2)
+    batches = list(loader)
+    assert batches and all(b.shape == (4, 8) and not b.flags.owndata for b in batches)
+    rows = [_key(r) for b in batches for r in b]
+    assert set(rows) <= singles and len(rows) == len(set(rows))
+    assert len(batches) == len(loader) == loader.samples // 2
