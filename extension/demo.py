@@ -3,7 +3,8 @@
 Registers the sample through the source catalog, runs ``sql/recipes/demo.sql`` (empty texts,
 language, exact and near dedup, quality, PII redaction, tokens, leakage-free split, token-budget
 mix), materializes ``OUT/train`` (the mix), ``OUT/val`` and ``OUT/test`` atomically with
-manifests, and leaves ``OUT/lake.duckdb``: the catalog with the dataset ``docs``, views
+manifests, exports the train split as tokenized, shuffled datatrove shards in
+``OUT/train_tokens`` (``export_tokens``), and leaves ``OUT/lake.duckdb``: the catalog with the dataset ``docs``, views
 ``train``, ``val``, ``test`` and ``release`` (all three) over the Parquet files, the logs of
 removed (``demo_removed_log``) and flagged (``demo_flags_log``) documents, the mix report and the
 pure-SQL macros, readable by the stock DuckDB shell and BI tools.
@@ -25,6 +26,7 @@ from .scripts import run_script
 from .sqllib import persist_pure_sql
 
 SPLITS = ("train", "val", "test")
+TOKENS_DIR = "train_tokens"
 DB_NAME = "lake.duckdb"
 OUTPUT_COLUMNS = ("id, text, source, lang, url, detected_lang, n_tokens, n_words, n_chars, "
                   "quality, pii_redacted")
@@ -55,6 +57,7 @@ class DemoResult:
     mix: list[tuple]  # group, target share, achieved share, epochs, shortfall tokens
     unmixed: int  # training documents the token budget left out
     outputs: dict[str, Result] = field(default_factory=dict)
+    tokens_export: Any = None  # export_tokens.ExportResult of OUT/train_tokens
     seconds: float = 0.0
 
     def summary(self) -> str:
@@ -68,6 +71,11 @@ class DemoResult:
             detail = f"{n_rows:,} rows, {chars:,} chars, {tokens:,} tokens"
             rows.append([f"split {split}", detail, n_docs])
         rows.append(["train: not in the mix", "left out by the token budget", self.unmixed])
+        if self.tokens_export is not None:
+            m = self.tokens_export.manifest
+            rows.append([f"export {TOKENS_DIR}", f"{m['total_tokens']:,} tokens ({m['dtype']}, "
+                         f"shuffled, EOS after each) in {len(m['shards'])} datatrove shard(s)",
+                         m["total_documents"]])
         table = render(["stage", "detail", "documents"], rows)
         mix = render(["source", "target share", "achieved share", "epochs", "shortfall tokens"],
                      [list(r) for r in self.mix])
@@ -112,11 +120,18 @@ def demo(out_dir: str | os.PathLike = "out", *, threads: int | None = None,
             + ", ".join(f"'{(out / s).as_posix()}/*.parquet'" for s in SPLITS)
             + "], union_by_name = true)"
         )
+        progress.stage(f"export tokens of train to {TOKENS_DIR}")
+        from .export_tokens import export_tokens
+
+        tokens_export = export_tokens(
+            con, "SELECT id, text, source, epoch FROM train", out / TOKENS_DIR,
+            format="datatrove", by="source", order_by="id, epoch", overwrite=True)
         for name in ("removed", "flags", "mix_report"):
             con.execute(f"CREATE OR REPLACE TABLE demo_{name}_log AS SELECT * FROM demo_{name} "
                         "ORDER BY ALL")
         persist_pure_sql(con)
         result = _result(con, out, outputs)
+        result.tokens_export = tokens_export
         con.execute("CHECKPOINT")
     except BaseException:
         con.close()

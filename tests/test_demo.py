@@ -125,3 +125,22 @@ def test_demo_cli_prints_the_summary(tmp_path):
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "removed: exact_dedup" in proc.stdout and "split test" in proc.stdout
+
+
+def test_demo_exports_train_tokens_matching_the_mix(demo_out):
+    from corpusql.export_tokens import check
+    from corpusql.loader import TokenShards
+
+    out, result = demo_out
+    m = result.tokens_export.manifest
+    assert check(out / "train_tokens") == []
+    assert m["format"] == "datatrove" and m["dtype"] == "uint16" and m["null_texts"] == 0
+    train = pq.read_table(out / "train").to_pydict()
+    assert m["total_documents"] == len(train["id"])
+    # tokens per source minus one EOS per document = the n_tokens the mix counted
+    for source, g in m["groups"].items():
+        n = [t for t, s in zip(train["n_tokens"], train["source"]) if s == source]
+        assert g["tokens"] - g["documents"] == sum(n), source
+    samples = list(TokenShards(out / "train_tokens", 2048))
+    assert len(samples) == m["total_tokens"] // 2048
+    assert "export train_tokens" in result.summary()
