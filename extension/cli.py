@@ -117,13 +117,14 @@ def cmd_export_tokens(args) -> int:
             progress.stage(f"setup {args.setup}")
             progress.run(run_file, con, args.setup)
         progress.stage(f"export tokens to {args.out_dir}")
+        recipe = Path(args.setup).read_text(encoding="utf-8") if args.setup else None
         result = progress.run(
             export_tokens, con, _query_arg(args.query), args.out_dir,
             tokenizer=args.tokenizer, format=args.format, eos=not args.no_eos,
             shuffle_seed=None if args.no_shuffle else args.shuffle_seed,
             shard_tokens=args.shard_tokens, text_col=args.text_col, order_by=args.order_by,
             dtype=args.dtype, seq_len=args.seq_len, pack=args.pack, overwrite=args.overwrite,
-            lock_timeout=args.lock_timeout,
+            lock_timeout=args.lock_timeout, recipe=recipe,
         )
     finally:
         con.close()

@@ -104,6 +104,7 @@ def export_tokens(
     pack: str = "split",
     overwrite: bool = False,
     lock_timeout: float | None = None,
+    recipe: str | None = None,
 ) -> ExportResult:
     """Tokenize ``query``'s ``text_col`` and write shards of token ids under ``out_dir``.
 
@@ -111,7 +112,8 @@ def export_tokens(
     epochs per value (default ``mix_group`` when the query has ``mix_group`` and ``epoch``, as
     ``mix()`` returns). ``seq_len`` and ``pack`` apply to ``format='parquet'`` only. An existing
     export is replaced only with ``overwrite=True``; a directory corpusql did not write is never
-    replaced.
+    replaced. ``recipe`` is the SQL that built the tables the query reads (recorded in the
+    manifest, as ``materialize`` does).
     """
     from .udfs.token_formats import token_dtype
     from .udfs.token_packing import PACK_MODES
@@ -158,6 +160,7 @@ def export_tokens(
                           "vocab_size": vocab},
             "dtype": ids_dtype.newbyteorder("=").name,
             "versions": provenance.versions(),
+            "recipe": recipe,
         }
         if format == "parquet":
             plan.update(seq_len=seq_len, pack=pack)
