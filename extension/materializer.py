@@ -271,6 +271,8 @@ def _check(target: Path) -> tuple[int, list[str]]:
         if sha256_file(path) != entry["sha256"]:
             problems.append(f"{path}: sha256 differs from the manifest")
             continue
+        if "rows" not in entry:  # token shards of export_tokens: size and sha256 only
+            continue
         try:
             rows = _parquet_rows(path)
         except Exception as exc:  # noqa: BLE001 - any unreadable file is a problem to report
