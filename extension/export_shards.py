@@ -66,7 +66,7 @@ def encode_to_spill(con, tok, plan: dict[str, Any], ids_dtype: np.dtype,
             nulls += int((~valid).sum())
             values = texts.filter(pa.array(valid)).to_pylist() if texts.null_count \
                 else texts.to_pylist()
-            encodings = tok.encode_batch(values, add_special_tokens=False)
+            encodings = _encode(tok, values)
             lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64,
                                   count=len(encodings))
             ids = np.fromiter(chain.from_iterable(e.ids for e in encodings), dtype=np.int64,
@@ -90,6 +90,16 @@ def encode_to_spill(con, tok, plan: dict[str, Any], ids_dtype: np.dtype,
                 _count(by_group, batch, valid, lengths)
     all_lengths = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
     return EncodeStats(all_lengths, nulls, dict(by_group))
+
+
+def _encode(tok, values: list[str]) -> list:
+    """Encodings of ``values``; a text repeated in the batch (a mix's epochs) is encoded once."""
+    first: dict[str, int] = {}
+    where = [first.setdefault(v, len(first)) for v in values]
+    if len(first) == len(values):
+        return tok.encode_batch(values, add_special_tokens=False)
+    unique = tok.encode_batch(list(first), add_special_tokens=False)
+    return [unique[i] for i in where]
 
 
 def _count(by_group, batch, valid: np.ndarray, lengths: np.ndarray) -> None:
