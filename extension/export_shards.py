@@ -59,35 +59,38 @@ def encode_to_spill(con, tok, plan: dict[str, Any], ids_dtype: np.dtype,
     by_group: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     limit = np.iinfo(ids_dtype).max
     reader = con.sql(_select(con, plan)).to_arrow_reader(BATCH_ROWS)
-    with open(spill, "wb") as out:
-        for batch in reader:
-            texts = batch.column(0)
-            valid = np.asarray(texts.is_valid())
-            nulls += int((~valid).sum())
-            values = texts.filter(pa.array(valid)).to_pylist() if texts.null_count \
-                else texts.to_pylist()
-            encodings = _encode(tok, values)
-            lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64,
-                                  count=len(encodings))
-            ids = np.fromiter(chain.from_iterable(e.ids for e in encodings), dtype=np.int64,
-                              count=int(lengths.sum()))
-            if ids.size and int(ids.max()) > limit:
-                raise ValueError(f"export_tokens: token id {int(ids.max())} does not fit "
-                                 f"{ids_dtype.name}; pass dtype := 'uint32'")
-            if eos_id is not None:
-                ends = np.cumsum(lengths + 1) - 1
-                keep = np.ones(ids.size + lengths.size, dtype=bool)
-                keep[ends] = False
-                full = np.empty(keep.size, dtype=ids_dtype)
-                full[keep] = ids
-                full[ends] = eos_id
-                lengths += 1
-            else:
-                full = ids.astype(ids_dtype)
-            out.write(full.tobytes())
-            parts.append(lengths)
-            if plan["by"] is not None:
-                _count(by_group, batch, valid, lengths)
+    try:
+        with open(spill, "wb") as out:
+            for batch in reader:
+                texts = batch.column(0)
+                valid = np.asarray(texts.is_valid())
+                nulls += int((~valid).sum())
+                values = texts.filter(pa.array(valid)).to_pylist() if texts.null_count \
+                    else texts.to_pylist()
+                encodings = _encode(tok, values)
+                lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64,
+                                      count=len(encodings))
+                ids = np.fromiter(chain.from_iterable(e.ids for e in encodings), dtype=np.int64,
+                                  count=int(lengths.sum()))
+                if ids.size and int(ids.max()) > limit:
+                    raise ValueError(f"export_tokens: token id {int(ids.max())} does not fit "
+                                     f"{ids_dtype.name}; pass dtype := 'uint32'")
+                if eos_id is not None:
+                    ends = np.cumsum(lengths + 1) - 1
+                    keep = np.ones(ids.size + lengths.size, dtype=bool)
+                    keep[ends] = False
+                    full = np.empty(keep.size, dtype=ids_dtype)
+                    full[keep] = ids
+                    full[ends] = eos_id
+                    lengths += 1
+                else:
+                    full = ids.astype(ids_dtype)
+                out.write(full.tobytes())
+                parts.append(lengths)
+                if plan["by"] is not None:
+                    _count(by_group, batch, valid, lengths)
+    finally:
+        reader.close()  # an unfinished result would block the connection
     all_lengths = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
     return EncodeStats(all_lengths, nulls, dict(by_group))
 

@@ -107,3 +107,13 @@ def test_kill_during_export_keeps_the_previous_one(docs, tmp_path):
     assert "removed .out.staging-" in done.stdout
     assert "100 documents" in done.stdout
     assert not any(p.startswith(".out.") for p in _names(tmp_path))
+
+
+def test_failing_query_leaves_nothing_and_the_connection_usable(docs, tmp_path):
+    import duckdb
+
+    with pytest.raises(duckdb.Error, match="boom"):
+        export_tokens(docs, "SELECT id, CASE WHEN id > 50 THEN error('boom') ELSE text END "
+                      "AS text FROM docs", tmp_path / "out")
+    assert _names(tmp_path) == []
+    assert docs.execute("SELECT count(*) FROM docs").fetchone()[0] > 0
