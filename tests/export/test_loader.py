@@ -108,3 +108,17 @@ def test_batches_are_blocks_of_consecutive_samples(unique):
     rows = [_key(r) for b in batches for r in b]
     assert set(rows) <= singles and len(rows) == len(set(rows))
     assert len(batches) == len(loader) == loader.samples // 2
+
+
+def test_megatron_export_gives_the_same_samples(docs, tmp_path):
+    a = export_tokens(docs, "SELECT * FROM docs", tmp_path / "dt", shard_tokens=300)
+    b = export_tokens(docs, "SELECT * FROM docs", tmp_path / "mg", format="megatron",
+                      shard_tokens=300)
+    assert [s["tokens"] for s in a.manifest["shards"]] == [s["tokens"] for s in
+                                                           b.manifest["shards"]]
+    got_a = [_key(s) for s in TokenShards(tmp_path / "dt", 16, seed=3)]
+    got_b = [_key(s) for s in TokenShards(tmp_path / "mg", 16, seed=3)]
+    assert got_a == got_b and len(got_a) > 10
+    parquet = export_tokens(docs, "SELECT * FROM docs", tmp_path / "pq", format="parquet")
+    with pytest.raises(ShardError, match="format 'parquet'.*any Parquet reader"):
+        TokenShards(parquet.out_dir, 16)
