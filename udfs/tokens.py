@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import paths
+from . import paths, token_chunks
 
 DEFAULT = "default"
 
@@ -84,18 +84,48 @@ def _encode(text: pa.Array, tokenizer: str, function: str):
     return np.asarray(valid), tok.encode_batch(values, add_special_tokens=False)
 
 
-def token_count(text: pa.Array, *, tokenizer: str = DEFAULT) -> pa.Array:
+def token_count(text: pa.Array, *, tokenizer: str = DEFAULT,
+                max_memory_bytes: int | None = None) -> pa.Array:
     """Number of tokens of the text under ``tokenizer`` ('default' or a tokenizer.json path).
 
     Defined as ``len(Tokenizer.encode(text, add_special_tokens=False).ids)`` of Hugging Face
     ``tokenizers``: no BOS/EOS or other special tokens are added, and truncation and padding in
     the file are ignored. The default tokenizer is corpusql's byte-level BPE (8192 entries, see
     scripts/train_tokenizer.py). Empty text has 0 tokens; NULL text has 0 tokens.
+
+    Texts are encoded at most ``token_chunks.GROUP_CHARS`` characters at a time; a text longer
+    than ``token_chunks.CHUNK_CHARS`` is cut into chunks at places where the count is provably
+    unchanged (see corpusql.udfs.token_chunks), so memory stays bounded and the count exact. A
+    text, or a stretch of one, with no such place is encoded whole only if its estimated memory
+    fits ``max_memory_bytes`` (default: half of what the process can still get, see
+    ``token_chunks.default_memory_budget``); otherwise the call fails naming that knob.
     """
-    valid, encodings = _encode(text, tokenizer, "token_count")
+    tok = load_tokenizer(tokenizer, function="token_count")
+    valid = np.asarray(text.is_valid())
+    values = pc.filter(text, valid).to_pylist() if text.null_count else text.to_pylist()
+    found = np.zeros(len(values), dtype=np.int64)
+    short, size = [], 0
+    for i, value in enumerate(values):
+        if len(value) > token_chunks.CHUNK_CHARS:
+            found[i] = token_chunks.count(tok, value, max_memory_bytes=max_memory_bytes,
+                                          tokenizer=tokenizer)
+            continue
+        short.append(i)
+        size += len(value)
+        if size >= token_chunks.GROUP_CHARS:
+            _count_short(tok, values, short, found)
+            short, size = [], 0
+    _count_short(tok, values, short, found)
     counts = np.zeros(len(text), dtype=np.int32)
-    counts[valid] = [len(e.ids) for e in encodings]
+    counts[valid] = found
     return pa.array(counts, pa.int32())
+
+
+def _count_short(tok, values: list[str], rows: list[int], out: np.ndarray) -> None:
+    """Counts of ``values[rows]`` in one ``encode_batch_fast`` call, written to ``out[rows]``."""
+    if rows:
+        encodings = tok.encode_batch_fast([values[i] for i in rows], add_special_tokens=False)
+        out[rows] = [len(e.ids) for e in encodings]
 
 
 def tokenize(text: pa.Array, *, tokenizer: str = DEFAULT) -> pa.Array:

@@ -1,0 +1,272 @@
+"""Exact token counts of long texts, encoded in bounded chunks.
+
+Definitions. A *cut* at character position ``p`` splits a text ``t`` into ``t[:p]`` and
+``t[p:]``. A cut is *safe* for a tokenizer when the token count of ``t`` equals the sum of the
+counts of the two parts (``add_special_tokens=False`` throughout). ``tokenizers`` encodes a text
+in stages: added tokens (``<|endoftext|>``, ``[CLS]`` ...) are matched first, the normalizer
+rewrites the rest, the pre-tokenizer splits it into pieces and the model encodes each piece on
+its own (BPE merges, WordPiece and Unigram never cross a piece boundary). A cut is therefore safe
+where (1) no added token occurs within a few characters of it or of the whitespace run around
+it, (2) the normalizer maps characters without looking across the cut, and (3) the
+pre-tokenizer puts a piece boundary there in the whole text and in each part. The rules for (3),
+chosen from the tokenizer.json:
+
+- ``ByteLevel`` (GPT-2's regex, no prefix space; normalizer none, NFC, NFD or Lowercase): before
+  the last whitespace character of a run, that is before an ASCII whitespace character followed
+  by a non-whitespace one (the regex gives ``\\s+(?!\\S)`` the run minus its last character and
+  the next piece starts with it); and between an ASCII or CJK letter and an ASCII or CJK
+  punctuation mark or digit (the regex's letter, number and punctuation classes never share a
+  piece). With ``add_prefix_space`` only before a space followed by non-whitespace, so the
+  second part starts with the space the pre-tokenizer would otherwise prepend.
+- ``Whitespace``, ``WhitespaceSplit``, ``BertPreTokenizer``: before a space, tab, CR or LF
+  (whitespace is a separator, dropped from every piece).
+- ``Metaspace`` with ``split``: before a space (it becomes the marker that starts the next
+  piece, so no marker is prepended to the second part).
+- ``Sequence``: the rule of its first pre-tokenizer; the later ones work piece by piece.
+
+For these, normalizers that map each character independently are allowed (NFC, NFD, NFKC, NFKD,
+Lowercase, StripAccents, BertNormalizer, Nmt, Sequence of them). Anything else (no
+pre-tokenizer, ``Split`` on a regex, ``ByteLevel`` without its regex, ``Precompiled`` or
+``Replace`` normalizers, BPE dropout) has no plan, and the text is encoded whole. Chunks end at
+the last safe cut at or before ``CHUNK_CHARS`` characters (or the first one after, when there is
+none); a chunk longer than that, up to a whole text without a safe cut, is encoded only when its
+estimated memory (``BYTES_PER_CHAR`` per character) fits in the memory budget.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import resource
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+CHUNK_CHARS = 1 << 16       # target chunk length in characters
+GROUP_CHARS = 1 << 19       # characters encoded per encode_batch call (bounds memory in flight)
+BYTES_PER_CHAR = 400        # measured peak of a whole-text encode: 135-320 B/char, plus margin
+
+_ASCII_WS = "\t\n\x0b\x0c\r "
+_LETTER = "A-Za-z\u3041-\u3096\u30a1-\u30fa\u4e00-\u9fff\uac00-\ud7a3"
+_PUNCT_OR_DIGIT = "!-/0-9:-@\\[-`{-~\u3001\u3002\u300c-\u300f\uff01\uff08\uff09\uff0c\uff0e\uff1a\uff1b\uff1f"
+_BYTE_LEVEL = re.compile(f"(?=[{_ASCII_WS}]\\S)|(?<=[{_LETTER}])(?=[{_PUNCT_OR_DIGIT}])")
+_BYTE_LEVEL_PREFIX = re.compile(r"(?= \S)")
+_BEFORE_WS = re.compile("(?=[\t\n\r ])")
+_BEFORE_SPACE = re.compile("(?= )")
+
+_PER_CHAR = {"NFC", "NFD", "NFKC", "NFKD", "Lowercase", "StripAccents", "BertNormalizer", "Nmt"}
+_NO_SPACE_INTRODUCED = {"NFC", "NFD", "Lowercase"}
+_PIECEWISE = {"ByteLevel", "Metaspace", "Whitespace", "WhitespaceSplit", "BertPreTokenizer",
+              "Digits", "Punctuation", "Split", "UnicodeScripts", "CharDelimiterSplit"}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How to cut texts for one tokenizer: candidate cuts and the added tokens to stay clear of."""
+
+    cuts: re.Pattern
+    added: re.Pattern | None   # any added token's content, case-insensitive
+    reach: int                 # characters to keep between a cut and an added token
+    normalize: object | None   # the normalizer, when added tokens match normalized text
+    name: str                  # the pre-tokenizer, for messages
+
+
+def _normalizer_types(spec) -> list[str] | None:
+    if spec is None:
+        return []
+    if spec.get("type") == "Sequence":
+        out: list[str] = []
+        for sub in spec.get("normalizers", []):
+            types = _normalizer_types(sub)
+            if types is None:
+                return None
+            out += types
+        return out
+    return [spec.get("type")]
+
+
+def _rule(pre: dict, normalizers: list[str]) -> re.Pattern | None:
+    kind = pre.get("type")
+    if kind == "Sequence":
+        parts = pre.get("pretokenizers", [])
+        if not parts or any(p.get("type") not in _PIECEWISE for p in parts[1:]):
+            return None
+        if any(p.get("type") == "ByteLevel" and p.get("add_prefix_space")
+               or p.get("type") == "Metaspace" and p.get("prepend_scheme") == "first"
+               for p in parts[1:]):
+            return None   # a later stage would treat the second part's first piece differently
+        return _rule(parts[0], normalizers)
+    if kind == "ByteLevel":
+        if not pre.get("use_regex", True) or not set(normalizers) <= _NO_SPACE_INTRODUCED:
+            return None
+        return _BYTE_LEVEL_PREFIX if pre.get("add_prefix_space") else _BYTE_LEVEL
+    if not set(normalizers) <= _PER_CHAR:
+        return None
+    if kind in ("Whitespace", "WhitespaceSplit", "BertPreTokenizer"):
+        return _BEFORE_WS
+    if kind == "Metaspace" and pre.get("split", True):
+        return _BEFORE_SPACE
+    return None
+
+
+def _state(component) -> dict | None:
+    return None if component is None else json.loads(component.__getstate__())
+
+
+def plan_for(tok) -> Plan | None:
+    """The cut plan for a loaded ``tokenizers.Tokenizer``, or None when it must encode whole."""
+    if getattr(tok.model, "dropout", None):
+        return None
+    pre = _state(tok.pre_tokenizer)
+    normalizers = _normalizer_types(_state(tok.normalizer))
+    if pre is None or normalizers is None:
+        return None
+    cuts = _rule(pre, normalizers)
+    if cuts is None:
+        return None
+    added = [t for t in tok.get_added_tokens_decoder().values() if t.content]
+    pattern = None
+    if added:
+        alternatives = sorted({re.escape(t.content) for t in added}, key=len, reverse=True)
+        pattern = re.compile("|".join(alternatives), re.IGNORECASE)
+    normalized = any(t.normalized for t in added) and tok.normalizer is not None
+    reach = 2 * max((len(t.content) for t in added), default=0) + 8
+    return Plan(cuts, pattern, reach, tok.normalizer if normalized else None, pre["type"])
+
+
+def _near_added(text: str, p: int, plan: Plan) -> bool:
+    """Whether an added token occurs near the cut at ``p`` or near the whitespace run around it.
+
+    Added tokens with lstrip/rstrip swallow a whole whitespace run next to them, so the window
+    spans the run (lstrip on the right, rstrip on the left) plus ``reach`` characters.
+    """
+    if plan.added is None:
+        return False
+    lo = p
+    while lo > 0 and text[lo - 1].isspace():
+        lo -= 1
+    hi = p
+    while hi < len(text) and text[hi].isspace():
+        hi += 1
+    lo, hi = max(0, lo - plan.reach), min(len(text), hi + plan.reach)
+    if plan.added.search(text, lo, hi):
+        return True
+    return plan.normalize is not None and bool(
+        plan.added.search(plan.normalize.normalize_str(text[lo:hi])))
+
+
+def _last_cut(text: str, plan: Plan, start: int, target: int) -> int | None:
+    """The last safe cut in (start, target], looking back in growing windows."""
+    span = 256
+    while True:
+        lo = max(start + 1, target - span)
+        found = [m.start() for m in plan.cuts.finditer(text, lo, min(len(text), target + 2))]
+        for p in reversed(found):
+            if lo <= p <= target and not _near_added(text, p, plan):
+                return p
+        if lo == start + 1:
+            return None
+        span *= 16
+
+
+def _next_cut(text: str, plan: Plan, after: int) -> int | None:
+    """The first safe cut after ``after``, or None."""
+    for m in plan.cuts.finditer(text, after + 1):
+        if not _near_added(text, m.start(), plan):
+            return m.start()
+    return None
+
+
+def bounds(text: str, plan: Plan | None, *, chunk_chars: int = 0) -> Iterator[tuple[int, int]]:
+    """(start, end) of consecutive chunks covering ``text``, each ending at a safe cut.
+
+    Each chunk ends at the last safe cut within ``chunk_chars`` characters of its start, or at
+    the first one after when there is none; without a plan the text is one chunk.
+    """
+    chunk_chars = chunk_chars or CHUNK_CHARS
+    start, n = 0, len(text)
+    while plan is not None and n - start > chunk_chars:
+        target = start + chunk_chars
+        p = _last_cut(text, plan, start, target) or _next_cut(text, plan, target)
+        if p is None:
+            break
+        yield start, p
+        start = p
+    yield start, n
+
+
+def default_memory_budget() -> int:
+    """Bytes a single encode may use: half of the memory this process can still get.
+
+    The least of half the physical RAM, half the headroom under the address-space ulimit
+    (RLIMIT_AS minus the current virtual size) and half the headroom under a cgroup v2 memory
+    limit (memory.max minus memory.current).
+    """
+    page = os.sysconf("SC_PAGE_SIZE")
+    room = [os.sysconf("SC_PHYS_PAGES") * page]
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if soft != resource.RLIM_INFINITY:
+        with open("/proc/self/statm") as f:
+            room.append(soft - int(f.read().split()[0]) * page)
+    try:
+        with open("/sys/fs/cgroup/memory.max") as f:
+            limit = f.read().strip()
+        with open("/sys/fs/cgroup/memory.current") as f:
+            used = int(f.read().strip())
+        if limit != "max":
+            room.append(int(limit) - used)
+    except (OSError, ValueError):
+        pass
+    return max(0, min(room) // 2)
+
+
+def _gb(n: float) -> str:
+    return f"{n / 1e9:.1f} GB" if n >= 1e8 else f"{n / 1e6:.1f} MB"
+
+
+def check_fits(n_chars: int, text_chars: int, plan: Plan | None, budget: int | None,
+               function: str, tokenizer: str) -> None:
+    """Raise when encoding ``n_chars`` characters at once would exceed the memory budget."""
+    need = n_chars * BYTES_PER_CHAR
+    if need <= CHUNK_CHARS * BYTES_PER_CHAR:
+        return
+    budget = default_memory_budget() if budget is None else budget
+    if need <= budget:
+        return
+    why = (f"corpusql knows no safe cuts for tokenizer {tokenizer!r} (its pre-tokenizer or "
+           f"normalizer is not one of those listed in docs/tokens-mix-split.md)"
+           if plan is None else
+           f"it has a stretch of {n_chars:,} characters with no safe place to cut "
+           f"for tokenizer {tokenizer!r} (pre-tokenizer {plan.name}, e.g. no whitespace)")
+    raise ValueError(
+        f"{function}: a text of {text_chars:,} characters cannot be counted in bounded chunks: "
+        f"{why}; encoding {n_chars:,} characters at once needs about {_gb(need)}, over the "
+        f"memory budget of {_gb(budget)}. Raise the budget (max_memory_bytes; corpusql."
+        f"connect(memory_budget=...)), or split the text before counting.")
+
+
+def count(tok, text: str, *, chunk_chars: int = 0, group_chars: int = 0,
+          max_memory_bytes: int | None = None, function: str = "token_count",
+          tokenizer: str = "") -> int:
+    """Token count of ``text`` (no special tokens), encoded chunk by chunk; exact.
+
+    Chunks are encoded ``group_chars`` characters per ``encode_batch_fast`` call, so at most
+    that much text is being encoded at once, besides a chunk longer than it.
+    """
+    group_chars = group_chars or GROUP_CHARS
+    plan = plan_for(tok)
+    total, group, size = 0, [], 0
+    for start, end in bounds(text, plan, chunk_chars=chunk_chars):
+        check_fits(end - start, len(text), plan, max_memory_bytes, function, tokenizer)
+        group.append(text[start:end])
+        size += end - start
+        if size >= group_chars:
+            total += _count_group(tok, group)
+            group, size = [], 0
+    if group:
+        total += _count_group(tok, group)
+    return total
+
+
+def _count_group(tok, texts: list[str]) -> int:
+    return sum(len(e.ids) for e in tok.encode_batch_fast(texts, add_special_tokens=False))
