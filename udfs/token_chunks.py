@@ -30,7 +30,7 @@ pre-tokenizer, ``Split`` on a regex, ``ByteLevel`` without its regex, ``Precompi
 ``Replace`` normalizers, BPE dropout) has no plan, and the text is encoded whole. Chunks end at
 the last safe cut at or before ``CHUNK_CHARS`` characters (or the first one after, when there is
 none); a chunk longer than that, up to a whole text without a safe cut, is encoded only when its
-estimated memory (``BYTES_PER_CHAR`` per character) fits in the memory budget.
+estimated memory (``BYTES_PER_BYTE`` per UTF-8 byte) fits in the memory budget.
 """
 
 from __future__ import annotations
@@ -43,8 +43,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 CHUNK_CHARS = 1 << 16       # target chunk length in characters
-GROUP_CHARS = 1 << 19       # characters encoded per encode_batch call (bounds memory in flight)
-BYTES_PER_CHAR = 400        # measured peak of a whole-text encode: 135-320 B/char, plus margin
+GROUP_CHARS = 1 << 18       # characters encoded per encode_batch call (bounds memory in flight)
+BYTES_PER_BYTE = 250        # peak memory of one encode per UTF-8 byte of input (measured
+                            # 93 for CJK, 182 for English, 202 for emoji; plus a margin)
 
 _ASCII_WS = "\t\n\x0b\x0c\r "
 _LETTER = "A-Za-z\u3041-\u3096\u30a1-\u30fa\u4e00-\u9fff\uac00-\ud7a3"
@@ -224,15 +225,14 @@ def _gb(n: float) -> str:
     return f"{n / 1e9:.1f} GB" if n >= 1e8 else f"{n / 1e6:.1f} MB"
 
 
-def check_fits(n_chars: int, text_chars: int, plan: Plan | None, budget: int | None,
+def check_fits(piece: str, text_chars: int, plan: Plan | None, budget: int | None,
                function: str, tokenizer: str) -> None:
-    """Raise when encoding ``n_chars`` characters at once would exceed the memory budget."""
-    need = n_chars * BYTES_PER_CHAR
-    if need <= CHUNK_CHARS * BYTES_PER_CHAR:
-        return
+    """Raise when encoding ``piece`` at once would exceed the memory budget (bytes)."""
+    need = len(piece.encode("utf-8", "surrogatepass")) * BYTES_PER_BYTE
     budget = default_memory_budget() if budget is None else budget
     if need <= budget:
         return
+    n_chars = len(piece)
     why = (f"corpusql knows no safe cuts for tokenizer {tokenizer!r} (its pre-tokenizer or "
            f"normalizer is not one of those listed in docs/tokens-mix-split.md)"
            if plan is None else
@@ -256,9 +256,12 @@ def count(tok, text: str, *, chunk_chars: int = 0, group_chars: int = 0,
     group_chars = group_chars or GROUP_CHARS
     plan = plan_for(tok)
     total, group, size = 0, [], 0
+    chunk_chars = chunk_chars or CHUNK_CHARS
     for start, end in bounds(text, plan, chunk_chars=chunk_chars):
-        check_fits(end - start, len(text), plan, max_memory_bytes, function, tokenizer)
-        group.append(text[start:end])
+        piece = text[start:end]
+        if end - start > chunk_chars:
+            check_fits(piece, len(text), plan, max_memory_bytes, function, tokenizer)
+        group.append(piece)
         size += end - start
         if size >= group_chars:
             total += _count_group(tok, group)

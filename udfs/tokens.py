@@ -93,12 +93,11 @@ def token_count(text: pa.Array, *, tokenizer: str = DEFAULT,
     the file are ignored. The default tokenizer is corpusql's byte-level BPE (8192 entries, see
     scripts/train_tokenizer.py). Empty text has 0 tokens; NULL text has 0 tokens.
 
-    Texts are encoded at most ``token_chunks.GROUP_CHARS`` characters at a time; a text longer
-    than ``token_chunks.CHUNK_CHARS`` is cut into chunks at places where the count is provably
-    unchanged (see corpusql.udfs.token_chunks), so memory stays bounded and the count exact. A
-    text, or a stretch of one, with no such place is encoded whole only if its estimated memory
-    fits ``max_memory_bytes`` (default: half of what the process can still get, see
-    ``token_chunks.default_memory_budget``); otherwise the call fails naming that knob.
+    A text longer than 65,536 characters is counted in chunks, cut where the count provably
+    does not change (rules per pre-tokenizer in docs/tokens-mix-split.md), so memory stays
+    bounded and the count exact. A text, or a stretch of one, with no safe cut is encoded whole
+    only if it fits the memory budget (kernel argument ``max_memory_bytes``; default half of
+    the memory the process can still get); otherwise the query fails naming that knob.
     """
     tok = load_tokenizer(tokenizer, function="token_count")
     valid = np.asarray(text.is_valid())

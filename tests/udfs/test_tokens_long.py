@@ -101,9 +101,9 @@ def sentencepiece_unigram() -> Tokenizer:
     tok = Tokenizer(models.Unigram())
     tok.normalizer = normalizers.NFKC()
     tok.pre_tokenizer = pre_tokenizers.Metaspace()
-    tok.train_from_iterator(_corpus(), trainers.UnigramTrainer(
-        vocab_size=500, special_tokens=["<unk>", "<s>", "</s>"], unk_token="<unk>",
-        show_progress=False))
+    tok.train_from_iterator(_corpus()[:30], trainers.UnigramTrainer(   # Unigram trains slowly
+        vocab_size=300, special_tokens=["<unk>", "<s>", "</s>"], unk_token="<unk>",
+        show_progress=False, max_piece_length=6))
     tok.post_processor = processors.TemplateProcessing(
         single="<s> $A </s>", special_tokens=[("<s>", 1), ("</s>", 2)])
     return tok
