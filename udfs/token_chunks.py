@@ -22,11 +22,14 @@ chosen from the tokenizer.json:
   (whitespace is a separator, dropped from every piece).
 - ``Metaspace`` with ``split``: before a space (it becomes the marker that starts the next
   piece, so no marker is prepended to the second part).
+- ``Split`` on the regex of GPT-2, cl100k_base (GPT-4, Llama 3) or Qwen2, isolated: before a
+  single space between a non-whitespace character and a letter (every alternative of these
+  regexes that can hold that space starts with it, and none looks past it).
 - ``Sequence``: the rule of its first pre-tokenizer; the later ones work piece by piece.
 
 For these, normalizers that map each character independently are allowed (NFC, NFD, NFKC, NFKD,
 Lowercase, StripAccents, BertNormalizer, Nmt, Sequence of them). Anything else (no
-pre-tokenizer, ``Split`` on a regex, ``ByteLevel`` without its regex, ``Precompiled`` or
+pre-tokenizer, ``Split`` on another regex, ``ByteLevel`` without its regex, ``Precompiled`` or
 ``Replace`` normalizers, BPE dropout) has no plan, and the text is encoded whole. Chunks end at
 the last safe cut at or before ``CHUNK_CHARS`` characters (or the first one after, when there is
 none); a chunk longer than that, up to a whole text without a safe cut, is encoded only when its
@@ -54,6 +57,18 @@ _BYTE_LEVEL = re.compile(f"(?=[{_ASCII_WS}]\\S)|(?<=[{_LETTER}])(?=[{_PUNCT_OR_D
 _BYTE_LEVEL_PREFIX = re.compile(r"(?= \S)")
 _BEFORE_WS = re.compile("(?=[\t\n\r ])")
 _BEFORE_SPACE = re.compile("(?= )")
+_BEFORE_SPACE_LETTER = re.compile(f"(?<=\\S)(?= [{_LETTER}])")
+# Split regexes of well-known byte-level BPEs (followed by ByteLevel without its own regex)
+_KNOWN_SPLITS = {
+    # GPT-2
+    r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+",
+    # cl100k_base (GPT-4, Llama 3)
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"
+    r"|\s*[\r\n]+|\s+(?!\S)|\s+",
+    # Qwen2
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*"
+    r"|\s*[\r\n]+|\s+(?!\S)|\s+",
+}
 
 _PER_CHAR = {"NFC", "NFD", "NFKC", "NFKD", "Lowercase", "StripAccents", "BertNormalizer", "Nmt"}
 _NO_SPACE_INTRODUCED = {"NFC", "NFD", "Lowercase"}
@@ -101,6 +116,10 @@ def _rule(pre: dict, normalizers: list[str]) -> re.Pattern | None:
         if not pre.get("use_regex", True) or not set(normalizers) <= _NO_SPACE_INTRODUCED:
             return None
         return _BYTE_LEVEL_PREFIX if pre.get("add_prefix_space") else _BYTE_LEVEL
+    if kind == "Split":
+        known = (pre.get("pattern", {}).get("Regex") in _KNOWN_SPLITS
+                 and pre.get("behavior") == "Isolated" and not pre.get("invert"))
+        return _BEFORE_SPACE_LETTER if known and set(normalizers) <= _NO_SPACE_INTRODUCED else None
     if not set(normalizers) <= _PER_CHAR:
         return None
     if kind in ("Whitespace", "WhitespaceSplit", "BertPreTokenizer"):

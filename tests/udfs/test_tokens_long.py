@@ -16,7 +16,7 @@ import textwrap
 
 import pyarrow as pa
 import pytest
-from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
+from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
 
 from corpusql.udfs import token_chunks, tokens
 
@@ -65,7 +65,7 @@ def nasty_texts(rng: random.Random) -> list[str]:
         "\r\n" * 700 + "tail",
         "a" + " " * 2000 + "b" + "\n" * 2000 + "c",
         "🙂" * 1500 + " end",
-        "<|endoftext|> word [CLS] next [SEP]  <s> x </s> " * 40,
+        "<|endoftext|> word [CLS] next [SEP]  <s> x </s> <|end_of_text|>" * 40,
         "abc" * 900 + "," + "d1e2" * 400,
         "don't it's we're " * 200,
     ]
@@ -83,6 +83,22 @@ def byte_level_bpe() -> Tokenizer:
     tok.train_from_iterator(_corpus(), trainers.BpeTrainer(
         vocab_size=600, special_tokens=["<|endoftext|>"], show_progress=False,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    return tok
+
+
+CL100K = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}"
+          r"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")
+
+
+def split_regex_bpe() -> Tokenizer:
+    """Llama 3 / GPT-4 style: Split on the cl100k_base regex, then ByteLevel without a regex."""
+    tok = Tokenizer(models.BPE(ignore_merges=True))
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(CL100K), behavior="isolated", invert=False),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+    tok.train_from_iterator(_corpus(), trainers.BpeTrainer(
+        vocab_size=600, special_tokens=["<|begin_of_text|>", "<|end_of_text|>"],
+        show_progress=False, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
     return tok
 
 
@@ -112,6 +128,7 @@ def sentencepiece_unigram() -> Tokenizer:
 FAMILIES = {
     "bundled byte-level BPE": lambda: Tokenizer.from_file(tokens.default_tokenizer_path()),
     "byte-level BPE": byte_level_bpe,
+    "BPE + cl100k Split": split_regex_bpe,
     "WordPiece + BertPreTokenizer": lambda: wordpiece(pre_tokenizers.BertPreTokenizer()),
     "WordPiece + Whitespace": lambda: wordpiece(pre_tokenizers.Whitespace()),
     "Unigram + Metaspace": sentencepiece_unigram,
