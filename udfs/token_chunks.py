@@ -6,8 +6,8 @@ counts of the two parts (``add_special_tokens=False`` throughout). ``tokenizers`
 in stages: added tokens (``<|endoftext|>``, ``[CLS]`` ...) are matched first, the normalizer
 rewrites the rest, the pre-tokenizer splits it into pieces and the model encodes each piece on
 its own (BPE merges, WordPiece and Unigram never cross a piece boundary). A cut is therefore safe
-where (1) no added token occurs within a few characters of it or of the whitespace run around
-it, (2) the normalizer maps characters without looking across the cut, and (3) the
+where (1) no added token occurs within a few characters of it or of the whitespace runs next
+to the token, (2) the normalizer maps characters without looking across the cut, and (3) the
 pre-tokenizer puts a piece boundary there in the whole text and in each part. The rules for (3),
 chosen from the tokenizer.json:
 
@@ -38,6 +38,7 @@ estimated memory (``BYTES_PER_BYTE`` per UTF-8 byte) fits in the memory budget.
 
 from __future__ import annotations
 
+import bisect
 import json
 import os
 import re
@@ -154,45 +155,71 @@ def plan_for(tok) -> Plan | None:
     return Plan(cuts, pattern, reach, tok.normalizer if normalized else None, pre["type"])
 
 
-def _near_added(text: str, p: int, plan: Plan) -> bool:
-    """Whether an added token occurs near the cut at ``p`` or near the whitespace run around it.
+_WS_RUN = re.compile(r"\s*")
+_RUN_CAP = 4096   # longest whitespace run walked for a normalized added token's window
 
-    Added tokens with lstrip/rstrip swallow a whole whitespace run next to them, so the window
-    spans the run (lstrip on the right, rstrip on the left) plus ``reach`` characters.
+
+def _left_run(text: str, i: int, cap: int | None = None) -> int:
+    """Start of the whitespace run ending at ``i`` (``i`` itself when there is none)."""
+    lo = i
+    while lo > 0 and text[lo - 1].isspace() and (cap is None or i - lo < cap):
+        lo -= 1
+    return lo
+
+
+def _zones(text: str, plan: Plan) -> list[tuple[int, int]]:
+    """Merged, sorted [lo, hi] ranges in which no cut is made: around added tokens.
+
+    A range covers an occurrence of an added token's content (case-insensitive), the whitespace
+    runs on both sides (lstrip/rstrip swallow them) and ``plan.reach`` characters beyond, which
+    also covers overlapping occurrences of other added tokens and single_word's neighbours.
     """
     if plan.added is None:
+        return []
+    zones = sorted((max(0, _left_run(text, m.start()) - plan.reach),
+                    _WS_RUN.match(text, m.end()).end() + plan.reach)
+                   for m in plan.added.finditer(text))
+    merged: list[tuple[int, int]] = []
+    for lo, hi in zones:
+        if merged and lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
+def _allowed(text: str, p: int, plan: Plan, zones: list[tuple[int, int]]) -> bool:
+    """Whether the candidate cut at ``p`` is clear of added tokens (raw and normalized)."""
+    i = bisect.bisect_right(zones, (p, len(text) + 1)) - 1
+    if i >= 0 and zones[i][0] <= p <= zones[i][1]:
         return False
-    lo = p
-    while lo > 0 and text[lo - 1].isspace():
-        lo -= 1
-    hi = p
-    while hi < len(text) and text[hi].isspace():
-        hi += 1
-    lo, hi = max(0, lo - plan.reach), min(len(text), hi + plan.reach)
-    if plan.added.search(text, lo, hi):
+    if plan.normalize is None:
         return True
-    return plan.normalize is not None and bool(
-        plan.added.search(plan.normalize.normalize_str(text[lo:hi])))
+    lo, hi = _left_run(text, p, _RUN_CAP), _WS_RUN.match(text, p, p + _RUN_CAP).end()
+    if p - lo >= _RUN_CAP or hi - p >= _RUN_CAP:
+        return False
+    window = text[max(0, lo - plan.reach):hi + plan.reach]
+    return not plan.added.search(plan.normalize.normalize_str(window))
 
 
-def _last_cut(text: str, plan: Plan, start: int, target: int) -> int | None:
+def _last_cut(text: str, plan: Plan, zones, start: int, target: int) -> int | None:
     """The last safe cut in (start, target], looking back in growing windows."""
     span = 256
     while True:
         lo = max(start + 1, target - span)
         found = [m.start() for m in plan.cuts.finditer(text, lo, min(len(text), target + 2))]
         for p in reversed(found):
-            if lo <= p <= target and not _near_added(text, p, plan):
+            if lo <= p <= target and _allowed(text, p, plan, zones):
                 return p
         if lo == start + 1:
             return None
         span *= 16
 
 
-def _next_cut(text: str, plan: Plan, after: int) -> int | None:
+def _next_cut(text: str, plan: Plan, zones, after: int) -> int | None:
     """The first safe cut after ``after``, or None."""
     for m in plan.cuts.finditer(text, after + 1):
-        if not _near_added(text, m.start(), plan):
+        if _allowed(text, m.start(), plan, zones):
             return m.start()
     return None
 
@@ -205,9 +232,11 @@ def bounds(text: str, plan: Plan | None, *, chunk_chars: int = 0) -> Iterator[tu
     """
     chunk_chars = chunk_chars or CHUNK_CHARS
     start, n = 0, len(text)
+    zones = _zones(text, plan) if plan is not None and n > chunk_chars else []
     while plan is not None and n - start > chunk_chars:
         target = start + chunk_chars
-        p = _last_cut(text, plan, start, target) or _next_cut(text, plan, target)
+        p = (_last_cut(text, plan, zones, start, target)
+             or _next_cut(text, plan, zones, target))
         if p is None:
             break
         yield start, p

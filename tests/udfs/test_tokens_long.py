@@ -16,7 +16,16 @@ import textwrap
 
 import pyarrow as pa
 import pytest
-from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
+from tokenizers import (
+    AddedToken,
+    Regex,
+    Tokenizer,
+    models,
+    normalizers,
+    pre_tokenizers,
+    processors,
+    trainers,
+)
 
 from corpusql.udfs import token_chunks, tokens
 
@@ -305,3 +314,27 @@ def test_unhandled_tokenizer_through_sql(con, tmp_path):
     con.register("t", pa.table({"text": ["ab" * 100_000]}))
     (n,), = con.execute("SELECT token_count(text, tokenizer := ?) FROM t", [path]).fetchall()
     assert n == whole(Tokenizer.from_file(path), "ab" * 100_000)
+
+
+@pytest.mark.parametrize("kind", ["byte-level", "wordpiece"])
+def test_no_cut_next_to_added_tokens(kind, monkeypatch):
+    """Added tokens (lstrip/rstrip, single_word, normalized) keep counts exact across cuts."""
+    tok = byte_level_bpe() if kind == "byte-level" else wordpiece(pre_tokenizers.BertPreTokenizer())
+    tok.add_tokens([AddedToken("kato", normalized=True), AddedToken("ri ka", normalized=True)])
+    tok.add_special_tokens([AddedToken("<mask>", lstrip=True, rstrip=True),
+                            AddedToken("[SEP]", single_word=True)])
+    rng = random.Random(5)
+    cases = []
+    for _ in range(150):
+        text = random_text(rng, rng.randint(0, 200)).replace(
+            "to", rng.choice([" <mask>  ", "KATO", "[SEP]", "x[SEP]y", "ri  ka", "RI KA"]))
+        cases.append((text, rng.choice([3, 8, 20])))
+
+    def mismatches() -> int:
+        return sum(token_chunks.count(tok, t, chunk_chars=c, group_chars=3 * c) != whole(tok, t)
+                   for t, c in cases)
+
+    assert mismatches() == 0
+    monkeypatch.setattr(token_chunks, "_zones", lambda text, plan: [])
+    if kind == "byte-level":   # no normalizer: the zones alone keep cuts away from added tokens
+        assert mismatches() > 0
