@@ -293,18 +293,20 @@ def check_fits(piece: str, text_chars: int, plan: Plan | None, budget: int | Non
         f"connect(memory_budget=...)), or split the text before counting.")
 
 
-def count(tok, text: str, *, chunk_chars: int = 0, group_chars: int = 0,
-          max_memory_bytes: int | None = None, function: str = "token_count",
-          tokenizer: str = "") -> int:
-    """Token count of ``text`` (no special tokens), encoded chunk by chunk; exact.
+def encode(tok, text: str, *, chunk_chars: int = 0, group_chars: int = 0,
+           max_memory_bytes: int | None = None, function: str = "token_count",
+           tokenizer: str = "") -> Iterator:
+    """Encodings (no special tokens) of the chunks of ``text``, in order; exact.
 
-    Chunks are encoded ``group_chars`` characters per ``encode_batch_fast`` call, so at most
-    that much text is being encoded at once, besides a chunk longer than it.
+    Their ids, concatenated, are the ids of the whole text. Chunks are encoded ``group_chars``
+    characters per ``encode_batch_fast`` call, so at most that much text is being encoded at
+    once, besides a chunk longer than it (checked against the memory budget first).
     """
     group_chars = group_chars or GROUP_CHARS
-    plan = plan_for(tok)
-    total, group, size = 0, [], 0
     chunk_chars = chunk_chars or CHUNK_CHARS
+    plan = plan_for(tok)
+    group: list[str] = []
+    size = 0
     for start, end in bounds(text, plan, chunk_chars=chunk_chars):
         piece = text[start:end]
         if end - start > chunk_chars:
@@ -312,12 +314,12 @@ def count(tok, text: str, *, chunk_chars: int = 0, group_chars: int = 0,
         group.append(piece)
         size += end - start
         if size >= group_chars:
-            total += _count_group(tok, group)
+            yield from tok.encode_batch_fast(group, add_special_tokens=False)
             group, size = [], 0
     if group:
-        total += _count_group(tok, group)
-    return total
+        yield from tok.encode_batch_fast(group, add_special_tokens=False)
 
 
-def _count_group(tok, texts: list[str]) -> int:
-    return sum(len(e.ids) for e in tok.encode_batch_fast(texts, add_special_tokens=False))
+def count(tok, text: str, **options) -> int:
+    """Token count of ``text`` (no special tokens), chunk by chunk; options as for encode."""
+    return sum(len(e.ids) for e in encode(tok, text, **options))

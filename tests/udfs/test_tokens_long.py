@@ -189,6 +189,18 @@ def test_kernel_uses_chunks_for_long_rows(family, monkeypatch):
     assert got == [whole(ref, t) if t is not None else 0 for t in texts]
 
 
+def test_tokenize_long_rows_equal_whole_text_ids(family, monkeypatch):
+    path, ref = family
+    monkeypatch.setattr(token_chunks, "CHUNK_CHARS", 150)
+    monkeypatch.setattr(token_chunks, "GROUP_CHARS", 700)
+    texts = nasty_texts(random.Random(98)) + [None]
+    got = tokens.tokenize(pa.array(texts), tokenizer=path).to_pylist()
+    assert got == [ref.encode(t, add_special_tokens=False).ids if t is not None else None
+                   for t in texts]
+    with pytest.raises(ValueError, match=r"tokenize: .*max_memory_bytes"):
+        tokens.tokenize(pa.array(["x" * 1000]), max_memory_bytes=1000)
+
+
 def test_special_tokens_are_not_added_per_chunk(family):
     """Post-processors (BOS/EOS, [CLS]/[SEP]) add nothing: the count has no special tokens."""
     path, ref = family
@@ -256,7 +268,7 @@ _CHILD = textwrap.dedent(r'''
     import pyarrow as pa
     import corpusql
 
-    block, copies, limit_extra = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    block, copies, limit_extra, fn = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
     con = corpusql.connect()
     con.execute("SET enable_progress_bar = false")
     con.execute("SELECT token_count('warm up')").fetchall()
@@ -266,7 +278,8 @@ _CHILD = textwrap.dedent(r'''
     resource.setrlimit(resource.RLIMIT_AS, (vm + limit_extra, resource.RLIM_INFINITY))
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     try:
-        (n,), = con.execute("SELECT token_count(text) FROM t").fetchall()
+        sql = "token_count(text)" if fn == "token_count" else "len(tokenize(text))"
+        (n,), = con.execute(f"SELECT {sql} FROM t").fetchall()
         print("count", n)
     except Exception as exc:
         print("error", str(exc).replace("\n", " "))
@@ -276,15 +289,16 @@ _CHILD = textwrap.dedent(r'''
 ''')
 
 
-def _run_child(block: str, copies: int, limit_extra: int) -> list[str]:
-    proc = subprocess.run([sys.executable, "-c", _CHILD, block, str(copies), str(limit_extra)],
+def _run_child(block: str, copies: int, limit_extra: int, fn: str = "token_count") -> list[str]:
+    proc = subprocess.run([sys.executable, "-c", _CHILD, block, str(copies), str(limit_extra), fn],
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, (
         f"child died with return code {proc.returncode}: {proc.stderr[-2000:]}")
     return [line.split(" ", 1) for line in proc.stdout.strip().splitlines()[-2:]]
 
 
-def test_long_text_through_sql_in_bounded_memory():
+@pytest.mark.parametrize("fn", ["token_count", "tokenize"])
+def test_long_text_through_sql_in_bounded_memory(fn):
     """A 24 MB text under a ulimit: exact count, no abort, peak RSS growth < 20x the text."""
     rng = random.Random(3)
     block = " " + " ".join(random_text(rng, 60).split()) + "."   # single spaces, starts with one
@@ -293,18 +307,19 @@ def test_long_text_through_sql_in_bounded_memory():
     # joining copies cuts nowhere inside a piece: k copies have exactly k times the tokens
     assert whole(ref, block * 2) == 2 * one and whole(ref, block * 3) == 3 * one
     copies = 24_000_000 // len(block.encode())
-    (kind, value), (_, grew) = _run_child(block, copies, limit_extra=1_500_000_000)
+    (kind, value), (_, grew) = _run_child(block, copies, limit_extra=1_500_000_000, fn=fn)
     assert kind == "count", value
     assert int(value) == copies * one
     grew_bytes, size = (int(x) for x in grew.split())
     assert grew_bytes < 20 * size, f"peak RSS grew by {grew_bytes / size:.1f}x the text size"
 
 
-def test_no_safe_cut_under_ulimit_is_an_error_naming_the_knob():
+@pytest.mark.parametrize("fn", ["token_count", "tokenize"])
+def test_no_safe_cut_under_ulimit_is_an_error_naming_the_knob(fn):
     """20 MB without whitespace under a 1.5 GB ulimit: a SQL error, never an abort."""
-    (kind, value), _ = _run_child("x", 20_000_000, limit_extra=1_500_000_000)
+    (kind, value), _ = _run_child("x", 20_000_000, limit_extra=1_500_000_000, fn=fn)
     assert kind == "error"
-    assert "token_count: " in value and "max_memory_bytes" in value
+    assert f"{fn}: " in value and "max_memory_bytes" in value
     assert "20,000,000 characters" in value
 
 
