@@ -1,4 +1,4 @@
-"""Exact token counts of long texts, encoded in bounded chunks.
+"""Exact token counts and ids of long texts, encoded in bounded chunks.
 
 Definitions. A *cut* at character position ``p`` splits a text ``t`` into ``t[:p]`` and
 ``t[p:]``. A cut is *safe* for a tokenizer when the token count of ``t`` equals the sum of the
@@ -25,7 +25,9 @@ chosen from the tokenizer.json:
 - ``Split`` on the regex of GPT-2, cl100k_base (GPT-4, Llama 3) or Qwen2, isolated: before a
   single space between a non-whitespace character and a letter (every alternative of these
   regexes that can hold that space starts with it, and none looks past it).
-- ``Sequence``: the rule of its first pre-tokenizer; the later ones work piece by piece.
+- ``Sequence``: the rule of its first pre-tokenizer; the later ones work piece by piece, and
+  none of them may prepend a space or marker (ByteLevel with ``add_prefix_space``, Metaspace
+  with ``prepend_scheme`` 'first').
 
 For these, normalizers that map each character independently are allowed (NFC, NFD, NFKC, NFKD,
 Lowercase, StripAccents, BertNormalizer, Nmt, Sequence of them). Anything else (no
