@@ -7,6 +7,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
+import corpusql
 
 WORDS = ("alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november "
          "oscar papa quebec romeo sierra tango uniform victor whiskey xray yankee zulu").split()
@@ -176,3 +177,89 @@ def test_fifty_thousand_identical_and_fifty_thousand_near_identical(con):
     (n_docs, n_clusters, n_removed, largest, n_overfull), = report
     assert (n_docs, largest) == (100_000, 50_000) and n_removed >= 99_000
     assert n_overfull >= 2 * bands
+
+
+def test_memory_budget_defaults_to_half_the_ram_and_is_set_per_connection(tmp_path):
+    import os
+
+    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    c = corpusql.connect()
+    try:
+        (got,), = rows(c, "SELECT getvariable('corpusql_memory_budget')")
+        assert got == ram // 2
+        assert corpusql.set_memory_budget(c, "1.5GB") == 1_500_000_000
+        assert rows(c, "SELECT getvariable('corpusql_memory_budget')") == [(1_500_000_000,)]
+        assert corpusql.set_memory_budget(c, "2GiB") == 2 * 2**30
+        assert corpusql.set_memory_budget(c, 12345) == 12345
+        for bad in ("lots", "-1GB", 0, "4 parsecs"):
+            with pytest.raises(ValueError, match=r"memory_budget = .* is not a size; give bytes"):
+                corpusql.set_memory_budget(c, bad)
+    finally:
+        c.close()
+    c = corpusql.connect(str(tmp_path / "lake.duckdb"), memory_budget="300MB")
+    try:
+        assert rows(c, "SELECT getvariable('corpusql_memory_budget')") == [(300_000_000,)]
+    finally:
+        c.close()
+
+
+def test_tiny_budget_stops_candidate_expansion_with_the_knobs():
+    number_tables_con = corpusql.connect(memory_budget="100KB")
+    try:
+        number_tables(number_tables_con, "tables200", 200)
+        # 200 identical documents: 19,900 pairs of 32 bytes in each of 9 bands > 100 KB
+        with pytest.raises(duckdb.Error, match=(
+                r"near_dup_candidates needs more than 0\.\d+ GB for the \d+ candidate pairs of "
+                r"tables200 \(budget 0\.0 GB\); raise the budget with corpusql\.connect\(\.\.\., "
+                r"memory_budget=\.\.\.\) or corpusql\.set_memory_budget\(con, \.\.\.\), "
+                r"or lower max_bucket \(now 1000\)")):
+            rows(number_tables_con, "FROM near_dup_candidates('tables200', 'text', 'id')")
+        # lowering max_bucket is the other knob: stars fit
+        (n,), = rows(number_tables_con, "SELECT count(*) FROM near_dup_candidates('tables200', "
+                                        "'text', 'id', max_bucket := 10)")
+        assert n == 199
+    finally:
+        number_tables_con.close()
+
+
+def test_tiny_budget_stops_clustering_kernel_with_the_knobs(con):
+    # 10,000 distinct documents and one copy of the first, given the largest id: one candidate
+    # pair passes the expansion check, but the clustering kernel labels all 10,001 nodes
+    con.execute("""
+        CREATE OR REPLACE TABLE distinct10k AS
+        SELECT i AS id, list_reduce(list_transform(['alpha', 'bravo', 'charlie', 'delta', 'echo',
+                   'golf'], lambda w: w || chr(CAST(97 + i % 26 AS INTEGER))
+                   || chr(CAST(97 + (i // 26) % 26 AS INTEGER))
+                   || chr(CAST(97 + (i // 676) % 26 AS INTEGER))), lambda a, b: a || ' ' || b) AS text
+        FROM range(10000) r(i)""")
+    con.execute("INSERT INTO distinct10k SELECT 10000, text FROM distinct10k WHERE id = 0")
+    corpusql.set_memory_budget(con, 100_000)
+    try:
+        assert rows(con, "SELECT id_a, id_b FROM near_dup_candidates('distinct10k', 'text', 'id')"
+                    ) == [(0, 10000)]
+        with pytest.raises(duckdb.Error, match=(
+                r"connected_components needs more than 0\.\d+ GB for 1 edges over 10001 "
+                r"nodes \(budget 0\.0 GB\); raise the budget with corpusql\.connect\(\.\.\., "
+                r"memory_budget=\.\.\.\) or corpusql\.set_memory_budget\(con, \.\.\.\), "
+                r"or lower max_bucket")):
+            rows(con, "FROM near_dup_clusters('distinct10k', 'text', 'id')")
+        with pytest.raises(duckdb.Error, match=r"set_jaccard needs more than .* for 1 sets"):
+            rows(con, "SELECT set_jaccard(shingle_set(text), shingle_set(text || ' more')) FROM ("
+                      "SELECT string_agg(chr(CAST(97 + i % 26 AS INTEGER)) || chr(CAST(97 + (i // 26) "
+                      "% 26 AS INTEGER)) || chr(CAST(97 + i // 676 AS INTEGER)), ' ') AS text "
+                      "FROM range(5000) r(i))")
+    finally:
+        corpusql.set_memory_budget(con, "1TB")
+    assert rows(con, "SELECT id, cluster_id, is_kept FROM near_dup_clusters('distinct10k', "
+                     "'text', 'id') WHERE cluster_size > 1") == [(0, 0, True), (10000, 0, False)]
+
+
+def test_kernels_without_a_budget_are_unbounded():
+    import pyarrow as pa
+
+    from corpusql.udfs.graph import connected_components
+
+    got = connected_components(pa.array([[0, 2]]), pa.array([[1, 3]]), memory_budget=None)
+    assert got.to_pylist() == [[0, 0, 2, 2]]
+    with pytest.raises(ValueError, match="connected_components needs more than"):
+        connected_components(pa.array([[0, 2]]), pa.array([[1, 3]]), memory_budget=10)
