@@ -263,3 +263,24 @@ def test_kernels_without_a_budget_are_unbounded():
     assert got.to_pylist() == [[0, 0, 2, 2]]
     with pytest.raises(ValueError, match="connected_components needs more than"):
         connected_components(pa.array([[0, 2]]), pa.array([[1, 3]]), memory_budget=10)
+
+
+@pytest.mark.parametrize("release_size", [1, 3000])
+def test_incremental_with_identical_documents_in_batch_and_release(con, release_size):
+    # 3,000 identical batch documents (4.5 million pairs per band, uncapped) against a release
+    # holding one or 3,000 of them (9 million batch x release pairs per band, uncapped); DuckDB
+    # may use 300 MB and spill 300 MB, so a quadratic expansion errors instead of swapping
+    number_tables(con, "inc_release", release_size)
+    number_tables(con, "inc_batch", 3000, first_id=10_000)
+    con.execute("INSERT INTO inc_batch VALUES (20000, 'a new page about something else entirely "
+                "with enough words to be signed')")
+    con.execute("SET memory_limit = '300MB'")
+    con.execute("SET max_temp_directory_size = '300MB'")
+    try:
+        got = rows(con, "SELECT duplicate_in, count(*), min(duplicate_of), max(duplicate_of), "
+                        "count(*) FILTER (WHERE is_kept) FROM near_dup_incremental('inc_batch', "
+                        "'inc_release', 'text', 'id') GROUP BY ALL ORDER BY ALL")
+    finally:
+        con.execute("RESET memory_limit")
+        con.execute("RESET max_temp_directory_size")
+    assert got == [("release", 3000, 0, 0, 0), (None, 1, None, None, 1)]
