@@ -5,7 +5,7 @@
 -- many documents; how many have no text to compare (NULL, or empty after minhash_normalize: they
 -- are never candidates and always kept); how many near-duplicate clusters (more than one
 -- document) have a member from this source; how many of its documents sit in such clusters; how
--- many near_dedup would remove and what fraction that is; and the size of the largest cluster
+-- many near_dedup would remove and what fraction that is; the size of the largest cluster
 -- with a member from this source; and how many over-full LSH band buckets (more than
 -- `max_bucket` documents share the band key: near_dup_candidates checks them against one
 -- representative instead of pairing them all) have a member from this source. Counting those
