@@ -17,7 +17,8 @@
 -- repeated id fails, naming the column and an example). Before expanding pairs the macro
 -- counts them: when they need more memory than the corpusql memory budget (corpusql.connect's
 -- memory_budget, the variable corpusql_memory_budget in bytes; no limit when it is unset) at 32
--- bytes a pair, it fails with the count and the knobs instead of filling memory and disk. Texts are normalized
+-- bytes a pair row (counted per band, before pairs found in several bands are merged), it fails
+-- with the count and the knobs instead of filling memory and disk. Texts are normalized
 -- as minhash_signature's are: `norm_numbers := false` keeps digits instead of folding each run
 -- to 0 (then texts that differ only in numbers are no longer near-duplicates).
 --

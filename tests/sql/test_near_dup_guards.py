@@ -214,6 +214,12 @@ def test_tiny_budget_stops_candidate_expansion_with_the_knobs():
                 r"memory_budget=\.\.\.\) or corpusql\.set_memory_budget\(con, \.\.\.\), "
                 r"or lower max_bucket \(now 1000\)")):
             rows(number_tables_con, "FROM near_dup_candidates('tables200', 'text', 'id')")
+        # SQL users set the same variable (bytes)
+        number_tables_con.execute("SET VARIABLE corpusql_memory_budget = 10_000_000")
+        (n,), = rows(number_tables_con, "SELECT count(*) FROM near_dup_candidates('tables200', "
+                                        "'text', 'id')")
+        assert n == 200 * 199 // 2
+        corpusql.set_memory_budget(number_tables_con, "100KB")
         # lowering max_bucket is the other knob: stars fit
         (n,), = rows(number_tables_con, "SELECT count(*) FROM near_dup_candidates('tables200', "
                                         "'text', 'id', max_bucket := 10)")
