@@ -117,6 +117,7 @@ def test_report_counts_overfull_buckets(con):
     assert got == [("a", bands), ("b", bands), ("c", 0)]
 
 
+@pytest.mark.slow
 def test_fifty_thousand_identical_and_fifty_thousand_near_identical(con):
     """50,000 number tables identical after digit folding, plus a base text and 49,999
     one-word variants of it: two clusters, and candidate rows linear in the documents.
