@@ -30,6 +30,8 @@
 -- them only; when more than `max_bucket` release documents share a band key, the batch documents
 -- with that key are paired with the smallest release id of them only (which then is the
 -- duplicate_of of those that match it). Members that fail that pair are left to their other keys.
+-- Before expanding pairs the macro counts them and fails, naming the knobs, when they need more
+-- than the corpusql memory budget at 32 bytes a pair row (as near_dup_candidates does).
 --
 -- returns: id, is_kept, duplicate_of, duplicate_in
 -- requires: minhash_params, minhash_signature, minhash_bands, shingle_set, set_jaccard, connected_components
@@ -91,36 +93,64 @@ nd_release_keys AS MATERIALIZED (
         ELSE true
     END
 ),
+nd_batch_buckets AS MATERIALIZED (
+    SELECT band_key, count(*) AS n_members, min(node) AS representative
+    FROM nd_batch_keys
+    GROUP BY band_key
+),
 nd_release_buckets AS MATERIALIZED (
     SELECT band_key, count(*) AS n_members, min(release_id) AS representative
     FROM nd_release_keys
     WHERE band_key IN (SELECT band_key FROM nd_batch_keys)
     GROUP BY band_key
 ),
+nd_expansion AS MATERIALIZED (
+    SELECT
+        (SELECT coalesce(sum(CASE WHEN n_members > max_bucket THEN n_members - 1
+                                  ELSE n_members * (n_members - 1) // 2 END), 0)
+         FROM nd_batch_buckets)
+        + (SELECT coalesce(sum(b.n_members * CASE WHEN r.n_members > max_bucket THEN 1
+                                                  ELSE r.n_members END), 0)
+           FROM nd_release_buckets AS r JOIN nd_batch_buckets AS b USING (band_key)) AS n_pairs,
+        TRY_CAST(getvariable('corpusql_memory_budget') AS BIGINT) AS budget
+),
+nd_expansion_checked AS MATERIALIZED (
+    SELECT CASE
+        WHEN n_pairs * 32 > budget
+            THEN error('near_dup_incremental needs more than ' || round(n_pairs * 32 / 1e9, 2)
+                       || ' GB for the ' || n_pairs || ' candidate pairs of ' || new_tbl || ' and '
+                       || release_tbl || ' (budget ' || round(budget / 1e9, 2) || ' GB); raise the '
+                       || 'budget with corpusql.connect(..., memory_budget=...) or '
+                       || 'corpusql.set_memory_budget(con, ...), or lower max_bucket (now '
+                       || max_bucket || ')')
+        ELSE true
+    END AS ok
+    FROM nd_expansion
+),
+nd_checked_keys AS MATERIALIZED (
+    SELECT k.node, k.band_key
+    FROM nd_batch_keys AS k, nd_expansion_checked AS x
+    WHERE x.ok
+),
 nd_release_candidates AS MATERIALIZED (
     SELECT DISTINCT node, release_id
     FROM (
         SELECT k.node, r.release_id
-        FROM nd_batch_keys AS k
+        FROM nd_checked_keys AS k
         JOIN (SELECT band_key FROM nd_release_buckets WHERE n_members <= max_bucket) AS z USING (band_key)
         JOIN nd_release_keys AS r USING (band_key)
         UNION ALL
         SELECT k.node, z.representative AS release_id
-        FROM nd_batch_keys AS k
+        FROM nd_checked_keys AS k
         JOIN nd_release_buckets AS z USING (band_key)
         WHERE z.n_members > max_bucket
     )
 ),
-nd_batch_buckets AS MATERIALIZED (
-    SELECT band_key, count(*) AS n_members, min(node) AS representative
-    FROM nd_batch_keys
-    GROUP BY band_key
-    HAVING count(*) > 1
-),
 nd_batch_shared_keys AS MATERIALIZED (
     SELECT k.node, k.band_key, z.n_members > max_bucket AS overfull, z.representative
-    FROM nd_batch_keys AS k
+    FROM nd_checked_keys AS k
     JOIN nd_batch_buckets AS z USING (band_key)
+    WHERE z.n_members > 1
 ),
 nd_batch_candidates AS MATERIALIZED (
     SELECT DISTINCT src, dst

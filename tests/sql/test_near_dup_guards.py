@@ -291,3 +291,23 @@ def test_incremental_with_identical_documents_in_batch_and_release(con, release_
         con.execute("RESET memory_limit")
         con.execute("RESET max_temp_directory_size")
     assert got == [("release", 3000, 0, 0, 0), (None, 1, None, None, 1)]
+
+
+def test_tiny_budget_stops_incremental_expansion_with_the_knobs():
+    c = corpusql.connect(memory_budget="5MB")
+    try:
+        number_tables(c, "inc_release", 200)
+        number_tables(c, "inc_batch", 200, first_id=10_000)
+        # 200 x 200 batch x release pairs and 19,900 batch pairs per band, 32 bytes each: 27 MB
+        with pytest.raises(duckdb.Error, match=(
+                r"near_dup_incremental needs more than 0\.\d+ GB for the \d+ candidate pairs of "
+                r"inc_batch and inc_release \(budget 0\.01 GB\); raise the budget with "
+                r"corpusql\.connect\(\.\.\., memory_budget=\.\.\.\) or "
+                r"corpusql\.set_memory_budget\(con, \.\.\.\), or lower max_bucket \(now 1000\)")):
+            rows(c, "FROM near_dup_incremental('inc_batch', 'inc_release', 'text', 'id')")
+        got = rows(c, "SELECT count(*) FILTER (WHERE duplicate_in = 'release'), min(duplicate_of) "
+                      "FROM near_dup_incremental('inc_batch', 'inc_release', 'text', 'id', "
+                      "max_bucket := 10)")
+        assert got == [(200, 0)]
+    finally:
+        c.close()
