@@ -17,8 +17,6 @@ _OPEN: weakref.WeakSet[duckdb.DuckDBPyConnection] = weakref.WeakSet()
 
 #: The connection variable that holds the corpusql memory budget in bytes.
 BUDGET_VARIABLE = "corpusql_memory_budget"
-#: The default budget, as a fraction of the machine's physical memory.
-DEFAULT_BUDGET_FRACTION = 0.5
 _UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
           "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 
@@ -41,9 +39,11 @@ def connect(
     to that role (see :mod:`corpusql.catalog.roles` and docs/access-control.md).
 
     ``memory_budget``: how much memory corpusql's buffering steps may use (bytes, or a size such
-    as ``"4GB"`` or ``"512MiB"``; default half the physical RAM). DuckDB's ``memory_limit`` bounds
-    DuckDB, not the Python kernels; near-dup candidate expansion, clustering and Jaccard
-    verification check this budget and fail with an error naming it instead of being killed.
+    as ``"4GB"`` or ``"512MiB"``; default half of what the process can still get: the least of
+    physical RAM, the headroom under ``ulimit -v`` and under a cgroup's ``memory.max``, see
+    :mod:`corpusql.udfs.memory`). DuckDB's ``memory_limit`` bounds DuckDB, not the Python kernels;
+    near-dup candidate expansion, clustering, Jaccard verification and whole-text token encodes
+    check this budget and fail with an error naming it instead of being killed.
     Change it later with :func:`set_memory_budget`.
     """
     from .binder import bind
@@ -71,7 +71,11 @@ def connect(
     try:
         bind(con, REGISTRY, guard=setup.guard if setup else None)
         load_library(con)
-        set_memory_budget(con, default_memory_budget() if memory_budget is None else memory_budget)
+        if memory_budget is None:
+            from .udfs.memory import default_memory_budget
+
+            memory_budget = default_memory_budget()
+        set_memory_budget(con, memory_budget)
         if setup is not None:
             setup.enter(con)
             # The open file stays readable; its name goes, so nothing can write to it by path.
@@ -118,13 +122,6 @@ def parse_size(value: int | str) -> int:
     return size
 
 
-def default_memory_budget() -> int:
-    """Half the machine's physical memory, in bytes (4 GB where it cannot be read)."""
-    try:
-        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):
-        return 4 * 10**9
-    return int(ram * DEFAULT_BUDGET_FRACTION)
 
 
 def _attach_catalog(con: duckdb.DuckDBPyConnection) -> None:

@@ -42,11 +42,11 @@ from __future__ import annotations
 
 import bisect
 import json
-import os
 import re
-import resource
 from collections.abc import Iterator
 from dataclasses import dataclass
+
+from . import memory
 
 CHUNK_CHARS = 1 << 16       # target chunk length in characters
 GROUP_CHARS = 1 << 18       # characters encoded per encode_batch call (bounds memory in flight)
@@ -246,31 +246,6 @@ def bounds(text: str, plan: Plan | None, *, chunk_chars: int = 0) -> Iterator[tu
     yield start, n
 
 
-def default_memory_budget() -> int:
-    """Bytes a single encode may use: half of the memory this process can still get.
-
-    The least of half the physical RAM, half the headroom under the address-space ulimit
-    (RLIMIT_AS minus the current virtual size) and half the headroom under a cgroup v2 memory
-    limit (memory.max minus memory.current).
-    """
-    page = os.sysconf("SC_PAGE_SIZE")
-    room = [os.sysconf("SC_PHYS_PAGES") * page]
-    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
-    if soft != resource.RLIM_INFINITY:
-        with open("/proc/self/statm") as f:
-            room.append(soft - int(f.read().split()[0]) * page)
-    try:
-        with open("/sys/fs/cgroup/memory.max") as f:
-            limit = f.read().strip()
-        with open("/sys/fs/cgroup/memory.current") as f:
-            used = int(f.read().strip())
-        if limit != "max":
-            room.append(int(limit) - used)
-    except (OSError, ValueError):
-        pass
-    return max(0, min(room) // 2)
-
-
 def _gb(n: float) -> str:
     return f"{n / 1e9:.1f} GB" if n >= 1e8 else f"{n / 1e6:.1f} MB"
 
@@ -279,7 +254,8 @@ def check_fits(piece: str, text_chars: int, plan: Plan | None, budget: int | Non
                function: str, tokenizer: str) -> None:
     """Raise when encoding ``piece`` at once would exceed the memory budget (bytes)."""
     need = len(piece.encode("utf-8", "surrogatepass")) * BYTES_PER_BYTE
-    budget = default_memory_budget() if budget is None else budget
+    room = memory.default_memory_budget()  # never more than the process can still get
+    budget = room if budget is None else min(budget, room)
     if need <= budget:
         return
     n_chars = len(piece)
@@ -291,12 +267,13 @@ def check_fits(piece: str, text_chars: int, plan: Plan | None, budget: int | Non
     raise ValueError(
         f"{function}: a text of {text_chars:,} characters cannot be counted in bounded chunks: "
         f"{why}; encoding {n_chars:,} characters at once needs about {_gb(need)}, over the "
-        f"memory budget of {_gb(budget)}. Raise the budget (max_memory_bytes; corpusql."
-        f"connect(memory_budget=...)), or split the text before counting.")
+        f"memory budget of {_gb(budget)}. Raise the budget (corpusql."
+        f"connect(memory_budget=...), corpusql.set_memory_budget(con, ...), or the kernel "
+        f"argument memory_budget), or split the text before counting.")
 
 
 def encode(tok, text: str, *, chunk_chars: int = 0, group_chars: int = 0,
-           max_memory_bytes: int | None = None, function: str = "token_count",
+           memory_budget: int | None = None, function: str = "token_count",
            tokenizer: str = "") -> Iterator:
     """Encodings (no special tokens) of the chunks of ``text``, in order; exact.
 
@@ -312,7 +289,7 @@ def encode(tok, text: str, *, chunk_chars: int = 0, group_chars: int = 0,
     for start, end in bounds(text, plan, chunk_chars=chunk_chars):
         piece = text[start:end]
         if end - start > chunk_chars:
-            check_fits(piece, len(text), plan, max_memory_bytes, function, tokenizer)
+            check_fits(piece, len(text), plan, memory_budget, function, tokenizer)
         group.append(piece)
         size += end - start
         if size >= group_chars:

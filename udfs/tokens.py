@@ -97,7 +97,7 @@ def _per_text(text: pa.Array, tokenizer: str, function: str, budget: int | None,
     for i, value in enumerate(values):
         if len(value) > token_chunks.CHUNK_CHARS:
             out[i] = [take(e) for e in token_chunks.encode(
-                tok, value, max_memory_bytes=budget, function=function, tokenizer=tokenizer)]
+                tok, value, memory_budget=budget, function=function, tokenizer=tokenizer)]
             continue
         short.append(i)
         size += len(value)
@@ -110,7 +110,7 @@ def _per_text(text: pa.Array, tokenizer: str, function: str, budget: int | None,
 
 
 def token_count(text: pa.Array, *, tokenizer: str = DEFAULT,
-                max_memory_bytes: int | None = None) -> pa.Array:
+                memory_budget: int | None = None) -> pa.Array:
     """Number of tokens of the text under ``tokenizer`` ('default' or a tokenizer.json path).
 
     Defined as ``len(Tokenizer.encode(text, add_special_tokens=False).ids)`` of Hugging Face
@@ -121,10 +121,10 @@ def token_count(text: pa.Array, *, tokenizer: str = DEFAULT,
     A text longer than 65,536 characters is counted in chunks, cut where the count provably
     does not change (rules per pre-tokenizer in docs/tokens-mix-split.md), so memory stays
     bounded and the count exact. A text, or a stretch of one, with no safe cut is encoded whole
-    only if it fits the memory budget (kernel argument ``max_memory_bytes``; default half of
+    only if it fits the memory budget (kernel argument ``memory_budget``; default half of
     the memory the process can still get); otherwise the query fails naming that knob.
     """
-    valid, found = _per_text(text, tokenizer, "token_count", max_memory_bytes,
+    valid, found = _per_text(text, tokenizer, "token_count", memory_budget,
                              lambda e: len(e.ids))
     counts = np.zeros(len(text), dtype=np.int32)
     counts[valid] = [n if isinstance(n, int) else sum(n) for n in found]
@@ -132,7 +132,7 @@ def token_count(text: pa.Array, *, tokenizer: str = DEFAULT,
 
 
 def tokenize(text: pa.Array, *, tokenizer: str = DEFAULT,
-             max_memory_bytes: int | None = None) -> pa.Array:
+             memory_budget: int | None = None) -> pa.Array:
     """Token ids of the text under ``tokenizer`` ('default' or a tokenizer.json path).
 
     Defined as ``Tokenizer.encode(text, add_special_tokens=False).ids`` of Hugging Face
@@ -141,7 +141,7 @@ def tokenize(text: pa.Array, *, tokenizer: str = DEFAULT,
     guarded by the memory budget exactly as in ``token_count``; the ids are those of the
     whole text.
     """
-    valid, found = _per_text(text, tokenizer, "tokenize", max_memory_bytes,
+    valid, found = _per_text(text, tokenizer, "tokenize", memory_budget,
                              lambda e: np.asarray(e.ids, dtype=np.int32))
     rows = [ids if isinstance(ids, np.ndarray) else
             (np.concatenate(ids) if ids else np.zeros(0, np.int32)) for ids in found]

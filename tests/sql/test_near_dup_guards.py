@@ -187,7 +187,7 @@ def test_memory_budget_defaults_to_half_the_ram_and_is_set_per_connection(tmp_pa
     c = corpusql.connect()
     try:
         (got,), = rows(c, "SELECT getvariable('corpusql_memory_budget')")
-        assert got == ram // 2
+        assert 0 < got <= ram // 2  # half of what the process can still get (udfs/memory.py)
         assert corpusql.set_memory_budget(c, "1.5GB") == 1_500_000_000
         assert rows(c, "SELECT getvariable('corpusql_memory_budget')") == [(1_500_000_000,)]
         assert corpusql.set_memory_budget(c, "2GiB") == 2 * 2**30

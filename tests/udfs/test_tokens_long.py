@@ -14,6 +14,7 @@ import subprocess
 import sys
 import textwrap
 
+import duckdb
 import pyarrow as pa
 import pytest
 from tokenizers import (
@@ -27,7 +28,8 @@ from tokenizers import (
     trainers,
 )
 
-from corpusql.udfs import token_chunks, tokens
+import corpusql
+from corpusql.udfs import memory, token_chunks, tokens
 
 SYLLABLES = ["ka", "to", "ri", "men", "sa", "lo", "qu", "ex", "th", "ion", "ing", "ed", "re"]
 CJK = "日本語のテキストには単語の間にスペースがありません中文没有空格分词한국어텍스트"
@@ -197,8 +199,8 @@ def test_tokenize_long_rows_equal_whole_text_ids(family, monkeypatch):
     got = tokens.tokenize(pa.array(texts), tokenizer=path).to_pylist()
     assert got == [ref.encode(t, add_special_tokens=False).ids if t is not None else None
                    for t in texts]
-    with pytest.raises(ValueError, match=r"tokenize: .*max_memory_bytes"):
-        tokens.tokenize(pa.array(["x" * 1000]), max_memory_bytes=1000)
+    with pytest.raises(ValueError, match=r"tokenize: .*memory_budget"):
+        tokens.tokenize(pa.array(["x" * 1000]), memory_budget=1000)
 
 
 def test_special_tokens_are_not_added_per_chunk(family):
@@ -235,28 +237,28 @@ def test_guard_names_the_knob_when_no_cut_fits(tmp_path):
     path = _unhandled(tmp_path)
     text = "ab" * 100_000
     with pytest.raises(ValueError) as err:
-        tokens.token_count(pa.array([text]), tokenizer=path, max_memory_bytes=1_000_000)
+        tokens.token_count(pa.array([text]), tokenizer=path, memory_budget=1_000_000)
     msg = str(err.value)
     assert msg.startswith("token_count: ")
-    assert "max_memory_bytes" in msg and "memory_budget" in msg and path in msg
+    assert "memory_budget" in msg and "memory_budget" in msg and path in msg
     assert "200,000 characters" in msg
     # a generous budget encodes it whole
     assert tokens.token_count(pa.array([text]), tokenizer=path,
-                              max_memory_bytes=1 << 40).to_pylist() == [
+                              memory_budget=1 << 40).to_pylist() == [
         whole(Tokenizer.from_file(path), text)]
 
 
 def test_byte_level_without_whitespace_is_guarded_not_killed():
     """'x' * n has no safe cut for a byte-level BPE: over budget it is an error, not an abort."""
     text = "x" * 300_000
-    with pytest.raises(ValueError, match=r"token_count: .*300,000 characters.*max_memory_bytes"):
-        tokens.token_count(pa.array([text]), max_memory_bytes=2_000_000)
+    with pytest.raises(ValueError, match=r"token_count: .*300,000 characters.*memory_budget"):
+        tokens.token_count(pa.array([text]), memory_budget=2_000_000)
 
 
 def test_default_budget_is_positive_and_bounded_by_ram():
     import os
 
-    budget = token_chunks.default_memory_budget()
+    budget = memory.default_memory_budget()
     ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     assert 0 < budget <= ram
 
@@ -319,8 +321,24 @@ def test_no_safe_cut_under_ulimit_is_an_error_naming_the_knob(fn):
     """20 MB without whitespace under a 1.5 GB ulimit: a SQL error, never an abort."""
     (kind, value), _ = _run_child("x", 20_000_000, limit_extra=1_500_000_000, fn=fn)
     assert kind == "error"
-    assert f"{fn}: " in value and "max_memory_bytes" in value
+    assert f"{fn}: " in value and "memory_budget" in value
     assert "20,000,000 characters" in value
+
+
+@pytest.mark.parametrize("fn", ["token_count", "tokenize"])
+def test_connection_budget_reaches_the_kernel(fn):
+    """The connection's memory budget (corpusql.connect(memory_budget=...)) bounds the
+    whole-text encode through SQL. The test failed before the binder passed the budget: the
+    kernel used its own default (half the RAM) and encoded the text."""
+    con = corpusql.connect(memory_budget="1MB")
+    try:
+        con.register("t", pa.table({"text": ["x" * 300_000]}))
+        with pytest.raises(duckdb.Error, match=rf"{fn}: .*300,000 characters.*memory_budget"):
+            con.execute(f"SELECT {fn}(text) FROM t").fetchall()
+        corpusql.set_memory_budget(con, "4GB")
+        assert con.execute(f"SELECT {fn}(text) IS NOT NULL FROM t").fetchall() == [(True,)]
+    finally:
+        con.close()
 
 
 def test_unhandled_tokenizer_through_sql(con, tmp_path):
