@@ -56,6 +56,10 @@ def connect(
     try:
         bind(con, REGISTRY, guard=setup.guard if setup else None)
         load_library(con)
+        if setup is None:  # role connections read no files but their granted datasets
+            from .web import bind_web
+
+            bind_web(con)
         if setup is not None:
             setup.enter(con)
             # The open file stays readable; its name goes, so nothing can write to it by path.
