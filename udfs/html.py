@@ -131,6 +131,9 @@ def extract_one(data: bytes | None, charset: str | None, extractor: str,
         row["reason"] = (f"html of {len(data)} bytes exceeds max_html_bytes = {max_html_bytes} "
                          "(raise max_html_bytes to extract it)")
         return row
+    if b"\x00" in data[:4096]:
+        row["reason"] = "not HTML: binary payload (NUL bytes in the first 4096 bytes)"
+        return row
     text, used = decode_html(data, charset)
     if text is None:
         row["reason"] = used

@@ -143,7 +143,8 @@ def iter_index(path: str, record_types=("response",), max_payload_bytes: int = M
     with open_file(path) as f:
         gzipped = f.read(3) == _GZIP_MAGIC
         pos: int | None = 0
-        pending = None
+        pending = None  # (offset, reason) of an unreadable region, yielded before what follows
+        suspect = None  # (last good offset, error) when reading failed after a good record
         while pos is not None:
             f.seek(pos)
             last, stage = None, "next"
@@ -156,6 +157,10 @@ def iter_index(path: str, record_types=("response",), max_payload_bytes: int = M
                         pos = None
                         break
                     last, stage = record.stream_pos, "read"
+                    if suspect is not None:  # the bytes between were unreadable, not a record
+                        pending = pending or (suspect[0], "unreadable data after the record at "
+                                              f"this offset: {suspect[1]}")
+                        suspect = None
                     wanted = int(record.record_type) & mask
                     reason = _check(record, max_payload_bytes) if wanted else None
                     if pending is not None:
@@ -168,13 +173,16 @@ def iter_index(path: str, record_types=("response",), max_payload_bytes: int = M
                     bad = last
                 elif last is None:
                     bad = pos
-                else:
-                    bad = _resync(f, last, gzipped)
-                    if bad is None:
-                        bad = last + 1
+                else:  # try the next record start after the last good record first
+                    suspect = (last, e)
+                    pos = _resync(f, last, gzipped)
+                    continue
                 if pending is None:
                     pending = (bad, f"corrupt or unreadable record: {e}")
+                suspect = None
                 pos = _resync(f, bad, gzipped)
+        if pending is None and suspect is not None:
+            pending = (suspect[0], f"unreadable data after the record at this offset: {suspect[1]}")
         if pending is not None:
             yield pending
 
