@@ -125,7 +125,8 @@ def sample_pages(n: int = 48) -> list[Page]:
             continue
         want[lang] -= 1
         title = f"{source} {doc_id}"
-        pages.append(Page(f"https://docs{len(pages) % 5}.example.org/{source}/{doc_id}",
+        slug = re.sub(r"[^A-Za-z0-9._-]+", "/", str(doc_id))
+        pages.append(Page(f"https://docs{len(pages) % 5}.example.org/{source}/{slug}",
                           title, text, lang.split("_")[0]))
     return pages
 
@@ -149,13 +150,21 @@ def build(path: Path, n: int = 48) -> Corpus:
         same = [p for p in pages if p.lang == lang]
         for p, declare in zip(same, ["header", "meta", "none", "none"]):
             p.declare = declare
+    # copies are made of pages that pass the recipe's quality stage, so dedup is what drops them
+    import pyarrow as pa
+
+    from corpusql.udfs.quality import repetition
+
+    english = [p for p in pages if p.lang == "en"]
+    reasons = repetition.gopher_repetition_reasons(pa.array([p.body for p in english]))
+    clean = [p for p, r in zip(english, reasons.to_pylist()) if not r]
+    a, b, c, d = clean[:4]
     extra = [
-        Page(pages[0].url + "?utm_source=news&fbclid=abc#top", pages[0].title, pages[0].body,
-             pages[0].lang),  # exact copy with tracking parameters
-        Page("https://mirror.example.net/copy/1", pages[1].title, pages[1].body, pages[1].lang),
-        Page("https://mirror.example.net/near/2", pages[2].title,
-             pages[2].body + "\n\nMirrored with permission.", pages[2].lang),  # near copy
-        Page("https://ads.spam.example.com/x", "Cheap offers", pages[3].body, pages[3].lang),
+        Page(a.url + "?utm_source=news&fbclid=abc#top", a.title, a.body, a.lang),  # tracking params
+        Page("https://mirror.example.net/copy/1", b.title, b.body, b.lang),  # exact copy
+        Page("https://mirror.example.net/near/2", c.title,
+             c.body + "\n\nMirrored with permission.", c.lang),  # near copy
+        Page("https://ads.spam.example.com/x", "Cheap offers", d.body + "\n\nBuy now.", d.lang),
         Page("https://cdn.example.org/logo.png", "", "", "en", kind="png"),
         Page("https://cdn.example.org/manual.pdf", "", "", "en", kind="pdf"),
         Page("https://api.example.org/items", "", "", "en", kind="json"),
