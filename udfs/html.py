@@ -201,12 +201,20 @@ Reasons start with: ``not HTML``, ``html of N bytes exceeds max_html_bytes``, ``
 
 
 def html_title_kernel(html: pa.Array, charset: pa.Array | None = None) -> pa.Array:
-    """The ``<title>`` of an HTML payload (decoded as ``html_to_text`` does); NULL if none."""
+    """The ``<title>`` of an HTML payload; NULL if it has none.
+
+    The payload is decoded as ``html_to_text`` decodes it (``charset``, the page's declaration,
+    UTF-8, detection); entities are unescaped and white space collapsed. NULL html gives NULL.
+    """
     return pa.array([_decoded(v, cs, html_title) for v, cs in _rows(html, charset)], pa.string())
 
 
 def html_lang_kernel(html: pa.Array, charset: pa.Array | None = None) -> pa.Array:
-    """The declared language of an HTML payload: ``<html lang>``, lowercased; NULL if none."""
+    """The declared language of an HTML payload: the ``lang`` attribute of ``<html>``.
+
+    Lowercased, as written (``en``, ``pt-br``); NULL when absent or for NULL html. Compare with
+    ``lang_id(html_to_text(...))``, the detected language.
+    """
     return pa.array([_decoded(v, cs, html_lang) for v, cs in _rows(html, charset)], pa.string())
 
 

@@ -148,7 +148,10 @@ def url_normalize(url: pa.Array) -> pa.Array:
 
 
 def url_domain(url: pa.Array) -> pa.Array:
-    """The URL's host, lowercased, without port or trailing dot, IDNA form; NULL without one."""
+    """The URL's host: lowercased, without port, user or trailing dot, in IDNA form.
+
+    A URL without a scheme is read as ``http://``. NULL when the URL has no host.
+    """
     return _map(url, host_of)
 
 
