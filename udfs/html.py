@@ -10,13 +10,19 @@ with ``main_content=True``; the default, measured faster with the same boilerpla
 tests' pages, see bench/RESULTS.md "web") or ``'trafilatura'`` (``trafilatura.extract``, the
 extractor datatrove and FineWeb use). A row gets NULL text and a reason in ``reason`` when the
 payload is not HTML, larger than ``max_html_bytes``, undecodable, or has no main content.
+
+Rows of one call are extracted by a process-wide pool of one thread per core (at most 8): both
+extractors release the GIL for part of their work (resiliparse: 1.5x on 2 cores, measured).
 """
 
 from __future__ import annotations
 
 import codecs
 import html as htmllib
+import os
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pyarrow as pa
 
@@ -170,13 +176,33 @@ def html_extract(html: pa.Array, charset: pa.Array | None = None, *,
                          f"{', '.join(EXTRACTORS)}")
     values = html.to_pylist()
     charsets = charset.to_pylist() if charset is not None else [None] * len(values)
-    out = []
-    for v, cs in zip(values, charsets):
-        if isinstance(v, str):
-            v = v.encode("utf-8")
-            cs = "utf-8"
-        out.append(extract_one(v, cs, extractor, max_html_bytes))
+    jobs = [(v.encode("utf-8"), "utf-8") if isinstance(v, str) else (v, cs)
+            for v, cs in zip(values, charsets)]
+
+    def one(job):
+        return extract_one(job[0], job[1], extractor, max_html_bytes)
+
+    if len(jobs) < 8 or _workers() == 1:
+        out = [one(j) for j in jobs]
+    else:  # the extractors release the GIL for part of their work: rows go to a thread pool
+        out = list(_pool().map(one, jobs))
     return pa.array(out, EXTRACT_TYPE)
+
+
+_pool_lock = threading.Lock()
+_pools: list[ThreadPoolExecutor] = []
+
+
+def _workers() -> int:
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+def _pool() -> ThreadPoolExecutor:
+    """One process-wide pool with a thread per core (at most 8), created on first use."""
+    with _pool_lock:
+        if not _pools:
+            _pools.append(ThreadPoolExecutor(_workers(), thread_name_prefix="corpusql-html"))
+        return _pools[0]
 
 
 def _field(name: str):

@@ -256,18 +256,37 @@ def _record_row(record) -> dict:
 
 
 def fetch_records(path: str, offsets: list[int]) -> list[dict]:
-    """The records of ``path`` that begin at ``offsets`` (each read by seeking to it)."""
+    """The records of ``path`` that begin at ``offsets`` (sorted ascending).
+
+    One sequential read from the first offset, taking the records that begin at the offsets;
+    a record not met that way (after an unreadable region) is read by seeking to it.
+    """
     ArchiveIterator, _ = _fastwarc()
-    rows = []
+    found: dict[int, dict] = {}
+    wanted = set(offsets)
     with open_file(path) as f:
+        if offsets:
+            f.seek(offsets[0])
+            last = offsets[-1]
+            try:
+                for record in ArchiveIterator(f, parse_http=False):
+                    pos = record.stream_pos
+                    if pos in wanted:
+                        found[pos] = _record_row(record)
+                    if pos >= last:
+                        break
+            except OSError:
+                pass  # an unreadable region the index reported: seek past it below
         for off in offsets:
+            if off in found:
+                continue
             f.seek(off)
             record = next(iter(ArchiveIterator(f, parse_http=False)), None)
             if record is None or record.stream_pos != off:
                 raise ValueError(f"read_warc: no record at offset {off} of {path}; the file "
                                  "changed after it was indexed")
-            rows.append(_record_row(record))
-    return rows
+            found[off] = _record_row(record)
+    return [found[o] for o in offsets]
 
 
 def warc_fetch(path: pa.Array, record_offset: pa.Array) -> pa.Array:

@@ -131,8 +131,9 @@ def sample_pages(n: int = 48) -> list[Page]:
     return pages
 
 
-def build(path: Path, n: int = 48) -> Corpus:
-    """Write the tests' WARC to ``path`` and return what it holds."""
+def build(path: Path, n: int = 48, damaged: bool = True) -> Corpus:
+    """Write the tests' WARC to ``path`` and return what it holds (``damaged=False``: without
+    the corrupt and the truncated record, for benchmarks)."""
     from warcio.statusandheaders import StatusAndHeaders
     from warcio.warcwriter import WARCWriter
 
@@ -185,10 +186,13 @@ def build(path: Path, n: int = 48) -> Corpus:
     head = buf.getvalue()[: len(buf.getvalue()) - sum(len(m) for _, m in members)]
     out = [head]
     for i, (url, member) in enumerate(members):
-        if i == 5:  # a corrupt member in the middle: the rest of the file must still be read
+        if damaged and i == 5:  # a corrupt member in the middle: the rest of the file must still be read
             corpus.corrupt_urls.append(url)
             member = member[:40] + b"\x00garbage\x00" * 8 + member[120:]
         out.append(member)
+    if not damaged:
+        path.write_bytes(b"".join(out))
+        return corpus
     # a last record cut off in its block (a crawl that died mid-write)
     trunc = Page("https://docs0.example.org/truncated", "Truncated", pages[4].body, "en")
     tbuf = io.BytesIO()
