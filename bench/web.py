@@ -10,6 +10,7 @@ fresh subprocess (so peak RSS is its own), alternating A B A B:
   (the same kernel code) in a plain Python loop, one thread;
 - ``direct_lib``: fastwarc + the extractor library itself (resiliparse ``extract_plain_text`` on
   ``bytes_to_str``, or ``trafilatura.extract``), no corpusql code at all;
+- ``fastwarc``, ``warcio``: the parsers alone, every response payload read (the choice of parser);
 - ``datatrove``: datatrove 0.10's ``WarcReader`` + its ``Trafilatura`` extractor (``favour_precision``,
   ``deduplicate``; run in its sandbox subprocess as datatrove does).
 
@@ -30,6 +31,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+_CPU0: float | None = None  # CPU clock at the start of the timed SQL query
 
 
 def build(out: Path, pages: int, files: int) -> int:
@@ -57,6 +59,8 @@ def side_sql(glob: str, extractor: str, threads: int) -> int:
     con = corpusql.connect(config={"threads": threads})
     try:
         _warm(extractor)
+        global _CPU0
+        _CPU0 = time.process_time()
         t0 = time.perf_counter()
         n, ok = con.execute(
             "SELECT count(*), count(h.text) FROM (SELECT html_extract(payload, charset, "
@@ -135,16 +139,44 @@ def side_datatrove(glob: str, extractor: str, threads: int) -> int:
     return n, ok, time.perf_counter() - t0
 
 
-SIDES = {"sql": side_sql, "direct": side_direct, "direct_lib": side_direct_lib,
+def side_fastwarc(glob: str, extractor: str, threads: int) -> int:
+    """Parser only: every response record's payload with fastwarc."""
+    import fastwarc.warc  # noqa: F401
+
+    paths = sorted(Path(glob).parent.glob(Path(glob).name))
+    t0 = time.perf_counter()
+    n = sum(1 for _ in _records(paths))
+    return n, n, time.perf_counter() - t0
+
+
+def side_warcio(glob: str, extractor: str, threads: int) -> int:
+    """Parser only: every response record's payload with warcio (the reference library)."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    paths = sorted(Path(glob).parent.glob(Path(glob).name))
+    t0 = time.perf_counter()
+    n = 0
+    for p in paths:
+        with open(p, "rb") as f:
+            for r in ArchiveIterator(f):
+                if r.rec_type == "response":
+                    r.content_stream().read()
+                    n += 1
+    return n, n, time.perf_counter() - t0
+
+
+SIDES = {"fastwarc": side_fastwarc, "warcio": side_warcio, "sql": side_sql, "direct": side_direct, "direct_lib": side_direct_lib,
          "datatrove": side_datatrove}
 
 
 def child(args) -> None:
+    cpu0 = time.process_time()
     n, ok, secs = SIDES[args.side](args.glob, args.extractor, args.threads)
+    cpu = time.process_time() - (_CPU0 if _CPU0 is not None else cpu0)
     peak = max(resource.getrusage(who).ru_maxrss for who in
                (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024
     print(json.dumps({"side": args.side, "records": n, "extracted": ok, "seconds": secs,
-                      "peak_rss_mb": peak}))
+                      "cores": cpu / secs, "peak_rss_mb": peak}))
 
 
 def main() -> None:
@@ -179,13 +211,16 @@ def main() -> None:
                 r["rate"] = r["records"] / r["seconds"]
                 results.setdefault(side, []).append(r)
                 print(f"  {side:11s} {r['records']:6d} records ({r['extracted']} extracted) "
-                      f"{r['seconds']:7.2f} s {r['rate']:8.1f} rec/s peak {r['peak_rss_mb']:.0f} MB",
+                      f"{r['seconds']:7.2f} s {r['rate']:8.1f} rec/s {r['cores']:.2f} cores "
+                      f"peak {r['peak_rss_mb']:.0f} MB",
                       flush=True)
         med = {s: statistics.median(r["rate"] for r in rs) for s, rs in results.items()}
         for s, rs in results.items():
             rates = [r["rate"] for r in rs]
             print(f"{s:11s} median {med[s]:8.1f} rec/s, spread {min(rates):.1f}-{max(rates):.1f}, "
                   f"peak RSS {max(r['peak_rss_mb'] for r in rs):.0f} MB")
+        if "fastwarc" in med and "warcio" in med:
+            print(f"fastwarc / warcio: {med['fastwarc'] / med['warcio']:.2f}x")
         for other in ("direct", "direct_lib", "datatrove"):
             if "sql" in med and other in med:
                 print(f"sql / {other}: {med['sql'] / med[other]:.2f}x")

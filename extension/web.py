@@ -6,8 +6,8 @@ files): ``warc_files`` expands the path or glob (local or fsspec URL), ``warc_in
 file once and lists its records' offsets with a reason for each unusable one, ``warc_fetch``
 parses the good records by offset, one vector (at most 2048 records, each at most
 ``max_payload_bytes``) at a time. Memory is therefore bounded by one vector of records per
-thread whatever the file size; the query holds no full file. Files are indexed one per row,
-so several files are indexed by several threads when DuckDB splits the work.
+thread whatever the file size; the query holds no full file. ``warc_index`` indexes the files
+of a call on a thread per core; ``html_extract`` spreads each vector's pages the same way.
 
 ``read_warc_errors`` gives the records ``read_warc`` leaves out (``_file``, ``_offset``,
 ``reason``): truncated, corrupt or oversized records; this is the quarantine of a WARC read

@@ -11,6 +11,8 @@
 2. :func:`warc_fetch` takes (file, offset) rows, a vector of at most 2048 at a time, and parses
    each record again: the memory held is one vector's records, each at most ``max_payload_bytes``.
 
+Files are indexed in parallel, one per thread (one thread per core).
+
 Columns of a record (:data:`RECORD_FIELDS`): ``url`` (``WARC-Target-URI``), ``warc_record_id``,
 ``warc_date``, ``content_type`` (the HTTP ``Content-Type`` without parameters, or the WARC one for
 records that are not HTTP, such as WET ``conversion`` records), ``http_status``, ``charset`` (the
@@ -21,8 +23,10 @@ is undone). Parser measured against warcio: see bench/RESULTS.md ("web").
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pyarrow as pa
 
@@ -223,11 +227,18 @@ def warc_index(path: pa.Array, *, record_types=("response",),
     truncated, corrupt or oversized one (see the module docstring). ``record_types`` lists the
     WARC-Type names to index (default ``['response']``).
     """
-    out = []
-    for p in path.to_pylist():
-        out.append(None if p is None else [
-            {"record_offset": o, "reason": r}
-            for o, r in iter_index(p, tuple(record_types or ()), max_payload_bytes)])
+    types = tuple(record_types or ())
+
+    def one(p):
+        return None if p is None else [{"record_offset": o, "reason": r}
+                                       for o, r in iter_index(p, types, max_payload_bytes)]
+
+    paths = path.to_pylist()
+    if len(paths) > 1:  # one file per thread: decompression and parsing release the GIL
+        with ThreadPoolExecutor(min(len(paths), os.cpu_count() or 1)) as pool:
+            out = list(pool.map(one, paths))
+    else:
+        out = [one(p) for p in paths]
     return pa.array(out, pa.list_(pa.struct([("record_offset", pa.int64()), ("reason", pa.string())])))
 
 
