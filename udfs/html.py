@@ -2,7 +2,8 @@
 
 Decoding (:func:`decode_html`), in order: the ``charset`` argument (the HTTP header's), the
 document's own ``<meta charset>`` or ``http-equiv`` declaration, strict UTF-8, then detection
-with ``charset_normalizer``. A declared charset that fails to decode strictly falls through to
+(resiliparse's ``detect_encoding``, then ``charset_normalizer`` when that guess does not decode
+the whole page strictly). A declared charset that fails to decode strictly falls through to
 the next step; when nothing decodes, the row gets NULL text and a reason, never mojibake.
 
 Extraction: ``extractor := 'resiliparse'`` (``resiliparse.extract.html2text.extract_plain_text``
@@ -70,6 +71,14 @@ def decode_html(data: bytes, charset: str | None = None) -> tuple[str | None, st
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
+    from resiliparse.parse.encoding import detect_encoding
+
+    guess = _codec(detect_encoding(data[:262144]))  # fast (uchardet-style); verified below
+    if guess is not None and guess != "utf-8":
+        try:
+            return data.decode(guess), guess
+        except UnicodeDecodeError:
+            tried.append(f"detected charset {guess!r} does not decode the whole page")
     from charset_normalizer import from_bytes
 
     best = from_bytes(data[:262144]).best()
