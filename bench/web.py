@@ -48,9 +48,12 @@ def _warm(extractor: str) -> None:
     import fastwarc.warc  # noqa: F401
     import fsspec  # noqa: F401
 
-    from corpusql.udfs.html import extract_one
+    import pyarrow as pa
 
-    extract_one(b"<html><body><p>warm up the extractor</p></body></html>", None, extractor)
+    from corpusql.udfs.html import html_extract
+
+    html_extract(pa.array([b"<html><body><p>warm up the extractor</p></body></html>"] * 16),
+                 extractor=extractor)  # also starts the extraction thread pool
 
 
 def _start() -> float:
@@ -66,6 +69,8 @@ def side_sql(glob: str, extractor: str, threads: int) -> int:
     con = corpusql.connect(config={"threads": threads})
     try:
         _warm(extractor)
+        first = sorted(Path(glob).parent.glob(Path(glob).name))[0]
+        con.execute("SELECT count(*) FROM read_warc_errors(?)", [str(first)]).fetchall()
         t0 = _start()
         n, ok = con.execute(
             "SELECT count(*), count(h.text) FROM (SELECT html_extract(payload, charset, "

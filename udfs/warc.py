@@ -6,7 +6,7 @@
    local paths or any fsspec URL) and returns, per record of the wanted types, its byte offset
    and either NULL or the reason it is unusable: a truncated record (fewer block bytes than its
    ``Content-Length``), a corrupt gzip member or header (the reader resynchronizes at the next
-   gzip member or ``WARC/`` line and reads on), an HTTP response without a header end, or a
+   gzip member or ``WARC/`` line and reads on), an HTTP response without a header end in its first 64 KiB, or a
    payload larger than ``max_payload_bytes``. Only offsets are kept: a few bytes per record.
 2. :func:`warc_fetch` takes (file, offset) rows, a vector of at most 2048 at a time, and parses
    each record again: the memory held is one vector's records, each at most ``max_payload_bytes``.
@@ -42,6 +42,8 @@ RECORD_FIELDS = [
 _GZIP_MAGIC = b"\x1f\x8b\x08"
 _WARC_MAGIC = b"WARC/1."
 _SCAN = 1 << 20
+#: HTTP headers must end within this many bytes of a record's block.
+_HTTP_HEAD = 65536
 _CHARSET_RE = re.compile(rb"charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.IGNORECASE)
 
 
@@ -107,12 +109,13 @@ def _check(record, max_payload_bytes: int) -> str | None:
     if declared > max_payload_bytes:
         return (f"record of {declared} bytes exceeds max_payload_bytes = {max_payload_bytes} "
                 "(raise max_payload_bytes to read it)")
-    block = record.reader.read()
-    if len(block) < declared:
-        return f"truncated record: {len(block)} of {declared} block bytes"
+    head = record.reader.read(min(declared, _HTTP_HEAD))  # the rest is counted, not copied
+    got = len(head) + (record.consume() or 0)
+    if got < declared:
+        return f"truncated record: {got} of {declared} block bytes"
     if record.headers.get("WARC-Type") in ("response", "request") and \
             (record.headers.get("Content-Type") or "").startswith("application/http"):
-        if split_http(block) is None:
+        if split_http(head) is None:
             return "HTTP response without a status line or header end"
     return None
 
