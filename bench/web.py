@@ -47,7 +47,6 @@ def _warm(extractor: str) -> None:
     """Import and run the parser and extractor once, outside the timed section (every side)."""
     import fastwarc.warc  # noqa: F401
     import fsspec  # noqa: F401
-
     import pyarrow as pa
 
     from corpusql.udfs.html import html_extract
