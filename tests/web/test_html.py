@@ -83,14 +83,27 @@ def test_non_html_payloads_are_skipped_with_a_reason(extracted):
                 assert text is None and reason.startswith("not HTML"), (page.url, reason)
 
 
-def test_undecodable_payload_gets_null_and_a_reason(con):
-    """Bytes that no charset decodes: NULL text and a reason, never replacement characters."""
-    data = b"<html><body><p>" + bytes(range(0x80, 0x100)) * 3 + b"\x81\x00</p></body></html>"
-    row = html_kernels.extract_one(data[:-20] + b"</p></html>", "utf-8", "resiliparse")
-    assert row["text"] is None or "\ufffd" not in row["text"]
-    got = con.execute("SELECT html_to_text(?::BLOB, charset := 'x-unknown'), "
-                      "html_extract_reason(?::BLOB)", [b"\x89PNG\x00\x00", b"\x89PNG\x00"]
-                      ).fetchall()
+def test_a_wrong_or_unknown_declared_charset_falls_through_to_detection(con):
+    """Latin-1 bytes declared as UTF-8 (or as an unknown charset) are decoded by detection,
+    never with replacement characters."""
+    body = ("Die Größe der Datei wird in Bytes angegeben. Überprüfen Sie die Einträge und "
+            "ändern Sie die Einstellungen für große Dateien über das Menü. ") * 6
+    page = f"<html><body><article><p>{body}</p></article></body></html>".encode("latin-1")
+    for declared in ("utf-8", "x-unknown"):
+        h = con.execute("SELECT html_extract(?::BLOB, charset := ?)", [page, declared]
+                        ).fetchall()[0][0]
+        assert h["text"] is not None and "\ufffd" not in h["text"]
+        assert "Größe" in h["text"] and "Überprüfen" in h["text"], h
+        assert h["charset"] != "utf-8"
+
+
+def test_undecodable_and_binary_payloads_get_null_and_a_reason(con):
+    row = html_kernels.extract_one(b"<html>\x00\x01\x02", None, "resiliparse")
+    assert row["text"] is None and row["reason"].startswith("not HTML: binary")
+    text, reason = html_kernels.decode_html(b"\xff\xfe\xfa" * 3, "utf-8")
+    assert text is not None or reason.startswith("undecodable")
+    got = con.execute("SELECT html_to_text(?::BLOB), html_extract_reason(?::BLOB)",
+                      [b"\x89PNG\x00\x00", b"\x89PNG\x00"]).fetchall()
     assert got[0][0] is None and got[0][1].startswith("not HTML")
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import io
 
 import pytest
@@ -120,13 +119,21 @@ def test_uncompressed_warc_resyncs_after_a_corrupt_header(tmp_path):
     assert len(entries) == 4
 
 
-def test_a_remote_file_is_read_through_fsspec(tmp_path, web_warc):
-    """fsspec URLs: the memory filesystem stands in for s3:// and https://."""
+def test_remote_files_are_read_through_fsspec(mcon, web_warc):
+    """fsspec URLs, globs included: the memory filesystem stands in for s3:// and https://."""
     import fsspec
 
     src, corpus = web_warc
     fs = fsspec.filesystem("memory")
-    fs.pipe("/crawl/x.warc.gz", gzip.decompress(b"") + src.read_bytes())
-    entries = list(warc.iter_index("memory://crawl/x.warc.gz"))
-    assert sum(r is None for _, r in entries) == len(corpus.pages) - 1
-    fs.rm("/crawl/x.warc.gz")
+    for name in ("a", "b"):
+        fs.pipe(f"/crawl/{name}.warc.gz", src.read_bytes())
+    try:
+        rows = _rows(mcon, "SELECT _file, count(*) FROM read_warc(?) GROUP BY ALL ORDER BY 1",
+                     "memory://crawl/*.warc.gz")
+        errors = _rows(mcon, "SELECT count(*) FROM read_warc_errors(?)",
+                       "memory://crawl/a.warc.gz")
+    finally:
+        fs.rm("/crawl", recursive=True)
+    good = len(corpus.pages) - 1  # the corrupt record; the truncated one is not a page
+    assert rows == [("memory:///crawl/a.warc.gz", good), ("memory:///crawl/b.warc.gz", good)]
+    assert errors == [(2,)]
