@@ -23,12 +23,15 @@ is undone). Parser measured against warcio: see bench/RESULTS.md ("web").
 
 from __future__ import annotations
 
+import contextvars
 import os
 import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pyarrow as pa
+
+from . import paths
 
 RECORD_TYPES = ("warcinfo", "response", "resource", "request", "metadata", "revisit",
                 "conversion", "continuation")
@@ -56,12 +59,17 @@ def _fastwarc():
 
 
 def open_file(path: str):
-    """A binary, seekable file object for a local path or an fsspec URL."""
+    """A binary, seekable file object for a local path or an fsspec URL.
+
+    Under a path policy (``corpusql.udfs.paths``), local paths outside it are refused.
+    """
     if "://" in path and not path.startswith("file://"):
         import fsspec
 
         return fsspec.open(path, "rb").open()
-    return open(path.removeprefix("file://"), "rb")
+    local = path.removeprefix("file://")
+    paths.check(local, "read_warc", "WARC")
+    return open(local, "rb")
 
 
 def _type_mask(record_types) -> int:
@@ -236,12 +244,14 @@ def warc_index(path: pa.Array, *, record_types=("response",),
         return None if p is None else [{"record_offset": o, "reason": r}
                                        for o, r in iter_index(p, types, max_payload_bytes)]
 
-    paths = path.to_pylist()
-    if len(paths) > 1:  # one file per thread: decompression and parsing release the GIL
-        with ThreadPoolExecutor(min(len(paths), os.cpu_count() or 1)) as pool:
-            out = list(pool.map(one, paths))
+    files = path.to_pylist()
+    if len(files) > 1:  # one file per thread: decompression and parsing release the GIL
+        with ThreadPoolExecutor(min(len(files), os.cpu_count() or 1)) as pool:
+            # each task runs in its own copy of the caller's context: a path policy applies there
+            contexts = [contextvars.copy_context() for _ in files]
+            out = list(pool.map(lambda c, p: c.run(one, p), contexts, files))
     else:
-        out = [one(p) for p in paths]
+        out = [one(p) for p in files]
     return pa.array(out, pa.list_(pa.struct([("record_offset", pa.int64()), ("reason", pa.string())])))
 
 

@@ -137,3 +137,23 @@ def test_remote_files_are_read_through_fsspec(mcon, web_warc):
     good = len(corpus.pages) - 1  # the corrupt record; the truncated one is not a page
     assert rows == [("memory:///crawl/a.warc.gz", good), ("memory:///crawl/b.warc.gz", good)]
     assert errors == [(2,)]
+
+
+def test_a_path_policy_applies_to_every_indexing_thread(tmp_path, web_warc):
+    """Files indexed on the thread pool are checked against the caller's path policy too."""
+    import pyarrow as pa
+
+    from corpusql.udfs.paths import PathGuard, enforce
+
+    src, _ = web_warc
+    inside, outside = tmp_path / "ok", tmp_path / "no"
+    inside.mkdir()
+    outside.mkdir()
+    for d in (inside, outside):
+        (d / "x.warc.gz").write_bytes(src.read_bytes())
+    files = pa.array([str(inside / "x.warc.gz"), str(outside / "x.warc.gz")])
+    with enforce(PathGuard([str(inside)])):
+        with pytest.raises(PermissionError, match="outside the paths allowed"):
+            warc.warc_index(files)
+        assert len(warc.warc_index(files[:1])[0]) > 40
+    assert len(warc.warc_index(files)) == 2
