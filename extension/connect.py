@@ -76,6 +76,10 @@ def connect(
 
             memory_budget = default_memory_budget()
         set_memory_budget(con, memory_budget)
+        if setup is None:  # role connections read no files but their granted datasets
+            from .web import bind_web
+
+            bind_web(con)
         if setup is not None:
             setup.enter(con)
             # The open file stays readable; its name goes, so nothing can write to it by path.
