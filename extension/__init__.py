@@ -8,10 +8,10 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .connect import connect
+from .connect import connect, set_memory_budget
 
 __all__ = ["__version__", "catalog", "connect", "export_tokens", "materialize", "report",
-           "verify"]
+           "set_memory_budget", "verify"]
 
 
 def __getattr__(name: str):

@@ -3,6 +3,10 @@
 Each row becomes a private UDF ``__corpusql_<name>`` (positional, all parameters) and a TEMP macro
 ``<name>`` with the real parameter names, ``:=`` defaults and a COMMENT from the kernel docstring.
 TEMP objects live in the connection's temp catalog, so nothing is written to the database file.
+
+Kernels that buffer across rows take a keyword ``memory_budget`` (bytes, None for no limit).
+Kernels cannot read session variables, so their macro passes the connection's variable
+``corpusql_memory_budget`` (set by ``corpusql.connect``) as one more, hidden, UDF argument.
 """
 
 from __future__ import annotations
@@ -19,6 +23,13 @@ from .registry import Function, Param, sql_literal
 from .udfs.paths import PathGuard, enforce
 
 PRIVATE_PREFIX = "__corpusql_"
+#: The hidden last argument of kernels that take ``memory_budget``: the connection's budget.
+BUDGET_ARG = "TRY_CAST(getvariable('corpusql_memory_budget') AS BIGINT)"
+
+
+def takes_budget(f: Function) -> bool:
+    """True when ``f``'s kernel has a ``memory_budget`` keyword (the binder passes the budget)."""
+    return "memory_budget" in inspect.signature(f.kernel).parameters
 
 
 def private_name(name: str) -> str:
@@ -88,10 +99,14 @@ def make_udf(f: Function, out_type: pa.DataType, guard: PathGuard | None = None)
     cols = [p for p in f.params if p.column]
     consts = [p for p in f.params if not p.column]
     ncol = len(cols)
+    budget = takes_budget(f)
 
     def udf(*args: pa.ChunkedArray) -> pa.Array:
         columns = [_as_array(a) for a in args[:ncol]]
         constants = {}
+        if budget and len(args) > len(f.params):  # called from SQL: the hidden budget argument
+            args, last = args[:-1], args[-1]
+            constants["memory_budget"] = last[0].as_py() if len(last) else None
         for p, a in zip(consts, args[ncol:]):
             value = _constant(f, p, a)
             p.check(f.name, value)
@@ -111,8 +126,9 @@ def make_udf(f: Function, out_type: pa.DataType, guard: PathGuard | None = None)
             result = result.cast(out_type)
         return result
 
+    names = [p.name for p in f.params] + (["memory_budget"] if budget else [])
     udf.__signature__ = inspect.Signature(  # DuckDB checks the arity
-        [inspect.Parameter(p.name, inspect.Parameter.POSITIONAL_ONLY) for p in f.params]
+        [inspect.Parameter(n, inspect.Parameter.POSITIONAL_ONLY) for n in names]
     )
     udf.__name__ = private_name(f.name)
     udf.__doc__ = f.kernel.__doc__
@@ -139,6 +155,8 @@ def macro_sql(f: Function) -> str:
     for p in f.params:
         params.append(p.name if p.required else f"{p.name} := {sql_literal(p.default)}")
     args = ", ".join(f"CAST({p.name} AS {p.sql_type})" if p.cast else p.name for p in f.params)
+    if takes_budget(f):
+        args = f"{args}, {BUDGET_ARG}" if args else BUDGET_ARG
     return (
         f"CREATE OR REPLACE TEMP MACRO {f.name}({', '.join(params)}) AS "
         f"{private_name(f.name)}({args})"
@@ -185,7 +203,8 @@ def bind(con: duckdb.DuckDBPyConnection, registry, guard: PathGuard | None = Non
             con.create_function(
                 private_name(f.name),
                 udf,
-                [duckdb.sqltype(p.sql_type) for p in f.params],
+                [duckdb.sqltype(p.sql_type) for p in f.params]
+                + ([duckdb.sqltype("BIGINT")] if takes_budget(f) else []),
                 duckdb.sqltype(f.returns),
                 type="arrow",
                 null_handling="special",

@@ -240,4 +240,30 @@ DIVERSITY: list = [
                    "[0, 0], NULL])::FLOAT[][]"}),
 ]
 
-REGISTRY = Registry([*FOUNDATION, *NEAR_DUP, *QUALITY, *MODELS, *PII, *TOKENS, *DIVERSITY])
+# --- web: HTML and URLs (issue 20; the WARC reader is bound in corpusql.web) ------------------
+from corpusql.udfs import html as html_kernels  # noqa: E402 - kept in this section
+from corpusql.udfs import url as url_kernels  # noqa: E402
+
+_HTML = [Param("html", "BLOB"), Param("charset", "VARCHAR", None)]
+_EXTRACTOR = [_const("extractor", "VARCHAR", "resiliparse", choices=html_kernels.EXTRACTORS),
+              _const("max_html_bytes", "BIGINT", html_kernels.MAX_HTML_BYTES, low=1)]
+_HTML_EX = {"html": "encode(text)"}
+_URL = Param("url", "VARCHAR")
+WEB: list = [
+    fn("html_extract", html_kernels.html_extract, [*_HTML, *_EXTRACTOR],
+       "STRUCT(text VARCHAR, reason VARCHAR, title VARCHAR, lang VARCHAR, charset VARCHAR)",
+       null="kernel", examples=_HTML_EX),
+    fn("html_to_text", html_kernels.html_to_text, [*_HTML, *_EXTRACTOR], "VARCHAR",
+       null="kernel", examples=_HTML_EX),
+    fn("html_extract_reason", html_kernels.html_extract_reason, [*_HTML, *_EXTRACTOR],
+       "VARCHAR", null="kernel", examples=_HTML_EX),
+    fn("html_title", html_kernels.html_title_kernel, _HTML, "VARCHAR", null="kernel",
+       examples=_HTML_EX),
+    fn("html_lang", html_kernels.html_lang_kernel, _HTML, "VARCHAR", null="kernel",
+       examples=_HTML_EX),
+    fn("url_normalize", url_kernels.url_normalize, [_URL], "VARCHAR"),
+    fn("url_domain", url_kernels.url_domain, [_URL], "VARCHAR"),
+    fn("url_registered_domain", url_kernels.url_registered_domain, [_URL], "VARCHAR"),
+]
+
+REGISTRY = Registry([*FOUNDATION, *NEAR_DUP, *QUALITY, *MODELS, *PII, *TOKENS, *DIVERSITY, *WEB])

@@ -14,13 +14,12 @@ from __future__ import annotations
 import os
 import threading
 from importlib import resources
-from itertools import chain
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import paths
+from . import paths, token_chunks
 
 DEFAULT = "default"
 
@@ -76,42 +75,81 @@ def _load(path: str, function: str):
     return tok
 
 
-def _encode(text: pa.Array, tokenizer: str, function: str):
-    """(validity mask, encodings of the non-NULL rows) for a string array."""
+def _per_text(text: pa.Array, tokenizer: str, function: str, budget: int | None, take):
+    """(validity mask, ``take(encoding)`` of each non-NULL row, in order) for a string array.
+
+    Rows up to ``token_chunks.CHUNK_CHARS`` characters are encoded together, about
+    ``token_chunks.GROUP_CHARS`` characters per ``encode_batch_fast`` call; a longer row is
+    encoded in chunks (token_chunks.encode) and ``take`` is applied to each of its chunks.
+    """
     tok = load_tokenizer(tokenizer, function=function)
-    valid = text.is_valid()
+    valid = np.asarray(text.is_valid())
     values = pc.filter(text, valid).to_pylist() if text.null_count else text.to_pylist()
-    return np.asarray(valid), tok.encode_batch(values, add_special_tokens=False)
+    out: list = [None] * len(values)
+    short: list[int] = []
+    size = 0
+
+    def flush() -> None:
+        encodings = tok.encode_batch_fast([values[i] for i in short], add_special_tokens=False)
+        for i, e in zip(short, encodings, strict=True):
+            out[i] = take(e)
+
+    for i, value in enumerate(values):
+        if len(value) > token_chunks.CHUNK_CHARS:
+            out[i] = [take(e) for e in token_chunks.encode(
+                tok, value, memory_budget=budget, function=function, tokenizer=tokenizer)]
+            continue
+        short.append(i)
+        size += len(value)
+        if size >= token_chunks.GROUP_CHARS:
+            flush()
+            short, size = [], 0
+    if short:
+        flush()
+    return valid, out
 
 
-def token_count(text: pa.Array, *, tokenizer: str = DEFAULT) -> pa.Array:
+def token_count(text: pa.Array, *, tokenizer: str = DEFAULT,
+                memory_budget: int | None = None) -> pa.Array:
     """Number of tokens of the text under ``tokenizer`` ('default' or a tokenizer.json path).
 
     Defined as ``len(Tokenizer.encode(text, add_special_tokens=False).ids)`` of Hugging Face
     ``tokenizers``: no BOS/EOS or other special tokens are added, and truncation and padding in
     the file are ignored. The default tokenizer is corpusql's byte-level BPE (8192 entries, see
     scripts/train_tokenizer.py). Empty text has 0 tokens; NULL text has 0 tokens.
+
+    A text longer than 65,536 characters is counted in chunks, cut where the count provably
+    does not change (rules per pre-tokenizer in docs/tokens-mix-split.md), so memory stays
+    bounded and the count exact. A text, or a stretch of one, with no safe cut is encoded whole
+    only if it fits the memory budget (kernel argument ``memory_budget``; default half of
+    the memory the process can still get); otherwise the query fails naming that knob.
     """
-    valid, encodings = _encode(text, tokenizer, "token_count")
+    valid, found = _per_text(text, tokenizer, "token_count", memory_budget,
+                             lambda e: len(e.ids))
     counts = np.zeros(len(text), dtype=np.int32)
-    counts[valid] = [len(e.ids) for e in encodings]
+    counts[valid] = [n if isinstance(n, int) else sum(n) for n in found]
     return pa.array(counts, pa.int32())
 
 
-def tokenize(text: pa.Array, *, tokenizer: str = DEFAULT) -> pa.Array:
+def tokenize(text: pa.Array, *, tokenizer: str = DEFAULT,
+             memory_budget: int | None = None) -> pa.Array:
     """Token ids of the text under ``tokenizer`` ('default' or a tokenizer.json path).
 
     Defined as ``Tokenizer.encode(text, add_special_tokens=False).ids`` of Hugging Face
     ``tokenizers`` (no special tokens added; truncation and padding in the file are ignored).
-    Empty text gives an empty list; NULL text gives NULL.
+    Empty text gives an empty list; NULL text gives NULL. Long texts are encoded in chunks and
+    guarded by the memory budget exactly as in ``token_count``; the ids are those of the
+    whole text.
     """
-    valid, encodings = _encode(text, tokenizer, "tokenize")
+    valid, found = _per_text(text, tokenizer, "tokenize", memory_budget,
+                             lambda e: np.asarray(e.ids, dtype=np.int32))
+    rows = [ids if isinstance(ids, np.ndarray) else
+            (np.concatenate(ids) if ids else np.zeros(0, np.int32)) for ids in found]
     lengths = np.zeros(len(text), dtype=np.int32)
-    lengths[valid] = [len(e.ids) for e in encodings]
+    lengths[valid] = [len(ids) for ids in rows]
     offsets = np.zeros(len(text) + 1, dtype=np.int32)
     np.cumsum(lengths, out=offsets[1:])
-    values = np.fromiter(chain.from_iterable(e.ids for e in encodings), dtype=np.int32,
-                         count=int(offsets[-1]))
+    values = np.concatenate(rows) if rows else np.zeros(0, np.int32)
     mask = None if valid.all() else pa.array(~valid)
-    return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), pa.array(values, pa.int32()),
-                                    mask=mask)
+    return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()),
+                                    pa.array(values, pa.int32()), mask=mask)

@@ -31,11 +31,12 @@ from .columns import INT64
 from .jsonl import Parsed, lineage_columns, parse_jsonl, utf8
 from .schemas import LINEAGE, parquet_footer, reserved
 
-FORMATS = ("parquet", "jsonl", "csv", "text")
+FORMATS = ("parquet", "jsonl", "csv", "text", "warc")
 _EXT = {
     ".parquet": "parquet", ".pq": "parquet",
     ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
     ".csv": "csv", ".tsv": "csv",
+    ".warc": "warc", ".wet": "warc",
 }
 
 
@@ -175,6 +176,22 @@ def parse_text(data: bytes, uri: str, lineage: tuple[str, str] = LINEAGE) -> Par
     return Parsed(pa.table({"id": [uri], "text": [text], **lineage_columns(uri, [1], lineage)}), [])
 
 
+def parse_warc(raw: bytes, uri: str, lineage: tuple[str, str] = LINEAGE) -> Parsed:
+    """WARC/WET response records as rows (see ``corpusql.udfs.warc``); the row lineage column
+    holds each record's byte offset, and bad records are problems at their offsets."""
+    from corpusql.udfs.warc import RECORD_FIELDS, read_records
+
+    rows, offsets, bad = [], [], []
+    for offset, row, reason in read_records(raw):
+        if reason is None:
+            rows.append(row)
+            offsets.append(offset)
+        else:
+            bad.append((offset, reason))
+    cols = {name: pa.array([r[name] for r in rows], t) for name, t in RECORD_FIELDS}
+    return Parsed(pa.table({**cols, **lineage_columns(uri, offsets, lineage)}), bad)
+
+
 def parse(fmt: str, raw: bytes, uri: str, lineage: tuple[str, str] = LINEAGE) -> Parsed:
     """Parse one whole file, adding the ``lineage`` columns (file URI, row).
 
@@ -182,6 +199,8 @@ def parse(fmt: str, raw: bytes, uri: str, lineage: tuple[str, str] = LINEAGE) ->
     has the name of a lineage column."""
     if len(raw) == 0:
         return Parsed(None, [(None, "zero-byte file")])
+    if fmt == "warc":  # gzip per record: a bad member is one bad record, not a bad file
+        return parse_warc(raw, uri, lineage)
     try:
         data = decompress(raw, compression_of(uri))
     except ValueError as exc:

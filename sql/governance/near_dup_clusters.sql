@@ -1,4 +1,4 @@
--- near_dup_clusters(tbl, text_col, id_col, threshold := 0.8, verify := true, keep_by := NULL, num_perm := 128, ngram := 5, unit := 'word', seed := 1, norm_numbers := true, fn_weight := 0.9)
+-- near_dup_clusters(tbl, text_col, id_col, threshold := 0.8, verify := true, keep_by := NULL, num_perm := 128, ngram := 5, unit := 'word', seed := 1, norm_numbers := true, fn_weight := 0.9, max_bucket := 1000)
 --
 -- One row per document of table or view `tbl`: its id, the near-duplicate cluster it belongs to,
 -- the cluster's size and whether this copy is the one kept. Clusters are the connected components
@@ -17,7 +17,7 @@
 -- depends: near_dup_candidates
 -- source: MinHash LSH near-duplicate removal with connected components (Lee et al. 2022, "Deduplicating Training Data Makes Language Models Better"; datatrove's MinhashDedup stages)
 -- duckdb-only: query_table() to take a table name; row[col] to take a column by name
-CREATE OR REPLACE MACRO near_dup_clusters(tbl, text_col, id_col, threshold := 0.8, verify := true, keep_by := NULL, num_perm := 128, ngram := 5, unit := 'word', seed := 1, norm_numbers := true, fn_weight := 0.9) AS TABLE
+CREATE OR REPLACE MACRO near_dup_clusters(tbl, text_col, id_col, threshold := 0.8, verify := true, keep_by := NULL, num_perm := 128, ngram := 5, unit := 'word', seed := 1, norm_numbers := true, fn_weight := 0.9, max_bucket := 1000) AS TABLE
 WITH nd_docs AS MATERIALIZED (
     SELECT
         r[id_col] AS id,
@@ -28,7 +28,8 @@ WITH nd_docs AS MATERIALIZED (
 candidate_pairs AS (
     SELECT id_a, id_b
     FROM near_dup_candidates(tbl, text_col, id_col, threshold := threshold, num_perm := num_perm,
-                             ngram := ngram, unit := unit, norm_numbers := norm_numbers, seed := seed, fn_weight := fn_weight)
+                             ngram := ngram, unit := unit, norm_numbers := norm_numbers, seed := seed, fn_weight := fn_weight,
+                             max_bucket := max_bucket)
 ),
 candidate_edges AS MATERIALIZED (
     SELECT a.node AS src, b.node AS dst

@@ -1,4 +1,4 @@
--- near_dup_incremental(new_tbl, release_tbl, text_col, id_col, threshold := 0.8, verify := true, keep_by := NULL, num_perm := 128, ngram := 5, unit := 'word', seed := 1, norm_numbers := true, fn_weight := 0.9, release_keys := NULL)
+-- near_dup_incremental(new_tbl, release_tbl, text_col, id_col, threshold := 0.8, verify := true, keep_by := NULL, num_perm := 128, ngram := 5, unit := 'word', seed := 1, norm_numbers := true, fn_weight := 0.9, release_keys := NULL, max_bucket := 1000)
 --
 -- Near-duplicate removal of a new batch `new_tbl` against an earlier release `release_tbl` (a
 -- table, a view or a materialized Parquet release read through one): one row per document of the
@@ -25,19 +25,29 @@
 -- The release is signed on every call unless `release_keys` names a table of its band keys made
 -- by near_dup_band_keys with the same settings (checked: other settings fail with both named);
 -- its texts are then read only for the documents a batch document matches.
+-- Over-full band buckets are not expanded into all their pairs (as in near_dup_candidates): when
+-- more than `max_bucket` batch documents share a band key, each is paired with the smallest of
+-- them only; when more than `max_bucket` release documents share a band key, the batch documents
+-- with that key are paired with the smallest release id of them only (which then is the
+-- duplicate_of of those that match it). Members that fail that pair are left to their other keys.
+-- Before expanding pairs the macro counts them and fails, naming the knobs, when they need more
+-- than the corpusql memory budget at 32 bytes a pair row (as near_dup_candidates does).
 --
 -- returns: id, is_kept, duplicate_of, duplicate_in
 -- requires: minhash_params, minhash_signature, minhash_bands, shingle_set, set_jaccard, connected_components
 -- depends: near_dup_settings, near_dup_band_keys, near_dup_ids_checked
 -- source: MinHash LSH near-duplicate removal (Lee et al. 2022; datatrove's MinhashDedup stages) applied to a new batch against an index of earlier releases
 -- duckdb-only: query_table() to take a table name; row[col] to take a column by name
-CREATE OR REPLACE MACRO near_dup_incremental(new_tbl, release_tbl, text_col, id_col, threshold := 0.8, verify := true, keep_by := NULL, num_perm := 128, ngram := 5, unit := 'word', seed := 1, norm_numbers := true, fn_weight := 0.9, release_keys := NULL) AS TABLE
+CREATE OR REPLACE MACRO near_dup_incremental(new_tbl, release_tbl, text_col, id_col, threshold := 0.8, verify := true, keep_by := NULL, num_perm := 128, ngram := 5, unit := 'word', seed := 1, norm_numbers := true, fn_weight := 0.9, release_keys := NULL, max_bucket := 1000) AS TABLE
 WITH nd_banding AS MATERIALIZED (
     SELECT
         CASE
             WHEN threshold IS NULL OR NOT (threshold > 0 AND threshold <= 1)
                 THEN error('near_dup_incremental: threshold = ' || coalesce(CAST(threshold AS VARCHAR), 'NULL')
                            || ' is out of range (0, 1]')
+            WHEN max_bucket IS NULL OR NOT max_bucket >= 1
+                THEN error('near_dup_incremental: max_bucket = ' || coalesce(CAST(max_bucket AS VARCHAR), 'NULL')
+                           || ' must be >= 1')
             ELSE minhash_params(threshold, num_perm := num_perm, fn_weight := fn_weight)
         END AS p,
         CASE WHEN threshold > 0 AND threshold <= 1
@@ -83,15 +93,77 @@ nd_release_keys AS MATERIALIZED (
         ELSE true
     END
 ),
+nd_batch_buckets AS MATERIALIZED (
+    SELECT band_key, count(*) AS n_members, min(node) AS representative
+    FROM nd_batch_keys
+    GROUP BY band_key
+),
+nd_release_buckets AS MATERIALIZED (
+    SELECT band_key, count(*) AS n_members, min(release_id) AS representative
+    FROM nd_release_keys
+    WHERE band_key IN (SELECT band_key FROM nd_batch_keys)
+    GROUP BY band_key
+),
+nd_expansion AS MATERIALIZED (
+    SELECT
+        (SELECT coalesce(sum(CASE WHEN n_members > max_bucket THEN n_members - 1
+                                  ELSE n_members * (n_members - 1) // 2 END), 0)
+         FROM nd_batch_buckets)
+        + (SELECT coalesce(sum(b.n_members * CASE WHEN r.n_members > max_bucket THEN 1
+                                                  ELSE r.n_members END), 0)
+           FROM nd_release_buckets AS r JOIN nd_batch_buckets AS b USING (band_key)) AS n_pairs,
+        TRY_CAST(getvariable('corpusql_memory_budget') AS BIGINT) AS budget
+),
+nd_expansion_checked AS MATERIALIZED (
+    SELECT CASE
+        WHEN n_pairs * 32 > budget
+            THEN error('near_dup_incremental needs more than ' || round(n_pairs * 32 / 1e9, 2)
+                       || ' GB for the ' || n_pairs || ' candidate pairs of ' || new_tbl || ' and '
+                       || release_tbl || ' (budget ' || round(budget / 1e9, 2) || ' GB); raise the '
+                       || 'budget with corpusql.connect(..., memory_budget=...) or '
+                       || 'corpusql.set_memory_budget(con, ...), or lower max_bucket (now '
+                       || max_bucket || ')')
+        ELSE true
+    END AS ok
+    FROM nd_expansion
+),
+nd_checked_keys AS MATERIALIZED (
+    SELECT k.node, k.band_key
+    FROM nd_batch_keys AS k, nd_expansion_checked AS x
+    WHERE x.ok
+),
 nd_release_candidates AS MATERIALIZED (
-    SELECT DISTINCT k.node, r.release_id
-    FROM nd_batch_keys AS k
-    JOIN nd_release_keys AS r ON r.band_key = k.band_key
+    SELECT DISTINCT node, release_id
+    FROM (
+        SELECT k.node, r.release_id
+        FROM nd_checked_keys AS k
+        JOIN (SELECT band_key FROM nd_release_buckets WHERE n_members <= max_bucket) AS z USING (band_key)
+        JOIN nd_release_keys AS r USING (band_key)
+        UNION ALL
+        SELECT k.node, z.representative AS release_id
+        FROM nd_checked_keys AS k
+        JOIN nd_release_buckets AS z USING (band_key)
+        WHERE z.n_members > max_bucket
+    )
+),
+nd_batch_shared_keys AS MATERIALIZED (
+    SELECT k.node, k.band_key, z.n_members > max_bucket AS overfull, z.representative
+    FROM nd_checked_keys AS k
+    JOIN nd_batch_buckets AS z USING (band_key)
+    WHERE z.n_members > 1
 ),
 nd_batch_candidates AS MATERIALIZED (
-    SELECT DISTINCT a.node AS src, b.node AS dst
-    FROM nd_batch_keys AS a
-    JOIN nd_batch_keys AS b ON a.band_key = b.band_key AND a.node < b.node
+    SELECT DISTINCT src, dst
+    FROM (
+        SELECT a.node AS src, b.node AS dst
+        FROM (SELECT node, band_key FROM nd_batch_shared_keys WHERE NOT overfull) AS a
+        JOIN (SELECT node, band_key FROM nd_batch_shared_keys WHERE NOT overfull) AS b
+            ON a.band_key = b.band_key AND a.node < b.node
+        UNION ALL
+        SELECT representative AS src, node AS dst
+        FROM nd_batch_shared_keys
+        WHERE overfull AND node <> representative
+    )
 ),
 nd_batch_sets AS MATERIALIZED (
     SELECT d.node, shingle_set(d.text, ngram := ngram, unit := unit, norm_numbers := norm_numbers) AS shingles

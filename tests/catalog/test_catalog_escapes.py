@@ -148,8 +148,9 @@ ESCAPES = [
      DENIED),
     ("tokenizer_symlink", "SELECT token_count('x', tokenizer := '{root}/models/link.json')",
      DENIED),
-    ("private_udf", "SELECT __corpusql_token_count('x', '{root}/outside/tokenizer.json')",
-     DENIED),
+    # the private UDF takes the memory budget as a hidden last argument
+    ("private_udf",
+     "SELECT __corpusql_token_count('x', '{root}/outside/tokenizer.json', 1000000000)", DENIED),
 ]
 
 

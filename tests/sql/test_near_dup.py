@@ -163,12 +163,13 @@ def test_near_dedup(docs):
 
 
 def test_near_dup_report(docs):
-    (source, n_docs, n_empty, n_clusters, n_clustered, n_removed, frac, largest), = rows(
+    (source, n_docs, n_empty, n_clusters, n_clustered, n_removed, frac, largest, n_overfull), = rows(
         docs, "FROM near_dup_report('docs', 'text', 'id')")
     (n_kept,), = rows(docs, "SELECT count(*) FROM near_dedup('docs', 'text', 'id')")
     assert source is None and n_docs == 8 and n_empty == 2  # ids 4 (NULL) and 5 ('')
     assert n_removed == n_docs - n_kept == 3 and largest == 3
     assert frac == pytest.approx(n_removed / n_docs) and n_clustered == 5 and n_clusters == 2
+    assert n_overfull == 0  # no band key is shared by more than max_bucket (1000) documents
 
 
 def test_near_dup_report_per_source(docs):

@@ -1,0 +1,241 @@
+"""read_warc + html_to_text through SQL against the same libraries called directly, and datatrove.
+
+Builds WARC files from the bundled sample (tests/web/warcgen.py: boilerplate around each
+document, a few non-UTF-8, corrupt, truncated and non-HTML records), then times, each side in a
+fresh subprocess (so peak RSS is its own), alternating A B A B:
+
+- ``sql``: ``SELECT count(h.text) FROM (SELECT html_extract(payload, charset, extractor := X)
+  AS h FROM read_warc(glob))`` on a corpusql connection with ``threads`` DuckDB threads;
+- ``direct``: fastwarc's ArchiveIterator over each file, then the same decode + extract_one
+  (the same kernel code) in a plain Python loop, one thread;
+- ``direct_lib``: fastwarc + the extractor library itself (resiliparse ``extract_plain_text`` on
+  ``bytes_to_str``, or ``trafilatura.extract``), no corpusql code at all;
+- ``fastwarc``, ``warcio``: the parsers alone, every response payload read (the choice of parser);
+- ``datatrove``: datatrove 0.10's ``WarcReader`` + its ``Trafilatura`` extractor (``favour_precision``,
+  ``deduplicate``; run in its sandbox subprocess as datatrove does).
+
+Prints records/s per run, the spread (min-max) per side, ratios of medians and peak RSS (MB).
+Run: python bench/web.py [--pages 600] [--files 4] [--repeat 2] [--extractor resiliparse]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+_CPU0: float | None = None  # CPU clock at the start of the timed SQL query
+
+
+def build(out: Path, pages: int, files: int) -> int:
+    sys.path.insert(0, str(ROOT / "tests" / "web"))
+    import warcgen
+
+    for i in range(files):
+        warcgen.build(out / f"part{i}.warc.gz", n=pages, damaged=False)
+    return files
+
+
+def _warm(extractor: str) -> None:
+    """Import and run the parser and extractor once, outside the timed section (every side)."""
+    import fastwarc.warc  # noqa: F401
+    import fsspec  # noqa: F401
+    import pyarrow as pa
+
+    from corpusql.udfs.html import html_extract
+
+    html_extract(pa.array([b"<html><body><p>warm up the extractor</p></body></html>"] * 16),
+                 extractor=extractor)  # also starts the extraction thread pool
+
+
+def _start() -> float:
+    """Mark the start of a timed section (wall clock and process CPU clock)."""
+    global _CPU0
+    _CPU0 = time.process_time()
+    return time.perf_counter()
+
+
+def side_sql(glob: str, extractor: str, threads: int) -> int:
+    import corpusql
+
+    con = corpusql.connect(config={"threads": threads})
+    try:
+        _warm(extractor)
+        first = sorted(Path(glob).parent.glob(Path(glob).name))[0]
+        con.execute("SELECT count(*) FROM read_warc_errors(?)", [str(first)]).fetchall()
+        t0 = _start()
+        n, ok = con.execute(
+            "SELECT count(*), count(h.text) FROM (SELECT html_extract(payload, charset, "
+            "extractor := ?) AS h FROM read_warc(?))", [extractor, glob]).fetchone()
+        return n, ok, time.perf_counter() - t0
+    finally:
+        con.close()
+
+
+def _records(paths):
+    from fastwarc.warc import ArchiveIterator, WarcRecordType
+
+    for p in paths:
+        with open(p, "rb") as f:
+            try:
+                for r in ArchiveIterator(f, record_types=WarcRecordType.response):
+                    yield r.http_charset, r.reader.read()
+            except OSError:
+                continue  # the direct loop skips the rest of a corrupt file
+
+
+def side_direct(glob: str, extractor: str, threads: int) -> int:
+    from corpusql.udfs.html import extract_one
+
+    paths = sorted(Path(glob).parent.glob(Path(glob).name))
+    _warm(extractor)
+    t0 = _start()
+    n = ok = 0
+    for charset, payload in _records(paths):
+        row = extract_one(payload, charset, extractor)
+        n += 1
+        ok += row["text"] is not None
+    return n, ok, time.perf_counter() - t0
+
+
+def side_direct_lib(glob: str, extractor: str, threads: int) -> int:
+    paths = sorted(Path(glob).parent.glob(Path(glob).name))
+    if extractor == "resiliparse":
+        from resiliparse.extract.html2text import extract_plain_text
+        from resiliparse.parse.encoding import bytes_to_str, detect_encoding
+
+        def extract(payload, charset):  # the settings html_to_text uses
+            return extract_plain_text(bytes_to_str(payload, charset or detect_encoding(payload)),
+                                      main_content=True, preserve_formatting=True,
+                                      list_bullets=True, alt_texts=False, noscript=False)
+    else:
+        import trafilatura
+
+        def extract(payload, charset):  # the settings html_to_text uses
+            return trafilatura.extract(payload.decode(charset or "utf-8", "replace"),
+                                       include_comments=False, include_tables=True,
+                                       deduplicate=False, fast=True)
+    _warm(extractor)
+    t0 = _start()
+    n = ok = 0
+    for charset, payload in _records(paths):
+        n += 1
+        ok += bool(extract(payload, charset))
+    return n, ok, time.perf_counter() - t0
+
+
+def side_datatrove(glob: str, extractor: str, threads: int) -> int:
+    import logging
+
+    from datatrove.pipeline.extractors import Trafilatura
+    from datatrove.pipeline.readers import WarcReader
+    from loguru import logger
+
+    logger.remove()
+    logging.disable(logging.WARNING)
+    folder = str(Path(glob).parent)
+    _warm("trafilatura")
+    t0 = _start()
+    n = ok = 0
+    reader = WarcReader(folder, glob_pattern=Path(glob).name)
+    for doc in Trafilatura(timeout=10).run(reader.run()):
+        n += 1
+        ok += bool(doc.text)
+    return n, ok, time.perf_counter() - t0
+
+
+def side_fastwarc(glob: str, extractor: str, threads: int) -> int:
+    """Parser only: every response record's payload with fastwarc."""
+    import fastwarc.warc  # noqa: F401
+
+    paths = sorted(Path(glob).parent.glob(Path(glob).name))
+    t0 = _start()
+    n = sum(1 for _ in _records(paths))
+    return n, n, time.perf_counter() - t0
+
+
+def side_warcio(glob: str, extractor: str, threads: int) -> int:
+    """Parser only: every response record's payload with warcio (the reference library)."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    paths = sorted(Path(glob).parent.glob(Path(glob).name))
+    t0 = _start()
+    n = 0
+    for p in paths:
+        with open(p, "rb") as f:
+            for r in ArchiveIterator(f):
+                if r.rec_type == "response":
+                    r.content_stream().read()
+                    n += 1
+    return n, n, time.perf_counter() - t0
+
+
+SIDES = {"fastwarc": side_fastwarc, "warcio": side_warcio, "sql": side_sql, "direct": side_direct, "direct_lib": side_direct_lib,
+         "datatrove": side_datatrove}
+
+
+def child(args) -> None:
+    n, ok, secs = SIDES[args.side](args.glob, args.extractor, args.threads)
+    cpu = time.process_time() - _CPU0  # CPU of every thread of the process, timed section
+    peak = max(resource.getrusage(who).ru_maxrss for who in
+               (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024
+    print(json.dumps({"side": args.side, "records": n, "extracted": ok, "seconds": secs,
+                      "cores": cpu / secs, "peak_rss_mb": peak}))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--pages", type=int, default=600)
+    ap.add_argument("--files", type=int, default=4)
+    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--extractor", default="resiliparse")
+    ap.add_argument("--sides", default="sql,direct,direct_lib,datatrove")
+    ap.add_argument("--side")
+    ap.add_argument("--glob")
+    args = ap.parse_args()
+    if args.side:
+        child(args)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        build(Path(tmp), args.pages, args.files)
+        glob = str(Path(tmp) / "*.warc.gz")
+        size = sum(p.stat().st_size for p in Path(tmp).glob("*.warc.gz"))
+        print(f"{args.files} files, {size / 1e6:.1f} MB, extractor {args.extractor}, "
+              f"{args.threads} DuckDB threads")
+        results: dict[str, list[dict]] = {}
+        sides = args.sides.split(",")
+        for _ in range(args.repeat):
+            for side in sides:  # A B C A B C: alternating sides
+                out = subprocess.run(
+                    [sys.executable, __file__, "--side", side, "--glob", glob,
+                     "--extractor", args.extractor, "--threads", str(args.threads)],
+                    capture_output=True, text=True, check=True)
+                r = json.loads(out.stdout.strip().splitlines()[-1])
+                r["rate"] = r["records"] / r["seconds"]
+                results.setdefault(side, []).append(r)
+                print(f"  {side:11s} {r['records']:6d} records ({r['extracted']} extracted) "
+                      f"{r['seconds']:7.2f} s {r['rate']:8.1f} rec/s {r['cores']:.2f} cores "
+                      f"peak {r['peak_rss_mb']:.0f} MB",
+                      flush=True)
+        med = {s: statistics.median(r["rate"] for r in rs) for s, rs in results.items()}
+        for s, rs in results.items():
+            rates = [r["rate"] for r in rs]
+            print(f"{s:11s} median {med[s]:8.1f} rec/s, spread {min(rates):.1f}-{max(rates):.1f}, "
+                  f"peak RSS {max(r['peak_rss_mb'] for r in rs):.0f} MB")
+        if "fastwarc" in med and "warcio" in med:
+            print(f"fastwarc / warcio: {med['fastwarc'] / med['warcio']:.2f}x")
+        for other in ("direct", "direct_lib", "datatrove"):
+            if "sql" in med and other in med:
+                print(f"sql / {other}: {med['sql'] / med[other]:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
