@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 
 from .materializer import sha256_file
+from .udfs import token_chunks
 
 BATCH_ROWS = 8192
 BLOCK_DOCS = 16384  # documents gathered per write
@@ -58,6 +59,8 @@ def encode_to_spill(con, tok, plan: dict[str, Any], ids_dtype: np.dtype,
     nulls = 0
     by_group: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     limit = np.iinfo(ids_dtype).max
+    (budget,), = con.execute(  # the connection's corpusql memory budget, if it has one
+        "SELECT TRY_CAST(getvariable('corpusql_memory_budget') AS BIGINT)").fetchall()
     reader = con.sql(_select(con, plan)).to_arrow_reader(BATCH_ROWS)
     try:
         with open(spill, "wb") as out:
@@ -67,10 +70,10 @@ def encode_to_spill(con, tok, plan: dict[str, Any], ids_dtype: np.dtype,
                 nulls += int((~valid).sum())
                 values = texts.filter(pa.array(valid)).to_pylist() if texts.null_count \
                     else texts.to_pylist()
-                encodings = _encode(tok, values)
-                lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64,
-                                      count=len(encodings))
-                ids = np.fromiter(chain.from_iterable(e.ids for e in encodings), dtype=np.int64,
+                encoded = _encode(tok, values, budget)
+                lengths = np.fromiter((len(e) for e in encoded), dtype=np.int64,
+                                      count=len(encoded))
+                ids = np.fromiter(chain.from_iterable(encoded), dtype=np.int64,
                                   count=int(lengths.sum()))
                 if ids.size and int(ids.max()) > limit:
                     raise ValueError(f"export_tokens: token id {int(ids.max())} does not fit "
@@ -95,14 +98,23 @@ def encode_to_spill(con, tok, plan: dict[str, Any], ids_dtype: np.dtype,
     return EncodeStats(all_lengths, nulls, dict(by_group))
 
 
-def _encode(tok, values: list[str]) -> list:
-    """Encodings of ``values``; a text repeated in the batch (a mix's epochs) is encoded once."""
+def _encode(tok, values: list[str], budget: int | None) -> list[list[int]]:
+    """Token ids of ``values``, exactly as ``token_count`` counts them; a text repeated in the
+    batch (a mix's epochs) is encoded once. Texts longer than token_count's chunk size are
+    encoded in its bounded chunks, under the memory ``budget`` (udfs/token_chunks.py)."""
     first: dict[str, int] = {}
     where = [first.setdefault(v, len(first)) for v in values]
-    if len(first) == len(values):
-        return tok.encode_batch(values, add_special_tokens=False)
-    unique = tok.encode_batch(list(first), add_special_tokens=False)
-    return [unique[i] for i in where]
+    unique = list(first)
+    ids: list = [None] * len(unique)
+    short = [i for i, v in enumerate(unique) if len(v) <= token_chunks.CHUNK_CHARS]
+    for i, e in zip(short, tok.encode_batch([unique[i] for i in short],
+                                            add_special_tokens=False)):
+        ids[i] = e.ids
+    for i, v in enumerate(unique):
+        if ids[i] is None:
+            ids[i] = [t for e in token_chunks.encode(tok, v, memory_budget=budget,
+                                                     function="export_tokens") for t in e.ids]
+    return [ids[i] for i in where]
 
 
 def _count(by_group, batch, valid: np.ndarray, lengths: np.ndarray) -> None:

@@ -117,3 +117,23 @@ def test_failing_query_leaves_nothing_and_the_connection_usable(docs, tmp_path):
                       "AS text FROM docs", tmp_path / "out")
     assert _names(tmp_path) == []
     assert docs.execute("SELECT count(*) FROM docs").fetchone()[0] > 0
+
+
+def test_long_texts_are_encoded_in_bounded_chunks_with_exact_counts(con, tmp_path):
+    """A text over token_count's chunk size exports exactly token_count's tokens, and a long
+    text with no safe cut is refused under the connection's memory budget, naming it. The test
+    failed before this change: export encoded the 300,000-character text whole, past the 1 MB
+    budget."""
+    import pyarrow as pa
+
+    words = " ".join(f"word{i % 97} with some text" for i in range(20_000))  # ~470k characters
+    con.register("longs_arrow", pa.table({"id": [1], "text": [words]}))
+    con.execute("CREATE TABLE longs AS SELECT * FROM longs_arrow")
+    r = export_tokens(con, "SELECT * FROM longs", tmp_path / "out", eos=False)
+    (want,) = con.execute("SELECT token_count(text) FROM longs").fetchone()
+    assert r.tokens == want
+    con.execute("CREATE TABLE solid AS SELECT 1 AS id, repeat('x', 300000) AS text")
+    corpusql.set_memory_budget(con, "1MB")
+    with pytest.raises(ValueError, match=r"export_tokens: .*300,000 characters.*memory_budget"):
+        export_tokens(con, "SELECT * FROM solid", tmp_path / "out2")
+    assert not (tmp_path / "out2").exists()
