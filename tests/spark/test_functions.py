@@ -37,6 +37,11 @@ def _describe(spark, name: str) -> tuple[list[tuple[str, str, str | None]], str,
     return params, returns, comment
 
 
+def _dtype(spark, ddl: str):
+    """Spark's DataType for a type written in Spark SQL."""
+    return spark.sql(f"SELECT CAST(NULL AS {ddl}) AS v").schema["v"].dataType
+
+
 def _as_registry_value(value, p: Param):
     """A default as Spark returns it, in the registry's Python spelling."""
     if isinstance(value, list):
@@ -50,9 +55,9 @@ def _as_registry_value(value, p: Param):
 def test_registry_function_on_spark_has_same_parameters_and_defaults(spark, f):
     params, returns, comment = _describe(spark, f.name)
     assert [p[0] for p in params] == [p.name for p in f.params]
-    assert [p[1] for p in params] == [spark_type(p.sql_type).ddl.replace(" ", "")
-                                      for p in f.params]
-    assert returns.replace(" ", "") == spark_type(f.returns).ddl.replace(" ", "")
+    assert [_dtype(spark, p[1]) for p in params] == [_dtype(spark, spark_type(p.sql_type).ddl)
+                                                     for p in f.params]
+    assert _dtype(spark, returns) == _dtype(spark, spark_type(f.returns).ddl)
     assert comment and comment.startswith(f.summary)
     for (name, _, default_sql), p in zip(params, f.params):
         if p.required:
