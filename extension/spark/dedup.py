@@ -45,17 +45,21 @@ def connected_components(edges, src: str = "src", dst: str = "dst"):
 def near_dup_clusters(spark, docs, text_col: str, id_col: str, threshold: float = 0.8,
                       verify: bool = True, keep_by: str | None = None, num_perm: int = 128,
                       ngram: int = 5, unit: str = "word", seed: int = 1,
-                      norm_numbers: bool = True, fn_weight: float = 0.9):
+                      norm_numbers: bool = True, fn_weight: float = 0.9, max_bucket: int = 1000):
     """The ``near_dup_clusters`` macro on Spark: DataFrame (id, cluster_id, cluster_size, is_kept).
 
     ``docs``: a DataFrame or a table name. Same parameters, defaults and answer as the macro
     (see sql/governance/near_dup_clusters.sql): MinHash LSH candidates, verified by the exact
     Jaccard of shingle sets when ``verify``, clustered by connected components; cluster_id is
     the smallest id, and each cluster keeps the highest ``keep_by`` value, then the smallest id.
+    A band bucket with more than ``max_bucket`` members is over-full and gives only the pairs
+    (its smallest id, member), as the single-machine near_dup_candidates does.
     """
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
+    if not max_bucket >= 1:
+        raise ValueError(f"near_dup_clusters: max_bucket = {max_bucket} must be at least 1")
     if not (0 < threshold <= 1):
         raise ValueError(f"near_dup_clusters: threshold = {threshold} is out of range (0, 1]")
     if isinstance(docs, str):
@@ -74,9 +78,17 @@ def near_dup_clusters(spark, docs, text_col: str, id_col: str, threshold: float 
         "id", F.expr(f"minhash_bands(sig, bands => {p['bands']}, rows => {p['rows']})")
         .alias("keys"))
     keys = bands.select("id", F.explode("keys").alias("band_key"))
-    a, b = keys.alias("a"), keys.alias("b")
+    # an over-full bucket (more than max_bucket members) gives (smallest id, member) pairs only
+    bucket = Window.partitionBy("band_key")
+    keys = keys.select("id", "band_key", F.count(F.lit(1)).over(bucket).alias("n"),
+                       F.min("id").over(bucket).alias("rep")).where("n > 1")
+    full = keys.where(F.col("n") <= F.lit(int(max_bucket)))
+    a, b = full.alias("a"), full.alias("b")
+    stars = keys.where((F.col("n") > F.lit(int(max_bucket))) & (F.col("id") != F.col("rep")))
     pairs = (a.join(b, (F.col("a.band_key") == F.col("b.band_key")) & (F.col("a.id") < F.col("b.id")))
-             .select(F.col("a.id").alias("src"), F.col("b.id").alias("dst")).distinct())
+             .select(F.col("a.id").alias("src"), F.col("b.id").alias("dst"))
+             .unionByName(stars.select(F.col("rep").alias("src"), F.col("id").alias("dst")))
+             .distinct())
     if verify:
         nodes = pairs.select(F.col("src").alias("id")).unionByName(
             pairs.select(F.col("dst").alias("id"))).distinct()

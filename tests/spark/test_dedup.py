@@ -49,6 +49,19 @@ def test_near_dup_clusters_same_as_duckdb(spark, docs_con, keep_by):
     assert max(r[2] for r in want) > 1, "the sample has near-duplicates"
 
 
+def test_over_full_buckets_give_stars_that_join_the_same_documents(spark, docs_con):
+    """Unverified, max_bucket := 1 (every shared bucket over-full: representative-member pairs
+    only) clusters exactly as all pairs do (the DuckDB macro, unverified)."""
+    want = docs_con.execute(
+        "SELECT id, cluster_id, cluster_size, is_kept FROM "
+        "near_dup_clusters('docs', 'text', 'id', verify := false) ORDER BY id").fetchall()
+    docs = spark.read.parquet(SAMPLE)
+    got = near_dup_clusters(spark, docs, "text", "id", verify=False, max_bucket=1)
+    assert [tuple(r) for r in got.orderBy("id").collect()] == want
+    with pytest.raises(ValueError, match="max_bucket = 0 must be at least 1"):
+        near_dup_clusters(spark, docs, "text", "id", max_bucket=0)
+
+
 @pytest.mark.parametrize(("normalize", "keep_by"), [(True, None), (False, "source")])
 def test_exact_dup_groups_same_as_duckdb(spark, docs_con, normalize, keep_by):
     keep = "NULL" if keep_by is None else f"'{keep_by}'"
