@@ -6,6 +6,8 @@
 -- the default broken by the smallest id. Documents with NULL text form no
 -- group: their group_id is NULL, group_size 0 and is_kept true, so they are never dropped here.
 --
+-- tables: tbl
+-- columns: text_col, id_col, keep_by
 -- returns: id, group_id, group_size, is_kept
 -- requires: text_fingerprint
 -- source: exact-duplicate removal by content hash (C4, Gopher, datatrove's ExactDedup)

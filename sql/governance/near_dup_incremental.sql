@@ -26,6 +26,8 @@
 -- by near_dup_band_keys with the same settings (checked: other settings fail with both named);
 -- its texts are then read only for the documents a batch document matches.
 --
+-- tables: new_tbl, release_tbl, release_keys
+-- columns: text_col, id_col, keep_by
 -- returns: id, is_kept, duplicate_of, duplicate_in
 -- requires: minhash_params, minhash_signature, minhash_bands, shingle_set, set_jaccard, connected_components
 -- depends: near_dup_settings, near_dup_band_keys, near_dup_ids_checked

@@ -26,6 +26,8 @@
 -- sum to 0, a weighted group with no rows in `tbl`, NULL or negative token counts in a
 -- weighted group.
 --
+-- tables: tbl, weights_tbl
+-- columns: by, token_col, id_col
 -- returns: every column of tbl, mix_group, epoch, mix_rank
 --   (epoch: 0 for a document's first copy, 1 for its second...; mix_rank: 1, 2, ... in selection order within mix_group)
 -- requires: hash_unit

@@ -12,6 +12,8 @@
 -- without one (or where it is always NULL) gets only the '(all)' rows. Rules no document
 -- fails do not appear. NULL text is read as '' (and fails every filter).
 --
+-- tables: tbl
+-- columns: text_col
 -- returns: filter, reason, source, n_docs, n_failed, share, n_first
 -- requires: gopher_quality_reasons, gopher_repetition_reasons, c4_quality_reasons, fineweb_quality_reasons
 -- source: datatrove 0.10.1 GopherQualityFilter, GopherRepetitionFilter, C4QualityFilter, FineWebQualityFilter
