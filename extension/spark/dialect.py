@@ -8,7 +8,8 @@ library's constructs: named arguments (``f(x, n := 3)`` becomes ``f(x, n => 3)``
 (``raise_error``), ``list(x ORDER BY k)`` (Spark's ``collect_list`` has no ORDER BY: the list
 is sorted by ``array_sort`` over (k, x) structs), ``range(n)`` (``sequence(0, n - 1)`` is
 wrong for n = 0), list slices ``l[a:b]`` (1-based and inclusive in DuckDB: ``slice(l, a,
-b - a + 1)``) and ``MATERIALIZED`` CTEs (Spark has no such hint), and ``x / y`` (NULL for y = 0 in DuckDB,
+b - a + 1)``) and ``unnest(l, recursive := true)`` of a list of
+structs (``inline``), ``MATERIALIZED`` CTEs (Spark has no such hint), and ``x / y`` (NULL for y = 0 in DuckDB,
 an error in Spark's ANSI mode: ``try_divide``).
 """
 
@@ -66,13 +67,40 @@ def to_spark(tree: exp.Expression) -> exp.Expression:
             length = exp.Add(this=exp.Sub(this=hi.copy(), expression=lo.copy()),
                              expression=exp.Literal.number(1))
             return exp.func("slice", node.this, lo, length)
+        if isinstance(node, exp.Explode | exp.Unnest) and any(
+                isinstance(a, exp.PropertyEQ) and a.this.name.lower() == "recursive"
+                for a in node.expressions):
+            # unnest(list_of_structs, recursive := true): one row per element, one column per field
+            return exp.Inline(this=node.this)
         if isinstance(node, exp.Div):  # DuckDB: x / 0 is NULL; Spark (ANSI): an error
             return exp.func("try_divide", node.this, node.expression)
         if isinstance(node, exp.CTE) and node.args.get("materialized") is not None:
             node.set("materialized", None)
         return node
 
-    return tree.transform(fix)
+    return tree.transform(fix).transform(_zip_generators)
+
+
+def _zip_generators(node: exp.Expression) -> exp.Expression:
+    """``SELECT unnest(a) AS x, unnest(b) AS y`` (lists in step, DuckDB) as one Spark generator:
+    ``inline(arrays_zip(a, b)) AS (x, y)`` (the shorter list padded with NULL on both)."""
+    if not isinstance(node, exp.Select):
+        return node
+    gens = [(i, p) for i, p in enumerate(node.expressions)
+            if isinstance(p.unalias(), exp.Explode | exp.Unnest)]
+    if len(gens) < 2:
+        return node
+    first = gens[0][0]
+    if [i for i, _ in gens] != list(range(first, first + len(gens))):
+        raise ValueError("no Spark form for unnest() calls that are not next to each other: "
+                         + node.sql("duckdb")[:200])
+    lists = [p.unalias().this for _, p in gens]
+    names = [exp.to_identifier(p.alias or f"col{k}") for k, (_, p) in enumerate(gens)]
+    zipped = exp.Aliases(this=exp.Inline(this=exp.func("arrays_zip", *lists)), expressions=names)
+    projections = list(node.expressions)
+    projections[first:first + len(gens)] = [zipped]
+    node.set("expressions", projections)
+    return node
 
 
 def spark_sql(tree: exp.Expression, *, pretty: bool = False) -> str:

@@ -19,7 +19,7 @@ import re
 import sqlglot
 from sqlglot import exp
 
-from .dialect import LibrarySpark, spark_sql
+from .dialect import LibrarySpark, spark_sql, to_spark
 from .render import MacroCallError, _Counter, _expand_nested, expand_call, library_macros, spec
 
 
@@ -33,7 +33,54 @@ def expand(statement: str) -> str:
         tree = sqlglot.parse_one(statement, read=LibrarySpark)
     except sqlglot.errors.ParseError as e:
         raise MacroCallError(f"cannot parse the statement: {e}") from e
-    return spark_sql(_expand_nested(tree, _Counter()))
+    return render_spark(_expand_nested(tree, _Counter()))
+
+
+def render_spark(tree: exp.Expression) -> str:
+    """Spark SQL of an expanded tree (kernel calls in generators made direct, see below)."""
+    return to_spark(tree.copy()).transform(_direct_kernel_calls).sql(dialect=LibrarySpark)
+
+
+def _direct_kernel_calls(node: exp.Expression) -> exp.Expression:
+    """A kernel call inside ``unnest`` (Spark: a generator) or taking a lambda's result (an
+    ordered ``list()``) as a call of its private UDF.
+
+    Spark refuses SQL functions inside generators (UNSUPPORTED_SQL_UDF_USAGE) and around
+    higher-order functions (LAMBDA_FUNCTION_WITH_SQL_UDF), and each kernel
+    is a SQL function wrapping the private Arrow UDF ``__corpusql_<name>`` (corpusql.spark's
+    binder): inside a generator the private UDF is called with every argument in order, defaults
+    filled in and each cast to the parameter's Spark type.
+    """
+    if not isinstance(node, exp.Anonymous) or not (
+            node.find_ancestor(exp.Explode, exp.Unnest, exp.Inline) or node.find(exp.Lambda)):
+        return node
+    from ..functions import REGISTRY
+
+    rows = {f.name: f for f in REGISTRY}
+    f = rows.get(node.name.lower())
+    if f is None:
+        return node
+    from .binder import PRIVATE_PREFIX
+    from .types import spark_literal, spark_type
+
+    names = [p.name for p in f.params]
+    given: dict[str, exp.Expression] = {}
+    for i, arg in enumerate(node.expressions):
+        if isinstance(arg, exp.Kwarg | exp.PropertyEQ):
+            given[arg.this.name] = arg.expression
+        else:
+            given[names[i]] = arg
+    args = []
+    for p in f.params:
+        t = spark_type(p.sql_type)
+        if p.name in given:
+            arg = given[p.name]
+        elif p.required:
+            raise MacroCallError(f"{f.name}() needs {p.name!r}")
+        else:
+            arg = sqlglot.parse_one(spark_literal(p.default, t), read="spark")
+        args.append(exp.Cast(this=arg, to=exp.DataType.build(t.ddl, dialect="spark")))
+    return exp.Anonymous(this=PRIVATE_PREFIX + f.name, expressions=args)
 
 
 def sql(spark, statement: str):
@@ -62,7 +109,7 @@ def call_sql(name: str, *args, **kwargs) -> str:
               for k, v in kwargs.items()]
     if not library_macros()[name]:
         raise MacroCallError(f"{name}() is a scalar macro: call it in Spark SQL ({s.obj.call})")
-    return spark_sql(expand_call(name, nodes))
+    return render_spark(expand_call(name, nodes))
 
 
 def call(spark, name: str, *args, **kwargs):
