@@ -33,7 +33,7 @@ def expand(statement: str) -> str:
         tree = sqlglot.parse_one(statement, read=LibrarySpark)
     except sqlglot.errors.ParseError as e:
         raise MacroCallError(f"cannot parse the statement: {e}") from e
-    return render_spark(_expand_nested(tree, _Counter()))
+    return render_spark(_expand_nested(tree, _Counter(), "spark"))
 
 
 def render_spark(tree: exp.Expression) -> str:
@@ -109,7 +109,7 @@ def call_sql(name: str, *args, **kwargs) -> str:
               for k, v in kwargs.items()]
     if not library_macros()[name]:
         raise MacroCallError(f"{name}() is a scalar macro: call it in Spark SQL ({s.obj.call})")
-    return render_spark(expand_call(name, nodes))
+    return render_spark(expand_call(name, nodes, engine="spark"))
 
 
 def call(spark, name: str, *args, **kwargs):

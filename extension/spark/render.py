@@ -88,7 +88,7 @@ def _header_list(obj: SqlObject, key: str) -> frozenset[str]:
     return frozenset()
 
 
-def _header_lines(obj: SqlObject) -> list[str]:
+def _header_lines(obj: SqlObject, *, raw: bool = False) -> list[str]:
     from importlib import resources
 
     rel = obj.path.removeprefix("sql/")
@@ -97,7 +97,34 @@ def _header_lines(obj: SqlObject) -> list[str]:
     for line in text.splitlines():
         if not line.startswith("--") and line.strip():
             break
-        out.append(line[2:].strip())
+        out.append(line[3:] if raw else line[2:].strip())
+    return out
+
+
+#: The part of a body a ``spark:`` variant replaces when it names no CTE.
+MAIN = "(select)"
+
+
+@cache
+def variants(name: str, engine: str) -> dict[str, str]:
+    """Per-engine variants kept in the macro's header: {CTE name or '(select)': SQL}.
+
+    A variant is a header block ``-- spark: docs`` followed by the replacement body of CTE
+    ``docs`` indented by at least four spaces (``-- spark: (select)`` replaces the final SELECT).
+    It is written like the body (the library's DuckDB SQL, same parameters) and used only when
+    rendering for that engine; DuckDB never reads it.
+    """
+    out: dict[str, str] = {}
+    current = None
+    for raw in _header_lines(spec(name).obj, raw=True):
+        key, sep, value = raw.strip().partition(":")
+        if sep and key == engine and not raw.startswith("    "):
+            current = value.strip()
+            out[current] = ""
+        elif current is not None and raw.startswith("    "):
+            out[current] += raw + "\n"
+        else:
+            current = None
     return out
 
 
@@ -267,14 +294,15 @@ class _Counter:
         self.n = itertools.count(1)
 
 
-def expand_call(name: str, args: list[exp.Expression], counter: _Counter | None = None
-                ) -> exp.Expression:
+def expand_call(name: str, args: list[exp.Expression], counter: _Counter | None = None,
+                engine: str = "duckdb") -> exp.Expression:
     """The body of library macro ``name`` with ``args`` substituted and nested calls expanded:
-    a query for a table macro, an expression for a scalar one."""
+    a query for a table macro, an expression for a scalar one. ``engine`` picks the header's
+    variants (see :func:`variants`)."""
     counter = counter or _Counter()
     s = spec(name)
     values = bind(s, args)
-    body = _parse_body(name)
+    body = _with_variants(name, _parse_body(name), engine)
     cte_names = {cte.alias_or_name for cte in body.find_all(exp.CTE)}
     prefix = f"{name}_{next(counter.n)}__"
     rename = {c: prefix + c for c in cte_names}
@@ -325,10 +353,33 @@ def expand_call(name: str, args: list[exp.Expression], counter: _Counter | None 
         return node
 
     body = body.transform(substitute)
-    return _expand_nested(body, counter)
+    return _expand_nested(body, counter, engine)
 
 
-def _expand_nested(tree: exp.Expression, counter: _Counter) -> exp.Expression:
+def _with_variants(name: str, body: exp.Expression, engine: str) -> exp.Expression:
+    chosen = variants(name, engine)
+    if not chosen:
+        return body
+    ctes = {cte.alias_or_name: cte for cte in body.find_all(exp.CTE)}
+    for target, text in chosen.items():
+        try:
+            tree = sqlglot.parse_one(text, read=LibraryDuckDB)
+        except sqlglot.errors.ParseError as exc:
+            raise SqlLibraryError(f"{spec(name).obj.path}: {engine} variant of {target}: "
+                                  f"{exc}") from exc
+        if target == MAIN:
+            tree.set("with_", body.args.get("with_"))
+            body = tree
+        elif target in ctes:
+            ctes[target].set("this", tree)
+        else:
+            raise SqlLibraryError(f"{spec(name).obj.path}: {engine} variant of {target!r}, "
+                                  f"which is no CTE of the body (CTEs: {', '.join(ctes)})")
+    return body
+
+
+def _expand_nested(tree: exp.Expression, counter: _Counter, engine: str = "duckdb"
+                   ) -> exp.Expression:
     """Replace every library macro call in ``tree`` by its expansion."""
     macros = library_macros()
 
@@ -338,13 +389,13 @@ def _expand_nested(tree: exp.Expression, counter: _Counter) -> exp.Expression:
             name = node.this.name
             if not macros[name]:
                 raise MacroCallError(f"{name}() is a scalar macro, called in FROM")
-            query = expand_call(name, node.this.expressions, counter)
+            query = expand_call(name, node.this.expressions, counter, engine)
             alias = node.args.get("alias") or exp.TableAlias(this=exp.to_identifier(name))
             return exp.Subquery(this=query, alias=alias)
         if isinstance(node, exp.Anonymous) and node.name in macros:
             if macros[node.name]:
                 raise MacroCallError(f"{node.name}() is a table macro: call it in FROM")
-            return exp.Paren(this=expand_call(node.name, node.expressions, counter))
+            return exp.Paren(this=expand_call(node.name, node.expressions, counter, engine))
         return node
 
     return tree.transform(expand)
