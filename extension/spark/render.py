@@ -303,6 +303,8 @@ def expand_call(name: str, args: list[exp.Expression], counter: _Counter | None 
     s = spec(name)
     values = bind(s, args)
     body = _with_variants(name, _parse_body(name), engine)
+    if engine == "spark":
+        _check_portable(name, body)
     cte_names = {cte.alias_or_name for cte in body.find_all(exp.CTE)}
     prefix = f"{name}_{next(counter.n)}__"
     rename = {c: prefix + c for c in cte_names}
@@ -354,6 +356,28 @@ def expand_call(name: str, args: list[exp.Expression], counter: _Counter | None 
 
     body = body.transform(substitute)
     return _expand_nested(body, counter, engine)
+
+
+class NotPortable(MacroCallError):
+    """A library macro uses a DuckDB-only construct that has no variant for the engine yet."""
+
+
+def _check_portable(name: str, body: exp.Expression) -> None:
+    """Refuse constructs Spark SQL lacks, naming the macro, the construct and the fix."""
+    found = []
+    for node in body.walk():
+        if isinstance(node, exp.Union) and node.args.get("by_name"):
+            found.append("UNION ALL BY NAME (an optional column)")
+        elif isinstance(node, exp.Anonymous) and node.name.lower() == "generate_subscripts":
+            found.append("generate_subscripts()")
+        elif isinstance(node, exp.Window) and node.this.key == "rownumber" \
+                and not node.args.get("order") and not node.args.get("alias"):
+            found.append("row_number() OVER () without ORDER BY")
+    if found:
+        raise NotPortable(
+            f"{spec(name).obj.path}: {name}() does not run on Spark yet: it uses "
+            f"{', '.join(sorted(set(found)))}; a '-- spark: <cte>' variant in the header would "
+            "give it a Spark form (docs/spark-sql-library.md)")
 
 
 def _with_variants(name: str, body: exp.Expression, engine: str) -> exp.Expression:

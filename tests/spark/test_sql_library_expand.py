@@ -101,3 +101,14 @@ def test_bad_calls_fail_naming_the_macro_and_parameter(sql, message):
         return
     with pytest.raises(render.MacroCallError, match=message.replace("(", r"\(").replace(")", r"\)")):
         render.expand_duckdb(sql)
+
+
+def test_duckdb_only_constructs_are_refused_for_spark_naming_macro_and_fix():
+    from corpusql.spark import library
+
+    with pytest.raises(render.NotPortable, match=r"quality_report\(\) does not run on Spark yet: "
+                       r"it uses UNION ALL BY NAME \(an optional column\), generate_subscripts"):
+        library.expand("SELECT * FROM quality_report('docs', 'text')")
+    # mix's row_number() OVER () has a Spark variant in its header; a named window is ordered
+    assert "MONOTONICALLY_INCREASING_ID()" in library.expand("SELECT * FROM mix('d', 'w', 10)")
+    assert "ROW_NUMBER() OVER ()" in render.expand_duckdb("SELECT * FROM mix('d', 'w', 10)")
