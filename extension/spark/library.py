@@ -130,6 +130,13 @@ def table_function(name: str):
     return run
 
 
+def macro_attribute(name: str):
+    """The module attribute ``corpusql.spark.<name>`` for a library table macro."""
+    if name.startswith("_") or library_macros().get(name) is not True:
+        raise AttributeError(f"module 'corpusql.spark' has no attribute {name!r}")
+    return table_function(name)
+
+
 def scalar_function_sql(name: str) -> str:
     """``CREATE OR REPLACE TEMPORARY FUNCTION`` for a scalar macro, with DEFAULT parameters.
 
@@ -147,8 +154,10 @@ def scalar_function_sql(name: str) -> str:
     from .dialect import LibraryDuckDB
 
     body = sqlglot.parse_one(s.body_sql, read=LibraryDuckDB)
+    returns = s.obj.returns[0].split()[0].upper() if s.obj.returns else "VARCHAR"
+    returns = {"VARCHAR": "STRING", "TEXT": "STRING"}.get(returns, returns)
     return (f"CREATE OR REPLACE TEMPORARY FUNCTION {name}({', '.join(params)}) "
-            f"RETURNS STRING RETURN {spark_sql(body)}")
+            f"RETURNS {returns} RETURN {spark_sql(body)}")
 
 
 def _type_of(literal: exp.Expression) -> str:

@@ -1,7 +1,6 @@
 """The SQL library on Spark: each table macro, expanded by corpusql, gives DuckDB's rows.
 
-Pure-SQL macros need only a SparkSession; the others need corpusql's functions registered on it
-(``corpusql.spark.register``): without them those cases are skipped, saying so.
+Uses the shared session of tests/spark/conftest.py (corpusql's functions registered).
 """
 
 from __future__ import annotations
@@ -11,54 +10,23 @@ import math
 import pytest
 from sql_library_data import CALLS, TABLES
 
+import corpusql.spark
 from corpusql.spark import library
 
 pytestmark = pytest.mark.spark
 
-#: Calls that need no corpusql kernel: they run on any SparkSession.
-PURE_SQL = {"split_summary", "split_summary named", "mix_weights_temperature",
-            "near_dup_ids_checked"}
-#: Calls with no Spark form yet (the expansion refuses them, see test_not_yet_on_spark).
+#: Calls with no Spark form yet (the expansion refuses them: test_sql_library_expand.py).
 NOT_ON_SPARK = {"quality_report"}
 
 
 @pytest.fixture(scope="module")
-def spark_session(request):
-    """The shared session with corpusql's functions when tests/spark/conftest.py offers one
-    (fixture ``spark``), else a plain local[2] session for this module."""
-    try:
-        yield request.getfixturevalue("spark")
-        return
-    except pytest.FixtureLookupError:
-        pass
-    import os
-    import shutil
-    import sys
-
-    pyspark = pytest.importorskip("pyspark.sql")
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        pytest.skip("Spark needs Java 17+: apt-get install -y openjdk-17-jdk-headless")
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    session = (pyspark.SparkSession.builder.master("local[2]").appName("corpusql-sql-library")
-               .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
-               .config("spark.sql.shuffle.partitions", "4").getOrCreate())
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
-
-
-@pytest.fixture(scope="module")
-def both(spark_session, mcon):
+def both(spark, mcon):
     """(spark, duckdb connection) holding the same tables."""
     for name, make in TABLES.items():
         table = make()
         mcon.register(name, table)
-        spark_session.createDataFrame(table).createOrReplaceTempView(name)
-    return spark_session, mcon
-
-
-def _has_kernels(spark) -> bool:
-    return spark.catalog.functionExists("hash_unit")
+        spark.createDataFrame(table).createOrReplaceTempView(name)
+    return spark, mcon
 
 
 def _norm(v):
@@ -78,8 +46,6 @@ def _sorted(rows):
 @pytest.mark.parametrize("case", sorted(set(CALLS) - NOT_ON_SPARK))
 def test_spark_gives_duckdbs_rows(both, case):
     spark, con = both
-    if case not in PURE_SQL and not _has_kernels(spark):
-        pytest.skip("needs corpusql's functions on the session (corpusql.spark.register)")
     call = CALLS[case]
     expected = _sorted(con.execute(f"SELECT * FROM {call}").fetchall())
     got = _sorted(library.sql(spark, f"SELECT * FROM {call}").collect())
@@ -90,10 +56,13 @@ def test_spark_gives_duckdbs_rows(both, case):
 def test_python_function_form_is_the_sql_form(both):
     spark, _ = both
     by_sql = library.sql(spark, "SELECT * FROM split_summary('docs', split_col => 'source')")
-    by_python = library.call(spark, "split_summary", "docs", split_col="source")
+    by_python = corpusql.spark.split_summary(spark, "docs", split_col="source")
     assert by_python.columns == ["split", "n_rows", "n_chars", "row_share"]
     assert _sorted(by_python.collect()) == _sorted(by_sql.collect())
-    assert library.table_function("split_summary").__name__ == "split_summary"
+    assert corpusql.spark.split_summary.__name__ == "split_summary"
+    assert corpusql.spark.split_summary.__doc__.startswith("split_summary(tbl, split_col := ")
+    with pytest.raises(AttributeError, match="no attribute 'near_dup_settings'"):
+        _ = corpusql.spark.near_dup_settings  # a scalar macro: a SQL function, not a DataFrame
 
 
 def test_a_macros_error_reaches_the_spark_user_word_for_word(both):
@@ -114,8 +83,6 @@ def test_macro_result_composes_with_the_users_sql(both):
 
 def test_scalar_macro_is_a_spark_function_with_defaults(both):
     spark, con = both
-    if not _has_kernels(spark):
-        pytest.skip("needs corpusql's functions on the session (corpusql.spark.register)")
     spark.sql(library.scalar_function_sql("near_dup_settings"))
     for spark_call, duck_call in [("near_dup_settings()", "near_dup_settings()"),
                                   ("near_dup_settings(threshold => 0.7, ngram => 3)",
