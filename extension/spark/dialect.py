@@ -55,7 +55,8 @@ def to_spark(tree: exp.Expression) -> exp.Expression:
     """Rewrite a DuckDB-read tree into one that sqlglot's Spark writer renders correctly."""
 
     def fix(node: exp.Expression) -> exp.Expression:
-        if isinstance(node, exp.PropertyEQ) and isinstance(node.parent, exp.Func):
+        if isinstance(node, exp.PropertyEQ) and isinstance(node.parent, exp.Func) \
+                and not isinstance(node.parent, exp.Struct):
             return exp.Kwarg(this=exp.var(node.this.name), expression=node.expression)
         if isinstance(node, exp.Anonymous) and node.name.lower() == "error":
             return exp.Anonymous(this="raise_error", expressions=node.expressions)

@@ -104,11 +104,24 @@ def test_bad_calls_fail_naming_the_macro_and_parameter(sql, message):
 
 
 def test_duckdb_only_constructs_are_refused_for_spark_naming_macro_and_fix():
+    """Without its Spark variants quality_report's body would be refused, naming the file, the
+    constructs and the fix; with them (its header) it expands."""
     from corpusql.spark import library
 
-    with pytest.raises(render.NotPortable, match=r"quality_report\(\) does not run on Spark yet: "
-                       r"it uses UNION ALL BY NAME \(an optional column\), generate_subscripts"):
-        library.expand("SELECT * FROM quality_report('docs', 'text')")
+    with pytest.raises(render.NotPortable, match=r"sql/reports/quality_report.sql: "
+                       r"quality_report\(\) does not run on Spark yet: it uses UNION ALL BY NAME "
+                       r"\(an optional column\), generate_subscripts\(\); a '-- spark: <cte>' "
+                       r"variant"):
+        render._check_portable("quality_report", render.spec("quality_report").body())
+    assert "GET_JSON_OBJECT" in library.expand("SELECT * FROM quality_report('docs', 'text')")
     # mix's row_number() OVER () has a Spark variant in its header; a named window is ordered
     assert "MONOTONICALLY_INCREASING_ID()" in library.expand("SELECT * FROM mix('d', 'w', 10)")
     assert "ROW_NUMBER() OVER ()" in render.expand_duckdb("SELECT * FROM mix('d', 'w', 10)")
+    with pytest.raises(render.NotPortable, match=r"row_number\(\) OVER \(\) without ORDER BY"):
+        render._check_portable("mix", render.spec("mix").body())
+
+
+def test_variants_replace_only_their_cte_and_only_for_spark():
+    assert set(render.variants("mix", "spark")) == {"docs", "(select)"}
+    assert render.variants("mix", "duckdb") == {}
+    assert set(render.variants("quality_report", "spark")) == {"rows_with_source", "failures"}

@@ -16,7 +16,7 @@ from corpusql.spark import library
 pytestmark = pytest.mark.spark
 
 #: Calls with no Spark form yet (the expansion refuses them: test_sql_library_expand.py).
-NOT_ON_SPARK = {"quality_report"}
+NOT_ON_SPARK: set[str] = set()
 
 
 @pytest.fixture(scope="module")
