@@ -1,0 +1,140 @@
+"""Near-duplicate clusters on Spark without collecting the graph: the same answer as the
+``near_dup_clusters`` macro, with connected components by large-star / small-star.
+
+Connected components: Kiveris et al., "Connected Components in MapReduce and Beyond" (SoCC
+2014). Edges are kept as (u, v) with u < v. Large-star links every larger neighbour of a node to
+the smallest node of its neighbourhood; small-star links a node and its smaller neighbours to
+the smallest of them. Both keep connectivity; the rounds stop when the edges form stars (each
+node has one parent and no parent has a parent), whose roots are the smallest node of each
+component. Each round is checkpointed (``localCheckpoint``) so the plan stays short.
+"""
+
+from __future__ import annotations
+
+#: Rounds before giving up; the number of rounds grows like log(component diameter).
+MAX_ROUNDS = 100
+
+
+def connected_components(edges, src: str = "src", dst: str = "dst"):
+    """DataFrame (node, component) for every node of ``edges``; component = its smallest node."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    e = (edges.select(F.least(src, dst).alias("u"), F.greatest(src, dst).alias("v"))
+         .where("u IS NOT NULL AND v IS NOT NULL AND u != v").distinct())
+    for _ in range(MAX_ROUNDS):
+        both = e.select(F.col("u").alias("a"), F.col("v").alias("b")).unionByName(
+            e.select(F.col("v").alias("a"), F.col("u").alias("b")))
+        m = F.least(F.col("a"), F.min("b").over(Window.partitionBy("a")))
+        large = (both.withColumn("m", m).where("b > a")
+                 .select(F.col("m").alias("u"), F.col("b").alias("v")).distinct())
+        small = large.withColumn("m", F.min("u").over(Window.partitionBy("v")))
+        e = (small.select(F.col("m").alias("u"), "v")
+             .unionByName(small.where("u != m").select(F.col("m").alias("u"),
+                                                        F.col("u").alias("v")))
+             .distinct().localCheckpoint(eager=True))
+        two_parents = e.groupBy("v").count().where("count > 1").limit(1).count()
+        deep = e.join(e.select(F.col("v").alias("u")), "u", "left_semi").limit(1).count()
+        if two_parents == 0 and deep == 0:
+            roots = e.select(F.col("u").alias("node"), F.col("u").alias("component"))
+            return (e.select(F.col("v").alias("node"), F.col("u").alias("component"))
+                    .unionByName(roots).distinct())
+    raise RuntimeError(f"connected_components: no convergence after {MAX_ROUNDS} rounds")
+
+
+def near_dup_clusters(spark, docs, text_col: str, id_col: str, threshold: float = 0.8,
+                      verify: bool = True, keep_by: str | None = None, num_perm: int = 128,
+                      ngram: int = 5, unit: str = "word", seed: int = 1,
+                      norm_numbers: bool = True, fn_weight: float = 0.9, max_bucket: int = 1000):
+    """The ``near_dup_clusters`` macro on Spark: DataFrame (id, cluster_id, cluster_size, is_kept).
+
+    ``docs``: a DataFrame or a table name. Same parameters, defaults and answer as the macro
+    (see sql/governance/near_dup_clusters.sql): MinHash LSH candidates, verified by the exact
+    Jaccard of shingle sets when ``verify``, clustered by connected components; cluster_id is
+    the smallest id, and each cluster keeps the highest ``keep_by`` value, then the smallest id.
+    A band bucket with more than ``max_bucket`` members is over-full and gives only the pairs
+    (its smallest id, member), as the single-machine near_dup_candidates does.
+    """
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    if not max_bucket >= 1:
+        raise ValueError(f"near_dup_clusters: max_bucket = {max_bucket} must be at least 1")
+    if not (0 < threshold <= 1):
+        raise ValueError(f"near_dup_clusters: threshold = {threshold} is out of range (0, 1]")
+    if isinstance(docs, str):
+        docs = spark.table(docs)
+    opts = (f"ngram => {int(ngram)}, unit => '{unit}', norm_numbers => "
+            f"{'true' if norm_numbers else 'false'}")
+    p = spark.sql(f"SELECT minhash_params(CAST({float(threshold)!r} AS DOUBLE), "
+                  f"num_perm => {int(num_perm)}, fn_weight => CAST({float(fn_weight)!r} AS DOUBLE))"
+                  " AS p").first()["p"]
+    base = docs.select(F.col(id_col).alias("id"), F.col(text_col).alias("text"),
+                       (F.col(keep_by) if keep_by else F.lit(None)).alias("priority"))
+    sigs = base.select("id", F.expr(f"minhash_signature(text, num_perm => {int(num_perm)}, "
+                                    f"seed => {int(seed)}, {opts})").alias("sig"))
+    # Spark refuses a SQL function inside explode(): make the list a column first
+    bands = sigs.where("sig IS NOT NULL").select(
+        "id", F.expr(f"minhash_bands(sig, bands => {p['bands']}, rows => {p['rows']})")
+        .alias("keys"))
+    keys = bands.select("id", F.explode("keys").alias("band_key"))
+    # an over-full bucket (more than max_bucket members) gives (smallest id, member) pairs only
+    bucket = Window.partitionBy("band_key")
+    keys = keys.select("id", "band_key", F.count(F.lit(1)).over(bucket).alias("n"),
+                       F.min("id").over(bucket).alias("rep")).where("n > 1")
+    full = keys.where(F.col("n") <= F.lit(int(max_bucket)))
+    a, b = full.alias("a"), full.alias("b")
+    stars = keys.where((F.col("n") > F.lit(int(max_bucket))) & (F.col("id") != F.col("rep")))
+    pairs = (a.join(b, (F.col("a.band_key") == F.col("b.band_key")) & (F.col("a.id") < F.col("b.id")))
+             .select(F.col("a.id").alias("src"), F.col("b.id").alias("dst"))
+             .unionByName(stars.select(F.col("rep").alias("src"), F.col("id").alias("dst")))
+             .distinct())
+    if verify:
+        nodes = pairs.select(F.col("src").alias("id")).unionByName(
+            pairs.select(F.col("dst").alias("id"))).distinct()
+        sets = base.join(nodes, "id", "left_semi").select(
+            "id", F.expr(f"shingle_set(text, {opts})").alias("s"))
+        sa, sb = sets.alias("sa"), sets.alias("sb")
+        pairs = (pairs.join(sa, F.col("src") == F.col("sa.id"))
+                 .join(sb, F.col("dst") == F.col("sb.id"))
+                 .where(F.expr("set_jaccard(sa.s, sb.s)") >= F.lit(float(threshold)))
+                 .select("src", "dst"))
+    labels = connected_components(pairs)
+    clustered = (base.join(labels, base["id"] == labels["node"], "left")
+                 .select("id", "priority", F.coalesce("component", "id").alias("component")))
+    by_component = Window.partitionBy("component")
+    rank = F.row_number().over(by_component.orderBy(F.col("priority").desc_nulls_last(), "id"))
+    return clustered.select(
+        "id",
+        F.min("id").over(by_component).alias("cluster_id"),
+        F.count(F.lit(1)).over(by_component).alias("cluster_size"),
+        (rank == 1).alias("is_kept"),
+    )
+
+
+def exact_dup_groups(spark, docs, text_col: str, id_col: str, normalize: bool = True,
+                     keep_by: str | None = None):
+    """The ``exact_dup_groups`` macro on Spark: DataFrame (id, group_id, group_size, is_kept).
+
+    Same parameters, defaults and answer as the macro (sql/governance/exact_dup_groups.sql):
+    groups of equal ``text_fingerprint``; each keeps the highest ``keep_by`` value, then the
+    smallest id; NULL texts form no group (group_id NULL, group_size 0, kept).
+    """
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    if isinstance(docs, str):
+        docs = spark.table(docs)
+    norm = "true" if normalize else "false"
+    base = docs.select(
+        F.col(id_col).alias("id"),
+        F.expr(f"text_fingerprint(`{text_col}`, normalize => {norm})").alias("group_id"),
+        (F.col(keep_by) if keep_by else F.lit(None)).alias("priority"))
+    group = Window.partitionBy("group_id")
+    rank = F.row_number().over(group.orderBy(F.col("priority").desc_nulls_last(), "id"))
+    return base.select(
+        "id", "group_id",
+        F.when(F.col("group_id").isNull(), F.lit(0)).otherwise(F.count(F.lit(1)).over(group))
+        .alias("group_size"),
+        (F.col("group_id").isNull() | (rank == 1)).alias("is_kept"),
+    )
