@@ -6,6 +6,8 @@ Every library file holds one public macro or view named like the file, under a c
     --
     -- What it returns, in prose.
     --
+    -- tables: tbl                        (parameters that name a table or view)
+    -- columns: text_col, id_col, keep_by  (parameters that name a column)
     -- returns: id, group_id, group_size, is_kept
     -- requires: text_fingerprint          (Python UDFs; absent for pure SQL)
     -- depends: other_macro                (other library files it calls)
@@ -29,7 +31,7 @@ from pathlib import Path
 
 import duckdb
 
-HEADER_KEYS = ("returns", "requires", "depends", "source", "duckdb-only")
+HEADER_KEYS = ("tables", "columns", "returns", "requires", "depends", "source", "duckdb-only")
 SKIP_DIRS = {"recipes"}
 _CREATE_RE = re.compile(
     r"^\s*CREATE\s+(OR\s+REPLACE\s+)?(TEMP\s+|TEMPORARY\s+)?(MACRO|VIEW)\s+([A-Za-z_][\w]*)",

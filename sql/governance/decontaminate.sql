@@ -10,6 +10,8 @@
 -- n-gram. Benchmark items shorter than n words have no n-grams and never match: lower n for
 -- short items. Drop the returned ids from the training set to decontaminate it.
 --
+-- tables: tbl, bench_tbl
+-- columns: text_col, bench_text_col, id_col, bench_id_col
 -- returns: id, bench_id, n_shared, shared_ngrams
 -- requires: word_ngram_hashes, word_ngram_set
 -- source: 13-gram overlap decontamination (GPT-3, Brown et al. 2020, appendix C)

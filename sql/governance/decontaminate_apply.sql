@@ -10,6 +10,8 @@
 -- dropped. Dropped documents have NULL text; uncontaminated ones pass unchanged ('kept').
 -- n_spans counts the removed spans in both modes (0 for kept documents).
 --
+-- tables: tbl, bench_tbl
+-- columns: text_col, bench_text_col, id_col, bench_id_col
 -- returns: id, text, action, n_spans
 -- requires: remove_spans
 -- depends: decontaminate

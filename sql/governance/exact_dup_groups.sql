@@ -8,6 +8,8 @@
 -- Ids must be unique and not NULL (checked: a NULL or repeated id fails, naming the table, the
 -- column and an example id, as the near-dup macros do).
 --
+-- tables: tbl
+-- columns: text_col, id_col, keep_by
 -- returns: id, group_id, group_size, is_kept
 -- requires: text_fingerprint
 -- depends: near_dup_ids_checked

@@ -4,6 +4,8 @@
 -- ordered by id: from every near_dup_clusters cluster only the kept document remains (highest
 -- `keep_by`, then smallest id). One call for the whole MinHash LSH pipeline.
 --
+-- tables: tbl
+-- columns: text_col, id_col, keep_by
 -- returns: the columns of tbl
 -- depends: near_dup_clusters
 -- source: MinHash LSH near-duplicate removal (Lee et al. 2022; datatrove's MinhashDedup stages)

@@ -7,6 +7,8 @@
 -- release without signing it again. Documents whose text is NULL or empty after normalization
 -- have no keys. The same settings as near_dup_clusters (fn_weight 0.9) by default.
 --
+-- tables: tbl
+-- columns: text_col, id_col
 -- returns: id, band_key, settings
 -- requires: minhash_params, minhash_signature, minhash_bands
 -- depends: near_dup_settings

@@ -22,6 +22,8 @@
 -- as minhash_signature's are: `norm_numbers := false` keeps digits instead of folding each run
 -- to 0 (then texts that differ only in numbers are no longer near-duplicates).
 --
+-- tables: tbl
+-- columns: text_col, id_col
 -- returns: id_a, id_b, est_jaccard
 -- requires: minhash_params, minhash_signature, minhash_bands, minhash_jaccard
 -- depends: near_dup_ids_checked

@@ -5,6 +5,8 @@
 -- have that size, how many documents they hold and how many of those near_dedup removes
 -- (n_docs - n_clusters). Ordered by size.
 --
+-- tables: tbl
+-- columns: text_col, id_col
 -- returns: cluster_size, n_clusters, n_docs, n_removed
 -- depends: near_dup_clusters
 -- source: near_dup_clusters

@@ -12,6 +12,8 @@
 -- id, so the answer is the same on every run and thread count. Documents with NULL or empty text
 -- are singletons and always kept. Ids must be unique and not NULL.
 --
+-- tables: tbl
+-- columns: text_col, id_col, keep_by
 -- returns: id, cluster_id, cluster_size, is_kept
 -- requires: shingle_set, set_jaccard, connected_components
 -- depends: near_dup_candidates

@@ -6,6 +6,7 @@
 -- with the smallest repeated id as an example. The near-dup macros join it before their band
 -- keys, so a bad id column stops them instead of merging rows.
 --
+-- tables: tbl
 -- returns: ok
 -- source: near_dup_candidates, near_dup_incremental (their id contract)
 -- duckdb-only: query_table() to take a table name

@@ -33,6 +33,8 @@
 -- Before expanding pairs the macro counts them and fails, naming the knobs, when they need more
 -- than the corpusql memory budget at 32 bytes a pair row (as near_dup_candidates does).
 --
+-- tables: new_tbl, release_tbl, release_keys
+-- columns: text_col, id_col, keep_by
 -- returns: id, is_kept, duplicate_of, duplicate_in
 -- requires: minhash_params, minhash_signature, minhash_bands, shingle_set, set_jaccard, connected_components
 -- depends: near_dup_settings, near_dup_band_keys, near_dup_ids_checked

@@ -12,6 +12,8 @@
 -- signs the texts a second time. Rows are ordered by documents removed, most first. For the
 -- distribution of cluster sizes see near_dup_cluster_sizes.
 --
+-- tables: tbl
+-- columns: text_col, id_col, source_col
 -- returns: source, n_docs, n_empty, n_clusters, n_clustered_docs, n_removed, removed_fraction, largest_cluster, n_overfull_buckets
 -- requires: minhash_normalize
 -- depends: near_dup_clusters, near_dup_band_keys

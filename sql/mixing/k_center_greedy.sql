@@ -18,6 +18,8 @@
 -- Ids must be unique. Fails with a message when k is NULL or below 1, ids repeat, vectors differ
 -- in length, or a vector holds NULL, NaN or infinite values.
 --
+-- tables: tbl
+-- columns: id_col, vector_col
 -- returns: id, pick_rank, radius
 -- requires: k_center_pick
 -- source: T. F. Gonzalez 1985, "Clustering to minimize the maximum intercluster distance" (Theoretical Computer Science 38); the same greedy selects core-sets in Sener & Savarese 2018, "Active Learning for Convolutional Neural Networks: A Core-Set Approach"

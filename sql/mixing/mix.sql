@@ -26,11 +26,29 @@
 -- sum to 0, a weighted group with no rows in `tbl`, NULL or negative token counts in a
 -- weighted group.
 --
+-- tables: tbl, weights_tbl
+-- columns: by, token_col, id_col
 -- returns: every column of tbl, mix_group, epoch, mix_rank
 --   (epoch: 0 for a document's first copy, 1 for its second...; mix_rank: 1, 2, ... in selection order within mix_group)
 -- requires: hash_unit
 -- source: token-budget data mixing by group weights with upsampling by repetition (GPT-3 and The Pile mixtures, Muennighoff et al. 2023 on repeated epochs)
 -- duckdb-only: query_table() to take table names; row[col] to take columns by name; unnest() of a row struct; error()
+-- spark: docs
+--     SELECT
+--         struct(r.*) AS doc,
+--         monotonically_increasing_id() AS doc_row,
+--         CAST(r["by"] AS VARCHAR) AS mix_group,
+--         CAST(r[token_col] AS BIGINT) AS n_tokens,
+--         CASE
+--             WHEN id_col IS NULL THEN error('mix: on Spark pass id_col, a column of unique ids (the whole-row key is DuckDB''s text of a row)')
+--             ELSE CAST(r[id_col] AS VARCHAR)
+--         END AS mix_key
+--     FROM query_table(tbl) AS r
+-- spark: (select)
+--     SELECT d.doc.*, c.mix_group, CAST(c.epoch AS INTEGER) AS epoch, c.mix_rank
+--     FROM ranked AS c
+--     JOIN docs AS d ON d.doc_row = c.doc_row
+--     ORDER BY c.mix_group, c.mix_rank
 CREATE OR REPLACE MACRO mix(tbl, weights_tbl, budget_tokens, seed := 0, "by" := 'source', token_col := 'n_tokens', max_epochs := 4, id_col := 'id') AS TABLE
 WITH RECURSIVE docs AS MATERIALIZED (
     SELECT

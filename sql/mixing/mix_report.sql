@@ -10,6 +10,8 @@
 -- is not given to other groups, so it raises their achieved shares. The checks and errors are
 -- mix()'s.
 --
+-- tables: tbl, weights_tbl
+-- columns: by, token_col, id_col
 -- returns: group_key, target_share, target_tokens, available_tokens, achieved_tokens, achieved_share, share_error_pp, n_copies, epochs_used, shortfall_tokens
 -- depends: mix
 -- source: corpusql (the report that goes with mix)

@@ -8,6 +8,7 @@
 -- n = 0 get weight 0. Fails for t <= 0, an empty table, a NULL or duplicate group_key, and NULL
 -- or negative n.
 --
+-- tables: counts_tbl
 -- returns: group_key, weight
 -- source: temperature sampling over languages/tasks (Arivazhagan et al. 2019; XLM, Conneau and Lample 2019; mT5)
 -- duckdb-only: query_table() to take a table name; error()

@@ -12,10 +12,18 @@
 -- without one (or where it is always NULL) gets only the '(all)' rows. Rules no document
 -- fails do not appear. NULL text is read as '' (and fails every filter).
 --
+-- tables: tbl
+-- columns: text_col
 -- returns: filter, reason, source, n_docs, n_failed, share, n_first
 -- requires: gopher_quality_reasons, gopher_repetition_reasons, c4_quality_reasons, fineweb_quality_reasons
 -- source: datatrove 0.10.1 GopherQualityFilter, GopherRepetitionFilter, C4QualityFilter, FineWebQualityFilter
 -- duckdb-only: query_table() to take a table name; UNION ALL BY NAME to read an optional column; row[col]
+-- spark: rows_with_source
+--     SELECT r[text_col], get_json_object(to_json(struct(r.*)), '$.source') AS source
+--     FROM query_table(tbl) AS r
+-- spark: failures
+--     SELECT filter, source, unnest(reasons) AS reason, unnest(range(1, len(reasons) + 1)) AS position
+--     FROM results_per_scope
 CREATE OR REPLACE MACRO quality_report(tbl, text_col) AS TABLE
 WITH rows_with_source AS (
     SELECT NULL::VARCHAR AS source WHERE false

@@ -4,6 +4,8 @@
 -- (NULL splits included), ordered train, val, test, then any others by name. Pure SQL: works in
 -- the stock DuckDB shell on a materialized release.
 --
+-- tables: tbl
+-- columns: split_col, text_col
 -- returns: split, n_rows, n_chars, row_share
 -- source: corpusql
 -- duckdb-only: query_table() to take a table name; row[col] to take a column by name

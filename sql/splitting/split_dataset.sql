@@ -9,6 +9,8 @@
 -- deterministic from the seed and stable across runs, thread counts and engine versions.
 -- Check the result with split_leakage.
 --
+-- tables: tbl
+-- columns: text_col, id_col
 -- returns: id, group_key, split
 -- requires: split_assign
 -- depends: near_dup_clusters

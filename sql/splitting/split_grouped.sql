@@ -10,6 +10,8 @@
 -- document with a NULL group is a group of its own, keyed by its id. Fails when a fraction is
 -- outside [0, 1] or the three do not sum to 1.
 --
+-- tables: tbl
+-- columns: id_col, group_col
 -- returns: id, group_key, split
 -- requires: hash_unit
 -- source: group-aware splitting as in scikit-learn's GroupShuffleSplit; split by hashing the group key

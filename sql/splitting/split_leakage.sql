@@ -8,6 +8,8 @@
 -- that share, and the pairs per split combination as a list. After split_dataset the straddling count is 0; a
 -- naive random split of data with near-duplicates leaks.
 --
+-- tables: tbl
+-- columns: split_col, text_col, id_col
 -- returns: near_dup_pairs, straddling_pairs, straddling_share, by_splits
 -- requires: shingle_set, set_jaccard
 -- depends: near_dup_candidates

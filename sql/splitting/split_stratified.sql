@@ -10,6 +10,8 @@
 -- documents of that stratum between splits. Rows with a NULL id get a NULL split. Fails when a
 -- fraction is outside [0, 1] or the three do not sum to 1.
 --
+-- tables: tbl
+-- columns: id_col, strata_col
 -- returns: id, stratum, split
 -- requires: hash_unit
 -- source: stratified sampling (proportional allocation), as in scikit-learn's StratifiedShuffleSplit

@@ -1,0 +1,170 @@
+"""The SQL library on Spark: table macros expanded at the call site, scalar macros as functions.
+
+Spark SQL functions cannot take a table name (``IDENTIFIER(tbl)`` inside a SQL table function's
+body is refused), so corpusql expands each table-macro call itself before Spark sees it::
+
+    corpusql.spark.sql(spark, "SELECT * FROM split_summary('docs', split_col := 'fold')")
+    corpusql.spark.split_summary(spark, "docs", split_col="fold")      # the same, as a DataFrame
+
+Arguments are named with ``:=`` (as in DuckDB) or ``=>`` (as in Spark). Table arguments name a
+table or view Spark knows (``createOrReplaceTempView``, a catalog table); column arguments name
+one of its columns. The rendering is in :mod:`corpusql.spark.render` and
+:mod:`corpusql.spark.dialect`; docs/spark-sql-library.md lists how each macro runs on Spark.
+"""
+
+from __future__ import annotations
+
+import re
+
+import sqlglot
+from sqlglot import exp
+
+from .dialect import LibrarySpark, spark_sql, to_spark
+from .render import MacroCallError, _Counter, _expand_nested, expand_call, library_macros, spec
+
+
+class NotOnSpark(MacroCallError):
+    """A library macro uses a DuckDB-only construct that has no Spark form yet."""
+
+
+def expand(statement: str) -> str:
+    """``statement`` (Spark SQL calling library macros) as plain Spark SQL."""
+    try:
+        tree = sqlglot.parse_one(statement, read=LibrarySpark)
+    except sqlglot.errors.ParseError as e:
+        raise MacroCallError(f"cannot parse the statement: {e}") from e
+    return render_spark(_expand_nested(tree, _Counter(), "spark"))
+
+
+def render_spark(tree: exp.Expression) -> str:
+    """Spark SQL of an expanded tree (kernel calls in generators made direct, see below)."""
+    return to_spark(tree.copy()).transform(_direct_kernel_calls).sql(dialect=LibrarySpark)
+
+
+def _direct_kernel_calls(node: exp.Expression) -> exp.Expression:
+    """A kernel call inside ``unnest`` (Spark: a generator) or taking a lambda's result (an
+    ordered ``list()``) as a call of its private UDF.
+
+    Spark refuses SQL functions inside generators (UNSUPPORTED_SQL_UDF_USAGE) and around
+    higher-order functions (LAMBDA_FUNCTION_WITH_SQL_UDF), and each kernel
+    is a SQL function wrapping the private Arrow UDF ``__corpusql_<name>`` (corpusql.spark's
+    binder): inside a generator the private UDF is called with every argument in order, defaults
+    filled in and each cast to the parameter's Spark type.
+    """
+    if not isinstance(node, exp.Anonymous) or not (
+            node.find_ancestor(exp.Explode, exp.Unnest, exp.Inline) or node.find(exp.Lambda)):
+        return node
+    from ..functions import REGISTRY
+
+    rows = {f.name: f for f in REGISTRY}
+    f = rows.get(node.name.lower())
+    if f is None:
+        return node
+    from .binder import PRIVATE_PREFIX
+    from .types import spark_literal, spark_type
+
+    names = [p.name for p in f.params]
+    given: dict[str, exp.Expression] = {}
+    for i, arg in enumerate(node.expressions):
+        if isinstance(arg, exp.Kwarg | exp.PropertyEQ):
+            given[arg.this.name] = arg.expression
+        else:
+            given[names[i]] = arg
+    args = []
+    for p in f.params:
+        t = spark_type(p.sql_type)
+        if p.name in given:
+            arg = given[p.name]
+        elif p.required:
+            raise MacroCallError(f"{f.name}() needs {p.name!r}")
+        else:
+            arg = sqlglot.parse_one(spark_literal(p.default, t), read="spark")
+        args.append(exp.Cast(this=arg, to=exp.DataType.build(t.ddl, dialect="spark")))
+    return exp.Anonymous(this=PRIVATE_PREFIX + f.name, expressions=args)
+
+
+def sql(spark, statement: str):
+    """Run ``statement`` on ``spark`` with every library macro call expanded; a DataFrame."""
+    return spark.sql(expand(statement))
+
+
+def _literal(value) -> exp.Expression:
+    if value is None:
+        return exp.null()
+    if isinstance(value, bool):
+        return exp.true() if value else exp.false()
+    if isinstance(value, int | float):
+        return exp.Literal.number(value)
+    if isinstance(value, str):
+        return exp.Literal.string(value)
+    raise MacroCallError(f"cannot pass a Python {type(value).__name__} ({value!r}) to a library "
+                         "macro: pass text, a number, a bool or None")
+
+
+def call_sql(name: str, *args, **kwargs) -> str:
+    """The Spark SQL of ``SELECT * FROM name(args...)`` with Python values as arguments."""
+    s = spec(name)
+    nodes = [_literal(a) for a in args]
+    nodes += [exp.PropertyEQ(this=exp.to_identifier(k), expression=_literal(v))
+              for k, v in kwargs.items()]
+    if not library_macros()[name]:
+        raise MacroCallError(f"{name}() is a scalar macro: call it in Spark SQL ({s.obj.call})")
+    return render_spark(expand_call(name, nodes, engine="spark"))
+
+
+def call(spark, name: str, *args, **kwargs):
+    """The table macro ``name`` on ``spark`` as a DataFrame: ``call(spark, 'split_summary',
+    'docs')``; the same as each ``corpusql.spark.<macro>(spark, ...)``."""
+    return spark.sql(call_sql(name, *args, **kwargs))
+
+
+def table_function(name: str):
+    """``corpusql.spark.<name>``: the table macro as a Python function returning a DataFrame."""
+    s = spec(name)
+
+    def run(spark, *args, **kwargs):
+        return call(spark, name, *args, **kwargs)
+
+    run.__name__ = run.__qualname__ = name
+    run.__doc__ = f"{s.obj.call}\n\n{s.obj.doc}\n\nOn Spark: returns a DataFrame."
+    return run
+
+
+def macro_attribute(name: str):
+    """The module attribute ``corpusql.spark.<name>`` for a library table macro."""
+    if name.startswith("_") or library_macros().get(name) is not True:
+        raise AttributeError(f"module 'corpusql.spark' has no attribute {name!r}")
+    return table_function(name)
+
+
+def scalar_function_sql(name: str) -> str:
+    """``CREATE OR REPLACE TEMPORARY FUNCTION`` for a scalar macro, with DEFAULT parameters.
+
+    Parameter types are read from the defaults (a required parameter is a DOUBLE); the body is the
+    macro's expression rendered for Spark. Library kernels it calls must be registered first.
+    """
+    s = spec(name)
+    params = []
+    for p in s.params:
+        if p.default is None:
+            params.append(f"{p.name} DOUBLE")
+            continue
+        default = sqlglot.parse_one(p.default, read="duckdb")
+        params.append(f"{p.name} {_type_of(default)} DEFAULT {default.sql(dialect=LibrarySpark)}")
+    from .dialect import LibraryDuckDB
+
+    body = sqlglot.parse_one(s.body_sql, read=LibraryDuckDB)
+    returns = s.obj.returns[0].split()[0].upper() if s.obj.returns else "VARCHAR"
+    returns = {"VARCHAR": "STRING", "TEXT": "STRING"}.get(returns, returns)
+    return (f"CREATE OR REPLACE TEMPORARY FUNCTION {name}({', '.join(params)}) "
+            f"RETURNS {returns} RETURN {spark_sql(body)}")
+
+
+def _type_of(literal: exp.Expression) -> str:
+    if isinstance(literal, exp.Boolean):
+        return "BOOLEAN"
+    if isinstance(literal, exp.Literal) and literal.is_string:
+        return "STRING"
+    if isinstance(literal, exp.Literal) and re.fullmatch(r"-?\d+", literal.name):
+        return "INT"
+    return "DOUBLE"

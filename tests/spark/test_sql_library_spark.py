@@ -1,0 +1,92 @@
+"""The SQL library on Spark: each table macro, expanded by corpusql, gives DuckDB's rows.
+
+Uses the shared session of tests/spark/conftest.py (corpusql's functions registered).
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from sql_library_data import CALLS, TABLES
+
+import corpusql.spark
+from corpusql.spark import library
+
+pytestmark = pytest.mark.spark
+
+#: Calls with no Spark form yet (the expansion refuses them: test_sql_library_expand.py).
+NOT_ON_SPARK: set[str] = set()
+
+
+@pytest.fixture(scope="module")
+def both(spark, mcon):
+    """(spark, duckdb connection) holding the same tables."""
+    for name, make in TABLES.items():
+        table = make()
+        mcon.register(name, table)
+        spark.createDataFrame(table).createOrReplaceTempView(name)
+    return spark, mcon
+
+
+def _norm(v):
+    if isinstance(v, float):
+        return None if math.isnan(v) else round(v, 9)
+    if isinstance(v, dict):
+        return tuple(_norm(x) for x in v.values())
+    if isinstance(v, list | tuple):  # a Spark Row is a tuple
+        return tuple(_norm(x) for x in v)
+    return v
+
+
+def _sorted(rows):
+    return sorted((_norm(tuple(r)) for r in rows), key=repr)
+
+
+@pytest.mark.parametrize("case", sorted(set(CALLS) - NOT_ON_SPARK))
+def test_spark_gives_duckdbs_rows(both, case):
+    spark, con = both
+    call = CALLS[case]
+    expected = _sorted(con.execute(f"SELECT * FROM {call}").fetchall())
+    got = _sorted(library.sql(spark, f"SELECT * FROM {call}").collect())
+    assert got == expected
+    assert expected
+
+
+def test_python_function_form_is_the_sql_form(both):
+    spark, _ = both
+    by_sql = library.sql(spark, "SELECT * FROM split_summary('docs', split_col => 'source')")
+    by_python = corpusql.spark.split_summary(spark, "docs", split_col="source")
+    assert by_python.columns == ["split", "n_rows", "n_chars", "row_share"]
+    assert _sorted(by_python.collect()) == _sorted(by_sql.collect())
+    assert corpusql.spark.split_summary.__name__ == "split_summary"
+    assert corpusql.spark.split_summary.__doc__.startswith("split_summary(tbl, split_col := ")
+    with pytest.raises(AttributeError, match="no attribute 'near_dup_settings'"):
+        _ = corpusql.spark.near_dup_settings  # a scalar macro: a SQL function, not a DataFrame
+
+
+def test_a_macros_error_reaches_the_spark_user_word_for_word(both):
+    spark, con = both
+    call = "SELECT * FROM mix_weights_temperature('counts', 0.0)"
+    with pytest.raises(Exception, match="mix_weights_temperature: t must be > 0, got 0.0"):
+        con.execute(call)
+    with pytest.raises(Exception, match="mix_weights_temperature: t must be > 0, got 0.0"):
+        library.sql(spark, call).collect()
+
+
+def test_macro_result_composes_with_the_users_sql(both):
+    spark, con = both
+    sql = ("SELECT s.split, s.n_rows * 2 AS twice FROM split_summary('docs') AS s "
+           "WHERE s.split IS NOT NULL")
+    assert _sorted(library.sql(spark, sql).collect()) == _sorted(con.execute(sql).fetchall())
+
+
+def test_scalar_macro_is_a_spark_function_with_defaults(both):
+    spark, con = both
+    spark.sql(library.scalar_function_sql("near_dup_settings"))
+    for spark_call, duck_call in [("near_dup_settings()", "near_dup_settings()"),
+                                  ("near_dup_settings(threshold => 0.7, ngram => 3)",
+                                   "near_dup_settings(threshold := 0.7, ngram := 3)")]:
+        got = spark.sql(f"SELECT {spark_call}").collect()[0][0]
+        assert got == con.execute(f"SELECT {duck_call}").fetchall()[0][0]
+
