@@ -36,6 +36,7 @@ class SparkType:
 #: DuckDB base type -> (Spark SQL type, kernel Arrow type, Spark Arrow type).
 SCALARS: dict[str, SparkType] = {
     "VARCHAR": SparkType("STRING", pa.string(), pa.string()),
+    "BLOB": SparkType("BINARY", pa.binary(), pa.binary()),
     "BOOLEAN": SparkType("BOOLEAN", pa.bool_(), pa.bool_()),
     "INTEGER": SparkType("INT", pa.int32(), pa.int32()),
     "BIGINT": SparkType("BIGINT", pa.int64(), pa.int64()),

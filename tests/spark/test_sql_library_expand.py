@@ -76,10 +76,10 @@ def test_every_macro_body_parses_and_every_table_macro_expands_with_defaults():
 
 
 def test_a_user_table_named_like_an_internal_cte_is_read():
-    """exact_dup_groups has a CTE `docs`; the user's table `docs` must still be the one read."""
-    sql = render.expand_duckdb("SELECT * FROM exact_dup_groups('docs', 'text', 'id')")
+    """split_stratified has a CTE `docs`; the user's table `docs` must still be the one read."""
+    sql = render.expand_duckdb("SELECT * FROM split_stratified('docs', 'id', 'source')")
     assert "FROM docs AS r" in sql
-    assert "WITH docs" not in sql and "exact_dup_groups_1__docs" in sql
+    assert "WITH docs" not in sql and "split_stratified_1__docs" in sql
 
 
 @pytest.mark.parametrize(("sql", "message"), [
