@@ -49,3 +49,6 @@ def test_ci_runs_the_readme_test_command_exactly():
     assert test_cmd in text
     assert test_cmd in CI.read_text(encoding="utf-8")
     assert "corpusql demo" in text
+    # the extra tests (Spark, token-export readers): the README's command is what CI runs
+    extra = next(line for line in text.splitlines() if line.startswith("bash .ci/java.sh"))
+    assert extra in CI.read_text(encoding="utf-8")
