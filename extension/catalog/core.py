@@ -468,19 +468,29 @@ class Catalog:
         caches = [self._abs(c) for (c,) in self._q(
             "SELECT cache_path FROM corpusql.files WHERE dataset = ? AND cache_path IS NOT NULL",
             [name])]
+        self._delete(name, access=False)
+        for c in caches:
+            Path(c).unlink(missing_ok=True)
+
+    #: What the catalog records of a dataset, and (``access``) who may read it and how.
+    _RECORDS = ("files", "quarantine", "notes")
+    _ACCESS = ("grants", "masks")
+
+    def _delete(self, name: str, *, access: bool) -> None:
+        """Drop ``name``'s view, routes and catalog rows in one transaction; its grants and
+        masks too when ``access`` (``remove``), not when an ``add`` retries or replaces it."""
+        tables = self._RECORDS + (self._ACCESS if access else ())
         self.con.execute("BEGIN TRANSACTION")
         try:
             self.con.execute(f"DROP VIEW IF EXISTS main.{ident(name)}")
-            for table, col in (("files", "dataset"), ("quarantine", "dataset"),
-                               ("datasets", "name")):
-                self._q(f"DELETE FROM corpusql.{table} WHERE {col} = ?", [name])
+            for table in tables:
+                self._q(f"DELETE FROM corpusql.{table} WHERE dataset = ?", [name])
+            self._q("DELETE FROM corpusql.datasets WHERE name = ?", [name])
             self.con.execute("COMMIT")
         except BaseException:
             self.con.execute("ROLLBACK")
             raise
         routes(self.con).drop(name)
-        for c in caches:
-            Path(c).unlink(missing_ok=True)
 
     def _options_secret(self, name: str, scheme: str, secret: str | None,
                         credentials: dict) -> str:
@@ -769,18 +779,7 @@ class Catalog:
     def remove(self, name: str, *, drop_cache: bool = False) -> None:
         """Forget ``name``: its view, files, quarantine and grants (and its cache if asked)."""
         self._row(name)
-        self.con.execute("BEGIN TRANSACTION")
-        try:
-            self.con.execute(f"DROP VIEW IF EXISTS main.{ident(name)}")
-            for table, col in (("files", "dataset"), ("quarantine", "dataset"), ("notes", "dataset"),
-                               ("grants", "dataset"), ("masks", "dataset"),
-                               ("datasets", "name")):
-                self._q(f"DELETE FROM corpusql.{table} WHERE {col} = ?", [name])
-            self.con.execute("COMMIT")
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
-        routes(self.con).drop(name)
+        self._delete(name, access=True)
         if drop_cache:
             shutil.rmtree(self.cache_dir / name, ignore_errors=True)
 

@@ -69,3 +69,16 @@ def test_cli_add_again_and_replace(db, tmp_path, capsys, monkeypatch):
     assert "--replace" in capsys.readouterr().err
     assert _main(["dataset", "add", "c", glob, "--replace"]) == 0
     assert "c\tready" in capsys.readouterr().out
+
+
+def test_replacing_a_dataset_forgets_its_old_notes(lake, tmp_path):
+    """The test failed before this change: the old source's note ("kept as its text") was
+    still shown by dataset status after the dataset was replaced by a clean source."""
+    con, cat = lake
+    write_jsonl(tmp_path / "odd" / "a.jsonl", [{"t": "a"}, {"t": "b"}, {"t": 3}])
+    write_jsonl(tmp_path / "clean" / "a.jsonl", [{"t": "c"}])
+    assert cat.add("d", str(tmp_path / "odd" / "*.jsonl")).notes
+    st = cat.add("d", str(tmp_path / "clean" / "*.jsonl"), replace=True)
+    assert (st.status, st.notes) == ("ready", [])
+    assert con.execute("SELECT count(*) FROM corpusql.notes WHERE dataset = 'd'").fetchall() \
+        == [(0,)]
