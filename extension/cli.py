@@ -73,6 +73,15 @@ def cmd_run(args) -> int:
     return 0
 
 
+def _run_setup(con, progress, setup: str | None) -> None:
+    """Run the ``--setup`` script (the recipe that builds the tables the query reads)."""
+    if setup:
+        from .scripts import run_file
+
+        progress.stage(f"setup {setup}")
+        progress.run(run_file, con, setup)
+
+
 def cmd_materialize(args) -> int:
     from .materializer import materialize
 
@@ -80,11 +89,7 @@ def cmd_materialize(args) -> int:
     progress = _progress(args)
     progress.attach(con)
     try:
-        if args.setup:
-            from .scripts import run_file
-
-            progress.stage(f"setup {args.setup}")
-            progress.run(run_file, con, args.setup)
+        _run_setup(con, progress, args.setup)
         progress.stage(f"materialize {args.out_dir}")
         result = progress.run(
             materialize, con, _query_arg(args.query), args.out_dir,
@@ -111,11 +116,7 @@ def cmd_export_tokens(args) -> int:
     progress = _progress(args)
     progress.attach(con)
     try:
-        if args.setup:
-            from .scripts import run_file
-
-            progress.stage(f"setup {args.setup}")
-            progress.run(run_file, con, args.setup)
+        _run_setup(con, progress, args.setup)
         progress.stage(f"export tokens to {args.out_dir}")
         recipe = Path(args.setup).read_text(encoding="utf-8") if args.setup else None
         result = progress.run(
