@@ -130,7 +130,18 @@ def register(spark, registry: Iterable[Function] | None = None) -> list[str]:
                 udf = udf.asNondeterministic()
             spark.udf.register(sf.private, udf)
             spark.sql(sf.create_sql())
+        declare_budget(spark)
     return [sf.name for sf in planned]
+
+
+def declare_budget(spark) -> None:
+    """Declare the session variable ``corpusql_memory_budget`` (BIGINT bytes, NULL: no limit)
+    that the SQL library's pair-expansion checks read, as DuckDB connections have it; a value
+    the user already set is kept. ``SET VAR corpusql_memory_budget = 4000000000`` sets it."""
+    try:
+        spark.sql("SELECT system.session.corpusql_memory_budget").collect()
+    except Exception:  # noqa: BLE001 - not declared yet in this session
+        spark.sql("DECLARE VARIABLE corpusql_memory_budget BIGINT DEFAULT NULL")
 
 
 @contextmanager

@@ -5,7 +5,8 @@ writes ``len(x)`` only for lists (``length(x)`` for text), so ``len`` reads as t
 
 ``LibrarySpark`` writes Spark SQL. It fixes what sqlglot's Spark writer gets wrong for the
 library's constructs: named arguments (``f(x, n := 3)`` becomes ``f(x, n => 3)``), ``error(msg)``
-(``raise_error``), ``list(x ORDER BY k)`` (Spark's ``collect_list`` has no ORDER BY: the list
+(``raise_error``), ``getvariable('v')`` (the session variable ``system.session.v``),
+``list(x ORDER BY k)`` (Spark's ``collect_list`` has no ORDER BY: the list
 is sorted by ``array_sort`` over (k, x) structs), ``range(n)`` (``sequence(0, n - 1)`` is
 wrong for n = 0), list slices ``l[a:b]`` (1-based and inclusive in DuckDB: ``slice(l, a,
 b - a + 1)``) and ``unnest(l, recursive := true)`` of a list of
@@ -60,6 +61,11 @@ def to_spark(tree: exp.Expression) -> exp.Expression:
             return exp.Kwarg(this=exp.var(node.this.name), expression=node.expression)
         if isinstance(node, exp.Anonymous) and node.name.lower() == "error":
             return exp.Anonymous(this="raise_error", expressions=node.expressions)
+        if isinstance(node, exp.Anonymous) and node.name.lower() == "getvariable" \
+                and len(node.expressions) == 1 and node.expressions[0].is_string:
+            # DuckDB's connection variable -> Spark's session variable of the same name
+            # (corpusql.spark.register declares corpusql_memory_budget)
+            return exp.column(node.expressions[0].name, table="session", db="system")
         if isinstance(node, exp.ArrayAgg) and isinstance(node.this, exp.Order):
             return _sorted_list(node)
         if isinstance(node, exp.Bracket) and len(node.expressions) == 1 and isinstance(

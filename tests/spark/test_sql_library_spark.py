@@ -90,3 +90,19 @@ def test_scalar_macro_is_a_spark_function_with_defaults(both):
         got = spark.sql(f"SELECT {spark_call}").collect()[0][0]
         assert got == con.execute(f"SELECT {duck_call}").fetchall()[0][0]
 
+
+
+def test_memory_budget_is_a_spark_session_variable(both):
+    """near_dup_candidates checks its pair count against corpusql_memory_budget on Spark as on
+    DuckDB (a session variable that register() declares; NULL: no limit). The test failed
+    before this change: the expansion referred to DuckDB's getvariable(), unknown to Spark."""
+    spark, con = both
+    call = CALLS["near_dup_candidates"]
+    spark.sql("SET VAR corpusql_memory_budget = 10")
+    try:
+        with pytest.raises(Exception, match=r"near_dup_candidates needs more than .*budget"):
+            library.sql(spark, f"SELECT * FROM {call}").collect()
+    finally:
+        spark.sql("SET VAR corpusql_memory_budget = NULL")
+    assert library.sql(spark, f"SELECT count(*) FROM {call}").collect()[0][0] == \
+        con.execute(f"SELECT count(*) FROM {call}").fetchall()[0][0]
