@@ -38,14 +38,31 @@ class Part:
         return (self.path / "**" / "*.parquet").as_posix()
 
 
-def find_parts(out_dir: Path) -> list[Part]:
-    """The materialized outputs at ``out_dir`` or one level below it."""
+def _outputs(out_dir: Path) -> list[Part]:
+    """Every corpusql output (a directory with a manifest) at ``out_dir`` or one level below."""
     if (out_dir / MANIFEST).exists():
         return [Part(out_dir.name, out_dir, read_manifest(out_dir))]
-    parts = [Part(d.name, d, read_manifest(d)) for d in sorted(out_dir.iterdir())
-             if d.is_dir() and (d / MANIFEST).exists()]
+    return [Part(d.name, d, read_manifest(d)) for d in sorted(out_dir.iterdir())
+            if d.is_dir() and (d / MANIFEST).exists()]
+
+
+def _is_token_export(p: Part) -> bool:
+    from .export_tokens import KIND
+
+    return p.manifest.get("kind") == KIND
+
+
+def find_parts(out_dir: Path) -> list[Part]:
+    """The materialized Parquet outputs at ``out_dir`` or one level below it (token exports,
+    which hold token ids rather than rows, are listed by :func:`find_token_exports`)."""
+    parts = [p for p in _outputs(out_dir) if not _is_token_export(p)]
     order = {"train": 0, "val": 1, "test": 2}
     return sorted(parts, key=lambda p: (order.get(p.name, 3), p.name))
+
+
+def find_token_exports(out_dir: Path) -> list[Part]:
+    """The token exports (``export_tokens``) at ``out_dir`` or one level below it."""
+    return [p for p in _outputs(out_dir) if _is_token_export(p)]
 
 
 def _png(fig) -> str:
@@ -130,7 +147,7 @@ def build_html(out_dir: str | os.PathLike, *, db: str | os.PathLike | None = Non
     con = connect(":memory:")
     try:
         sections: dict[str, str] = {}
-        sections["overview"] = _overview(parts)
+        sections["overview"] = _overview(parts, find_token_exports(out))
         sections["sources"] = _sources(con, parts)
         sections["lengths"] = _lengths(con, parts)
         sections["signals"] = _signals(con, parts)
@@ -148,13 +165,19 @@ def build_html(out_dir: str | os.PathLike, *, db: str | os.PathLike | None = Non
                        body=body)
 
 
-def _overview(parts: list[Part]) -> str:
+def _overview(parts: list[Part], exports: list[Part]) -> str:
     rows = [(p.name, p.manifest["total_rows"], len(p.manifest["files"]),
              p.manifest["total_bytes"], p.manifest.get("versions", {}).get("corpusql", "?"))
             for p in parts]
     total = sum(p.manifest["total_rows"] for p in parts)
-    return (f"<p>{total:,} rows in {len(parts)} part(s).</p>"
+    page = (f"<p>{total:,} rows in {len(parts)} part(s).</p>"
             + _table(["part", "rows", "files", "bytes", "corpusql"], rows))
+    if exports:
+        page += "<p>Token exports (export_tokens):</p>" + _table(
+            ["export", "format", "documents", "tokens", "shards"],
+            [(p.name, p.manifest["format"], p.manifest["total_documents"],
+              p.manifest["total_tokens"], len(p.manifest["shards"])) for p in exports])
+    return page
 
 
 def _sources(con, parts: list[Part]) -> str:

@@ -55,6 +55,7 @@ def test_page_has_every_section_and_the_figures(demo_release):
     assert page.count("data:image/png;base64,") >= 3
     assert "exact_dedup" in page and "Duplicate cluster sizes" in page
     assert "exact_dup_groups" in page  # macro versions from the manifest
+    assert "Token exports" in page and "train_tokens" in page  # the demo's token shards
     assert "http://" not in page and "https://" not in page  # works offline
 
 
