@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -51,14 +52,39 @@ def _warm(extractor: str) -> None:
 
     from corpusql.udfs.html import html_extract
 
-    html_extract(pa.array([b"<html><body><p>warm up the extractor</p></body></html>"] * 16),
-                 extractor=extractor)  # also starts the extraction thread pool
+    html_extract(pa.array([b"<html><body><p>warm up the extractor</p></body></html>"] * 256),
+                 extractor=extractor)  # also starts (and warms) the extraction worker processes
+
+
+def _cpu() -> float:
+    """CPU seconds of this process's threads and of its live extraction worker processes."""
+    from corpusql.udfs import html
+
+    ticks = 0
+    for pool in html._pools:
+        for proc in pool.procs:
+            with open(f"/proc/{proc.pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return time.process_time() + ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _workers_peak_mb() -> float:
+    """Peak RSS (MB) of the live extraction worker processes, summed (0 when there are none)."""
+    if "corpusql.udfs.html" not in sys.modules:
+        return 0.0
+    kb = 0
+    for pool in sys.modules["corpusql.udfs.html"]._pools:
+        for proc in pool.procs:
+            with open(f"/proc/{proc.pid}/status") as f:
+                kb += next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+    return kb / 1024
 
 
 def _start() -> float:
-    """Mark the start of a timed section (wall clock and process CPU clock)."""
+    """Mark the start of a timed section (wall clock and CPU clock, workers included)."""
     global _CPU0
-    _CPU0 = time.process_time()
+    _CPU0 = _cpu()
     return time.perf_counter()
 
 
@@ -183,9 +209,9 @@ SIDES = {"fastwarc": side_fastwarc, "warcio": side_warcio, "sql": side_sql, "dir
 
 def child(args) -> None:
     n, ok, secs = SIDES[args.side](args.glob, args.extractor, args.threads)
-    cpu = time.process_time() - _CPU0  # CPU of every thread of the process, timed section
+    cpu = _cpu() - _CPU0  # CPU of every thread of the process and its workers, timed section
     peak = max(resource.getrusage(who).ru_maxrss for who in
-               (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024
+               (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024 + _workers_peak_mb()
     print(json.dumps({"side": args.side, "records": n, "extracted": ok, "seconds": secs,
                       "cores": cpu / secs, "peak_rss_mb": peak}))
 
