@@ -6,6 +6,8 @@ fresh subprocess (so peak RSS is its own), alternating A B A B:
 
 - ``sql``: ``SELECT count(h.text) FROM (SELECT html_extract(payload, charset, extractor := X)
   AS h FROM read_warc(glob))`` on a corpusql connection with ``threads`` DuckDB threads;
+- ``sql_workers``: the same with ``CORPUSQL_HTML_WORKERS=2`` (half of each vector's pages
+  extracted by a worker process);
 - ``direct``: fastwarc's ArchiveIterator over each file, then the same decode + extract_one
   (the same kernel code) in a plain Python loop, one thread;
 - ``direct_lib``: fastwarc + the extractor library itself (resiliparse ``extract_plain_text`` on
@@ -44,16 +46,34 @@ def build(out: Path, pages: int, files: int) -> int:
     return files
 
 
-def _warm(extractor: str) -> None:
-    """Import and run the parser and extractor once, outside the timed section (every side)."""
+def _warm_pages() -> list[bytes]:
+    """Pages that take every decoding path (UTF-8, undeclared Latin-1 and Shift-JIS, bytes
+    nothing decodes): each extractor and detector import happens outside the timed section."""
+    body = "<html><body><article><p>{}</p></article></body></html>"
+    return [body.format("warm up the extractor " * 200).encode(),
+            body.format("Größe der Datei, ändern Sie die Einträge " * 100).encode("latin-1"),
+            body.format("ファイルの大きさを確認してください " * 100).encode("shift_jis"),
+            b"<html><body><p>" + bytes(range(128, 256)) * 8 + b"</p></body></html>"] * 512
+
+
+def _warm(extractor: str, workers: bool = False) -> None:
+    """Import and run the parser and extractor once, outside the timed section (every side).
+
+    ``workers``: through ``html_extract`` (the SQL sides), which also starts and warms the
+    extraction worker processes when CORPUSQL_HTML_WORKERS asks for them; else in this process.
+    """
     import fastwarc.warc  # noqa: F401
     import fsspec  # noqa: F401
     import pyarrow as pa
 
-    from corpusql.udfs.html import html_extract
+    from corpusql.udfs.html import extract_one, html_extract
 
-    html_extract(pa.array([b"<html><body><p>warm up the extractor</p></body></html>"] * 256),
-                 extractor=extractor)  # also starts (and warms) the extraction worker processes
+    pages = _warm_pages()
+    if workers:
+        html_extract(pa.array(pages), extractor=extractor)
+    else:
+        for page in pages:
+            extract_one(page, None, extractor)
 
 
 def _cpu() -> float:
@@ -93,7 +113,7 @@ def side_sql(glob: str, extractor: str, threads: int) -> int:
 
     con = corpusql.connect(config={"threads": threads})
     try:
-        _warm(extractor)
+        _warm(extractor, workers=True)
         first = sorted(Path(glob).parent.glob(Path(glob).name))[0]
         con.execute("SELECT count(*) FROM read_warc_errors(?)", [str(first)]).fetchall()
         t0 = _start()
@@ -103,6 +123,12 @@ def side_sql(glob: str, extractor: str, threads: int) -> int:
         return n, ok, time.perf_counter() - t0
     finally:
         con.close()
+
+
+def side_sql_workers(glob: str, extractor: str, threads: int) -> int:
+    """``sql`` with pages extracted by this process and a worker (CORPUSQL_HTML_WORKERS=2)."""
+    os.environ["CORPUSQL_HTML_WORKERS"] = "2"
+    return side_sql(glob, extractor, threads)
 
 
 def _records(paths):
@@ -203,7 +229,8 @@ def side_warcio(glob: str, extractor: str, threads: int) -> int:
     return n, n, time.perf_counter() - t0
 
 
-SIDES = {"fastwarc": side_fastwarc, "warcio": side_warcio, "sql": side_sql, "direct": side_direct, "direct_lib": side_direct_lib,
+SIDES = {"fastwarc": side_fastwarc, "warcio": side_warcio, "sql": side_sql,
+         "sql_workers": side_sql_workers, "direct": side_direct, "direct_lib": side_direct_lib,
          "datatrove": side_datatrove}
 
 
@@ -258,9 +285,10 @@ def main() -> None:
                   f"peak RSS {max(r['peak_rss_mb'] for r in rs):.0f} MB")
         if "fastwarc" in med and "warcio" in med:
             print(f"fastwarc / warcio: {med['fastwarc'] / med['warcio']:.2f}x")
-        for other in ("direct", "direct_lib", "datatrove"):
-            if "sql" in med and other in med:
-                print(f"sql / {other}: {med['sql'] / med[other]:.2f}x")
+        for mine in ("sql", "sql_workers"):
+            for other in ("direct", "direct_lib", "datatrove"):
+                if mine in med and other in med:
+                    print(f"{mine} / {other}: {med[mine] / med[other]:.2f}x")
 
 
 if __name__ == "__main__":
