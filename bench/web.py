@@ -6,8 +6,7 @@ fresh subprocess (so peak RSS is its own), alternating A B A B:
 
 - ``sql``: ``SELECT count(h.text) FROM (SELECT html_extract(payload, charset, extractor := X)
   AS h FROM read_warc(glob))`` on a corpusql connection with ``threads`` DuckDB threads;
-- ``sql_workers``: the same with ``CORPUSQL_HTML_WORKERS=2`` (half of each vector's pages
-  extracted by a worker process);
+- ``sql_inproc``: the same with ``CORPUSQL_HTML_WORKERS=1`` (no extraction worker processes);
 - ``direct``: fastwarc's ArchiveIterator over each file, then the same decode + extract_one
   (the same kernel code) in a plain Python loop, one thread;
 - ``direct_lib``: fastwarc + the extractor library itself (resiliparse ``extract_plain_text`` on
@@ -125,9 +124,9 @@ def side_sql(glob: str, extractor: str, threads: int) -> int:
         con.close()
 
 
-def side_sql_workers(glob: str, extractor: str, threads: int) -> int:
-    """``sql`` with pages extracted by this process and a worker (CORPUSQL_HTML_WORKERS=2)."""
-    os.environ["CORPUSQL_HTML_WORKERS"] = "2"
+def side_sql_inproc(glob: str, extractor: str, threads: int) -> int:
+    """``sql`` with every page extracted in this process (CORPUSQL_HTML_WORKERS=1)."""
+    os.environ["CORPUSQL_HTML_WORKERS"] = "1"
     return side_sql(glob, extractor, threads)
 
 
@@ -230,7 +229,7 @@ def side_warcio(glob: str, extractor: str, threads: int) -> int:
 
 
 SIDES = {"fastwarc": side_fastwarc, "warcio": side_warcio, "sql": side_sql,
-         "sql_workers": side_sql_workers, "direct": side_direct, "direct_lib": side_direct_lib,
+         "sql_inproc": side_sql_inproc, "direct": side_direct, "direct_lib": side_direct_lib,
          "datatrove": side_datatrove}
 
 
@@ -285,7 +284,7 @@ def main() -> None:
                   f"peak RSS {max(r['peak_rss_mb'] for r in rs):.0f} MB")
         if "fastwarc" in med and "warcio" in med:
             print(f"fastwarc / warcio: {med['fastwarc'] / med['warcio']:.2f}x")
-        for mine in ("sql", "sql_workers"):
+        for mine in ("sql", "sql_inproc"):
             for other in ("direct", "direct_lib", "datatrove"):
                 if mine in med and other in med:
                     print(f"{mine} / {other}: {med[mine] / med[other]:.2f}x")

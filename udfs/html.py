@@ -12,15 +12,15 @@ tests' pages, see bench/RESULTS.md "web") or ``'trafilatura'`` (``trafilatura.ex
 extractor datatrove and FineWeb use). A row gets NULL text and a reason in ``reason`` when the
 payload is not HTML, larger than ``max_html_bytes``, undecodable, or has no main content.
 
-Both extractors hold the GIL (measured: two threads of resiliparse use one core, and a thread
-pool was slower than one thread), so rows are extracted in the calling process by default.
-``CORPUSQL_HTML_WORKERS=N`` (N > 1) splits a call of at least :data:`MIN_PROCESS_ROWS` rows into
-N contiguous chunks: the first is extracted in the calling process, the others in worker
-processes (``python -m corpusql.udfs.html``, started on first use, kept for the life of the
-process, fed over pipes). The rows come back in order and equal to an in-process extraction; a
-worker that dies fails the call with an error naming the knob, and the next call starts new
-workers. Not the default: on the 2-core benchmark machine it was not measured faster than one
-process (bench/RESULTS.md, "Web").
+Both extractors hold the GIL (measured: two threads of resiliparse use one core), so a call of
+at least :data:`MIN_PROCESS_ROWS` rows is split into N contiguous chunks, N = one per core (at
+most 8) or ``CORPUSQL_HTML_WORKERS`` (1: everything in the calling process): the first chunk is
+extracted in the calling process, the others in worker processes (``python -m
+corpusql.udfs.html``, started on first use, kept for the life of the process, fed over pipes).
+The rows come back in order and equal to an in-process extraction; a worker that dies fails the
+call with an error naming the knob, and the next call starts new workers. On a quiet 2-core
+machine this measured 1.26x the in-process rate; with another job holding a core, 0.86x (set
+``CORPUSQL_HTML_WORKERS=1`` on a shared machine; bench/RESULTS.md, "Web").
 """
 
 from __future__ import annotations
@@ -223,10 +223,13 @@ _pools: list[_Workers] = []
 
 def _workers() -> int:
     """Processes extracting a call's rows, the calling one included: ``CORPUSQL_HTML_WORKERS``,
-    else 1 (in the calling process; see the module docstring for why that is the default)."""
+    else one per core available to this process (at most 8)."""
     env = os.environ.get(WORKERS_ENV)
     if not env:
-        return 1
+        try:
+            return max(1, min(8, len(os.sched_getaffinity(0))))
+        except AttributeError:  # pragma: no cover - not Linux
+            return max(1, min(8, os.cpu_count() or 1))
     try:
         return max(1, min(64, int(env)))
     except ValueError:
