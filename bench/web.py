@@ -6,6 +6,7 @@ fresh subprocess (so peak RSS is its own), alternating A B A B:
 
 - ``sql``: ``SELECT count(h.text) FROM (SELECT html_extract(payload, charset, extractor := X)
   AS h FROM read_warc(glob))`` on a corpusql connection with ``threads`` DuckDB threads;
+- ``sql_inproc``: the same with ``CORPUSQL_HTML_WORKERS=1`` (no extraction worker processes);
 - ``direct``: fastwarc's ArchiveIterator over each file, then the same decode + extract_one
   (the same kernel code) in a plain Python loop, one thread;
 - ``direct_lib``: fastwarc + the extractor library itself (resiliparse ``extract_plain_text`` on
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -43,22 +45,65 @@ def build(out: Path, pages: int, files: int) -> int:
     return files
 
 
-def _warm(extractor: str) -> None:
-    """Import and run the parser and extractor once, outside the timed section (every side)."""
+def _warm_pages() -> list[bytes]:
+    """Pages that take every decoding path (UTF-8, undeclared Latin-1 and Shift-JIS, bytes
+    nothing decodes): each extractor and detector import happens outside the timed section."""
+    body = "<html><body><article><p>{}</p></article></body></html>"
+    return [body.format("warm up the extractor " * 200).encode(),
+            body.format("Größe der Datei, ändern Sie die Einträge " * 100).encode("latin-1"),
+            body.format("ファイルの大きさを確認してください " * 100).encode("shift_jis"),
+            b"<html><body><p>" + bytes(range(128, 256)) * 8 + b"</p></body></html>"] * 512
+
+
+def _warm(extractor: str, workers: bool = False) -> None:
+    """Import and run the parser and extractor once, outside the timed section (every side).
+
+    ``workers``: through ``html_extract`` (the SQL sides), which also starts and warms the
+    extraction worker processes when CORPUSQL_HTML_WORKERS asks for them; else in this process.
+    """
     import fastwarc.warc  # noqa: F401
     import fsspec  # noqa: F401
     import pyarrow as pa
 
-    from corpusql.udfs.html import html_extract
+    from corpusql.udfs.html import extract_one, html_extract
 
-    html_extract(pa.array([b"<html><body><p>warm up the extractor</p></body></html>"] * 16),
-                 extractor=extractor)  # also starts the extraction thread pool
+    pages = _warm_pages()
+    if workers:
+        html_extract(pa.array(pages), extractor=extractor)
+    else:
+        for page in pages:
+            extract_one(page, None, extractor)
+
+
+def _cpu() -> float:
+    """CPU seconds of this process's threads and of its live extraction worker processes."""
+    from corpusql.udfs import html
+
+    ticks = 0
+    for pool in html._pools:
+        for proc in pool.procs:
+            with open(f"/proc/{proc.pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return time.process_time() + ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _workers_peak_mb() -> float:
+    """Peak RSS (MB) of the live extraction worker processes, summed (0 when there are none)."""
+    if "corpusql.udfs.html" not in sys.modules:
+        return 0.0
+    kb = 0
+    for pool in sys.modules["corpusql.udfs.html"]._pools:
+        for proc in pool.procs:
+            with open(f"/proc/{proc.pid}/status") as f:
+                kb += next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+    return kb / 1024
 
 
 def _start() -> float:
-    """Mark the start of a timed section (wall clock and process CPU clock)."""
+    """Mark the start of a timed section (wall clock and CPU clock, workers included)."""
     global _CPU0
-    _CPU0 = time.process_time()
+    _CPU0 = _cpu()
     return time.perf_counter()
 
 
@@ -67,7 +112,7 @@ def side_sql(glob: str, extractor: str, threads: int) -> int:
 
     con = corpusql.connect(config={"threads": threads})
     try:
-        _warm(extractor)
+        _warm(extractor, workers=True)
         first = sorted(Path(glob).parent.glob(Path(glob).name))[0]
         con.execute("SELECT count(*) FROM read_warc_errors(?)", [str(first)]).fetchall()
         t0 = _start()
@@ -77,6 +122,12 @@ def side_sql(glob: str, extractor: str, threads: int) -> int:
         return n, ok, time.perf_counter() - t0
     finally:
         con.close()
+
+
+def side_sql_inproc(glob: str, extractor: str, threads: int) -> int:
+    """``sql`` with every page extracted in this process (CORPUSQL_HTML_WORKERS=1)."""
+    os.environ["CORPUSQL_HTML_WORKERS"] = "1"
+    return side_sql(glob, extractor, threads)
 
 
 def _records(paths):
@@ -177,15 +228,16 @@ def side_warcio(glob: str, extractor: str, threads: int) -> int:
     return n, n, time.perf_counter() - t0
 
 
-SIDES = {"fastwarc": side_fastwarc, "warcio": side_warcio, "sql": side_sql, "direct": side_direct, "direct_lib": side_direct_lib,
+SIDES = {"fastwarc": side_fastwarc, "warcio": side_warcio, "sql": side_sql,
+         "sql_inproc": side_sql_inproc, "direct": side_direct, "direct_lib": side_direct_lib,
          "datatrove": side_datatrove}
 
 
 def child(args) -> None:
     n, ok, secs = SIDES[args.side](args.glob, args.extractor, args.threads)
-    cpu = time.process_time() - _CPU0  # CPU of every thread of the process, timed section
+    cpu = _cpu() - _CPU0  # CPU of every thread of the process and its workers, timed section
     peak = max(resource.getrusage(who).ru_maxrss for who in
-               (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024
+               (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024 + _workers_peak_mb()
     print(json.dumps({"side": args.side, "records": n, "extracted": ok, "seconds": secs,
                       "cores": cpu / secs, "peak_rss_mb": peak}))
 
@@ -232,9 +284,10 @@ def main() -> None:
                   f"peak RSS {max(r['peak_rss_mb'] for r in rs):.0f} MB")
         if "fastwarc" in med and "warcio" in med:
             print(f"fastwarc / warcio: {med['fastwarc'] / med['warcio']:.2f}x")
-        for other in ("direct", "direct_lib", "datatrove"):
-            if "sql" in med and other in med:
-                print(f"sql / {other}: {med['sql'] / med[other]:.2f}x")
+        for mine in ("sql", "sql_inproc"):
+            for other in ("direct", "direct_lib", "datatrove"):
+                if mine in med and other in med:
+                    print(f"{mine} / {other}: {med[mine] / med[other]:.2f}x")
 
 
 if __name__ == "__main__":

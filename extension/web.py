@@ -7,7 +7,8 @@ file once and lists its records' offsets with a reason for each unusable one, ``
 parses the good records by offset, one vector (at most 2048 records, each at most
 ``max_payload_bytes``) at a time. Memory is therefore bounded by one vector of records per
 thread whatever the file size; the query holds no full file. ``warc_index`` indexes the files
-of a call on a thread per core; ``html_extract`` spreads each vector's pages the same way.
+of a call on a thread per core; ``html_extract`` splits each vector over the calling process and
+a worker process per further core (``CORPUSQL_HTML_WORKERS``; see corpusql.udfs.html).
 
 ``read_warc_errors`` gives the records ``read_warc`` leaves out (``_file``, ``_offset``,
 ``reason``): truncated, corrupt or oversized records; this is the quarantine of a WARC read

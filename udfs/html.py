@@ -12,18 +12,28 @@ tests' pages, see bench/RESULTS.md "web") or ``'trafilatura'`` (``trafilatura.ex
 extractor datatrove and FineWeb use). A row gets NULL text and a reason in ``reason`` when the
 payload is not HTML, larger than ``max_html_bytes``, undecodable, or has no main content.
 
-Rows of one call are extracted by a process-wide pool of one thread per core (at most 8): both
-extractors release the GIL for part of their work (resiliparse: 1.5x on 2 cores, measured).
+Both extractors hold the GIL (measured: two threads of resiliparse use one core), so a call of
+at least :data:`MIN_PROCESS_ROWS` rows is split into N contiguous chunks, N = one per core (at
+most 8) or ``CORPUSQL_HTML_WORKERS`` (1: everything in the calling process): the first chunk is
+extracted in the calling process, the others in worker processes (``python -m
+corpusql.udfs.html``, started on first use, kept for the life of the process, fed over pipes).
+The rows come back in order and equal to an in-process extraction; a worker that dies fails the
+call with an error naming the knob, and the next call starts new workers. On a quiet 2-core
+machine this measured 1.26x the in-process rate; with another job holding a core, 0.86x (set
+``CORPUSQL_HTML_WORKERS=1`` on a shared machine; bench/RESULTS.md, "Web").
 """
 
 from __future__ import annotations
 
+import atexit
 import codecs
 import html as htmllib
 import os
+import pickle
 import re
+import subprocess
+import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import pyarrow as pa
 
@@ -187,31 +197,133 @@ def html_extract(html: pa.Array, charset: pa.Array | None = None, *,
     charsets = charset.to_pylist() if charset is not None else [None] * len(values)
     jobs = [(v.encode("utf-8"), "utf-8") if isinstance(v, str) else (v, cs)
             for v, cs in zip(values, charsets)]
-
-    def one(job):
-        return extract_one(job[0], job[1], extractor, max_html_bytes)
-
-    if len(jobs) < 8 or _workers() == 1:
-        out = [one(j) for j in jobs]
-    else:  # the extractors release the GIL for part of their work: rows go to a thread pool
-        out = list(_pool().map(one, jobs))
+    workers = _workers()
+    if len(jobs) < MIN_PROCESS_ROWS or workers == 1:
+        out = _extract_rows(jobs, extractor, max_html_bytes)
+    else:  # the extractors hold the GIL: contiguous chunks, one here, the others in workers
+        size = -(-len(jobs) // workers)
+        chunks = [jobs[i:i + size] for i in range(0, len(jobs), size)]
+        parts = _pool(workers - 1).run(chunks, extractor, max_html_bytes)
+        out = [row for part in parts for row in part]
     return pa.array(out, EXTRACT_TYPE)
 
 
+def _extract_rows(jobs, extractor: str, max_html_bytes: int) -> list:
+    """:func:`extract_one` of each (payload, charset): the unit of work of a worker process."""
+    return [extract_one(data, cs, extractor, max_html_bytes) for data, cs in jobs]
+
+
+#: Calls with fewer rows are extracted in the calling process (the worker round trip costs more).
+MIN_PROCESS_ROWS = 64
+#: Environment variable: the number of extraction worker processes (1: none, in-process).
+WORKERS_ENV = "CORPUSQL_HTML_WORKERS"
 _pool_lock = threading.Lock()
-_pools: list[ThreadPoolExecutor] = []
+_pools: list[_Workers] = []
 
 
 def _workers() -> int:
-    return max(1, min(8, os.cpu_count() or 1))
+    """Processes extracting a call's rows, the calling one included: ``CORPUSQL_HTML_WORKERS``,
+    else one per core available to this process (at most 8)."""
+    env = os.environ.get(WORKERS_ENV)
+    if not env:
+        try:
+            return max(1, min(8, len(os.sched_getaffinity(0))))
+        except AttributeError:  # pragma: no cover - not Linux
+            return max(1, min(8, os.cpu_count() or 1))
+    try:
+        return max(1, min(64, int(env)))
+    except ValueError:
+        raise ValueError(f"html_extract: {WORKERS_ENV}={env!r} is not an integer (1: extract "
+                         "in the calling process)") from None
 
 
-def _pool() -> ThreadPoolExecutor:
-    """One process-wide pool with a thread per core (at most 8), created on first use."""
+class _Workers:
+    """Extraction worker processes (``python -m corpusql.udfs.html``), fed over pipes.
+
+    The extractors hold the GIL, so threads would run them one at a time; processes run them
+    on every core. Workers are fresh interpreters: nothing is forked from the caller (DuckDB's
+    threads hold locks a fork would copy) and the caller's main module is never re-imported.
+    One call uses every worker at once; calls from several threads take turns.
+    """
+
+    def __init__(self, n: int):
+        self.lock = threading.Lock()
+        self.procs = [subprocess.Popen([sys.executable, "-m", "corpusql.udfs.html"],
+                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+                      for _ in range(n)]
+
+    def run(self, chunks: list, extractor: str, max_html_bytes: int) -> list:
+        """:func:`_extract_rows` of each chunk: the first in this process, chunk i on worker i-1."""
+        with self.lock:
+            try:
+                sent = list(zip(self.procs, chunks[1:]))
+                for proc, chunk in sent:
+                    pickle.dump((chunk, extractor, max_html_bytes), proc.stdin, protocol=5)
+                    proc.stdin.flush()
+                first = _extract_rows(chunks[0], extractor, max_html_bytes)
+                parts = [first] + [pickle.load(proc.stdout) for proc, _ in sent]
+            except (OSError, EOFError, pickle.UnpicklingError) as e:
+                _reset_pool()
+                raise RuntimeError("html_extract: an extraction worker process died (set "
+                                   f"{WORKERS_ENV}=1 to extract in the calling process)") from e
+        for part in parts:
+            if isinstance(part, BaseException):
+                raise part
+        return parts
+
+    def close(self) -> None:
+        for proc in self.procs:
+            try:
+                proc.stdin.close()
+            except OSError:
+                pass
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            proc.stdout.close()
+
+
+def _pool(n: int) -> _Workers:
+    """The process-wide extraction workers (``n`` of them), started on first use."""
     with _pool_lock:
+        if _pools and len(_pools[0].procs) != n:  # CORPUSQL_HTML_WORKERS changed
+            _pools.pop().close()
         if not _pools:
-            _pools.append(ThreadPoolExecutor(_workers(), thread_name_prefix="corpusql-html"))
+            _pools.append(_Workers(n))
+            atexit.register(_reset_pool)
         return _pools[0]
+
+
+def _reset_pool() -> None:
+    with _pool_lock:
+        pools = list(_pools)
+        _pools.clear()
+    for pool in pools:
+        pool.close()
+
+
+def _serve() -> None:
+    """A worker's loop: read (chunk, extractor, max_html_bytes), write its rows or the error."""
+    # private copies of the pipes; what a library prints goes to stderr, not into the protocol
+    stdin, stdout = os.fdopen(os.dup(0), "rb"), os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    while True:
+        try:
+            chunk, extractor, max_html_bytes = pickle.load(stdin)
+        except EOFError:
+            return
+        try:
+            out = _extract_rows(chunk, extractor, max_html_bytes)
+        except Exception as e:  # noqa: BLE001 - handed back to the caller, raised there
+            out = e
+        pickle.dump(out, stdout, protocol=5)
+        stdout.flush()
 
 
 def _field(name: str):
@@ -265,3 +377,11 @@ def _decoded(v, cs, fn):
         return fn(v)
     text, _ = decode_html(v, cs)
     return fn(text) if text is not None else None
+
+
+if __name__ == "__main__":
+    # on a thread of its own: extraction measured up to 2x slower on a process's main thread
+    # (glibc's main malloc arena); a thread gets an arena of its own
+    worker = threading.Thread(target=_serve, name="corpusql-html-worker")
+    worker.start()
+    worker.join()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 from collections import Counter
 
 import pyarrow as pa
@@ -118,3 +120,42 @@ def test_a_page_above_max_html_bytes_is_not_parsed(con):
 def test_unknown_extractor_is_refused_naming_the_choices(con):
     with pytest.raises(Exception, match="extractor = 'soup' is not one of"):
         con.execute("SELECT html_to_text('<p>x</p>'::BLOB, extractor := 'soup')").fetchall()
+
+
+def _payloads(mcon, web_warc, copies: int):
+    path, _ = web_warc
+    rows = mcon.execute("SELECT payload, charset FROM read_warc(?) ORDER BY _offset",
+                        [str(path)]).fetchall()
+    rows = rows * copies
+    return pa.array([r[0] for r in rows], pa.binary()), pa.array([r[1] for r in rows], pa.string())
+
+
+@pytest.mark.parametrize("extractor", html_kernels.EXTRACTORS)
+def test_worker_processes_give_the_rows_extracted_in_process(mcon, web_warc, extractor,
+                                                             monkeypatch):
+    """A call's rows split over worker processes come back complete, in order, and equal to the
+    rows extracted in the calling process (CORPUSQL_HTML_WORKERS=1)."""
+    payload, charset = _payloads(mcon, web_warc, 3)
+    assert len(payload) >= html_kernels.MIN_PROCESS_ROWS
+    monkeypatch.setenv(html_kernels.WORKERS_ENV, "1")
+    here = html_kernels.html_extract(payload, charset, extractor=extractor).to_pylist()
+    monkeypatch.setenv(html_kernels.WORKERS_ENV, "3")
+    split = html_kernels.html_extract(payload, charset, extractor=extractor).to_pylist()
+    assert len(html_kernels._pools[0].procs) == 2  # two workers besides the calling process
+    assert split == here
+    assert sum(r is not None and r["text"] is not None for r in split) >= 45 * 3
+
+
+def test_a_killed_worker_is_an_error_naming_the_knob_then_workers_restart(mcon, web_warc,
+                                                                          monkeypatch):
+    payload, charset = _payloads(mcon, web_warc, 2)
+    monkeypatch.setenv(html_kernels.WORKERS_ENV, "2")
+    want = html_kernels.html_extract(payload, charset).to_pylist()
+    proc = html_kernels._pools[0].procs[0]
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    with pytest.raises(RuntimeError, match="worker process died.*CORPUSQL_HTML_WORKERS=1"):
+        html_kernels.html_extract(payload, charset)
+    assert not html_kernels._pools
+    assert html_kernels.html_extract(payload, charset).to_pylist() == want  # new workers
+    assert html_kernels._pools[0].procs[0].pid != proc.pid
