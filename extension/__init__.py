@@ -6,9 +6,8 @@ and SQL macro is available; ``corpusql.materialize`` writes a query to Parquet a
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 from .connect import connect, set_memory_budget
+from .version import __version__
 
 __all__ = ["__version__", "catalog", "connect", "export_tokens", "materialize", "report",
            "set_memory_budget", "verify"]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from . import __version__
+from .version import __version__
 
 
 def _db(given: str | None) -> str | None:

@@ -10,8 +10,7 @@ from typing import Any
 
 import duckdb
 
-#: Database files are written so that the stock DuckDB 1.5 shell (duckdb-cli) can open them.
-STORAGE_VERSION = "v1.5.0"
+from .version import STORAGE_VERSION
 
 _OPEN: weakref.WeakSet[duckdb.DuckDBPyConnection] = weakref.WeakSet()
 
@@ -48,6 +47,7 @@ def connect(
     """
     from .binder import bind
     from .functions import REGISTRY
+    from .introspect import create_listing
     from .sqllib import load_library
 
     cfg = dict(config or {})
@@ -71,6 +71,7 @@ def connect(
     try:
         bind(con, REGISTRY, guard=setup.guard if setup else None)
         load_library(con)
+        create_listing(con)  # corpusql_functions(): the registry and the library, one row each
         if memory_budget is None:
             from .udfs.memory import default_memory_budget
 

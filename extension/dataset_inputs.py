@@ -18,6 +18,9 @@ from typing import Any
 
 import duckdb
 
+from .errors import MaterializeError
+from .files import sha256_file
+
 _SKIP = ("dataset", "cache_path")  # the row's owner, and where the cache happens to live
 
 
@@ -40,7 +43,6 @@ def _live_listing(row: dict[str, Any], base: str | None) -> dict[str, dict]:
     absolute; ``base`` resolves the URI the catalog stores relative to its directory)."""
     from .catalog.sources import Source
     from .catalog.views import resolve
-    from .materializer import MaterializeError, sha256_file
 
     src = Source(resolve(row["uri"], base),
                  json.loads(row["options"]) if row.get("options") else {}, row.get("secret"))

@@ -41,14 +41,14 @@ class EncodeStats:
 
 def _select(con, plan: dict[str, Any]) -> str:
     query, text, by = plan["query"], plan["text_col"], plan["by"]
-    cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM ({query})").fetchall()]
+    cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM ({query}\n)").fetchall()]
     order = ", ".join(f"q.{_quote(c)}" for c in cols) if plan["order_by"].upper() == "ALL" \
         else plan["order_by"]
     picked = [f"q.{_quote(text)}"]
     if by is not None:
         picked.append(f"CAST(q.{_quote(by)} AS VARCHAR)")
         picked.append("q.epoch" if "epoch" in cols else "0")
-    return f"SELECT {', '.join(picked)} FROM ({query}) AS q ORDER BY {order}"
+    return f"SELECT {', '.join(picked)} FROM ({query}\n) AS q ORDER BY {order}"
 
 
 def encode_to_spill(con, tok, plan: dict[str, Any], ids_dtype: np.dtype,

@@ -82,7 +82,7 @@ def _eos_id(tok, eos_token: str | None, path: str) -> int:
 
 
 def _columns(con, query: str) -> list[str]:
-    return [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM ({query})").fetchall()]
+    return [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM ({query}\n)").fetchall()]
 
 
 def export_tokens(

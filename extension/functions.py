@@ -169,7 +169,8 @@ from corpusql.udfs import onnx_score as onnx_kernels  # noqa: E402
 
 _POSITIVE = {"low": 1, "high": 1_000_000}
 MODELS: list = [
-    fn("lang_id", langid.lang_id, [TEXT], "STRUCT(lang VARCHAR, score DOUBLE)"),
+    fn("lang_id", langid.lang_id, [TEXT], "STRUCT(lang VARCHAR, score DOUBLE)",
+       model_files=("langid.npz",)),
     fn("onnx_score", onnx_kernels.onnx_score, [
         TEXT,
         _const("model", "VARCHAR", "quality"),
@@ -179,7 +180,8 @@ MODELS: list = [
         _const("max_length", "INTEGER", 256, **_POSITIVE),
         _const("batch_size", "INTEGER", 256, **_POSITIVE),
     ], "DOUBLE"),
-    fn("quality_score", onnx_kernels.quality_score, [TEXT], "DOUBLE"),
+    fn("quality_score", onnx_kernels.quality_score, [TEXT], "DOUBLE",
+       model_files=(onnx_kernels.BUNDLED["quality"],)),
 ]
 
 # --- PII and blocklists (issue 4) --------------------------------------------------------------

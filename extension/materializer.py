@@ -11,7 +11,6 @@ so the query is always wrapped in ``ORDER BY <order_by>`` (``ALL`` by default: e
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -22,16 +21,14 @@ from typing import Any
 import duckdb
 
 from . import faults, parquet_copy, provenance, swap
+from .errors import MaterializeError
+from .files import sha256_file
 from .output_diff import Foreign, differences, existing, some
 from .outputs_lock import LockBusy, OutputLock, holder, lock_path, try_lock
 
 MANIFEST = "_manifest.json"
 MANIFEST_FORMAT = 1
 COMPRESSIONS = ("zstd", "snappy", "gzip", "lz4", "brotli", "uncompressed")
-
-
-class MaterializeError(RuntimeError):
-    """Materialization refused or failed; the target is untouched."""
 
 
 @dataclass
@@ -66,15 +63,6 @@ class VerifyReport:
         return not self.problems
 
 
-def sha256_file(path: str | os.PathLike) -> str:
-    """sha256 of a file's bytes, as 64 hex digits (read in 1 MiB blocks)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _parquet_rows(path: Path) -> int:
     import pyarrow.parquet as pq
 
@@ -99,7 +87,7 @@ def _plan(con, query: str, *, order_by, partition_by, max_rows_per_file, compres
         "max_rows_per_file": max_rows_per_file,
         "compression": compression,
         "recipe": recipe,
-        "functions": provenance.functions_used(query + "\n" + (recipe or ""), views),
+        "functions": provenance.functions_used(query, views, recipe),
         "inputs": inputs,
         "tables": tables,
         # Base tables of the database and files read directly from remote URIs have no cheap,
@@ -116,7 +104,7 @@ def _plan(con, query: str, *, order_by, partition_by, max_rows_per_file, compres
         plan["datasets"] = found.datasets
     if found.unversioned:
         plan["unversioned_inputs"] = found.unversioned
-    models = provenance.models_used(query + "\n" + (recipe or ""))
+    models = provenance.models_used(query, recipe)
     if models:  # only when the query scores with a model, so older manifests stay up to date
         plan["models"] = models
     return plan

@@ -32,7 +32,7 @@ def sql_str(s: str) -> str:
 def copy(con: duckdb.DuckDBPyConnection, query: str, staging: Path, *, order_by: str,
          partition_by, max_rows, compression: str) -> None:
     """Write ``query``'s rows under ``staging`` (see the module docstring)."""
-    ordered = f"SELECT * FROM ({query}) AS __q ORDER BY {order_by}"
+    ordered = f"SELECT * FROM ({query}\n) AS __q ORDER BY {order_by}"
     opts = f"FORMAT parquet, COMPRESSION {compression}"
     if not partition_by and not max_rows:
         name = staging / f"part-0.parquet{PARTIAL}"

@@ -89,6 +89,10 @@ class Function:
     #: parameters, e.g. ``{"signature": "minhash_signature(text)"}``; the generic tests use them.
     examples: dict[str, str] = field(default_factory=dict, compare=False)
     where: str = field(default="", compare=False)
+    #: Files shipped in corpusql/udfs/data that the kernel always reads (a bundled model); a
+    #: manifest records their sha256. A constant parameter named ``model`` names the model file
+    #: a call reads (a bundled model's name or a path) and is recorded the same way.
+    model_files: tuple[str, ...] = ()
 
     @property
     def doc(self) -> str:

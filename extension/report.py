@@ -22,6 +22,7 @@ from typing import Any
 import duckdb
 
 from .materializer import MANIFEST, read_manifest
+from .version import __version__
 
 SECTIONS = ("overview", "sources", "lengths", "signals", "removals", "recipe")
 MAX_SIGNAL_PLOTS = 8
@@ -135,7 +136,6 @@ def _img(src: str, alt: str) -> str:
 
 def build_html(out_dir: str | os.PathLike, *, db: str | os.PathLike | None = None) -> str:
     """The report page as one HTML string."""
-    from . import __version__
     from .connect import connect
 
     out = Path(out_dir)

@@ -31,6 +31,8 @@ from pathlib import Path
 
 import duckdb
 
+from . import sqlparse
+
 HEADER_KEYS = ("tables", "columns", "returns", "requires", "depends", "source", "duckdb-only")
 SKIP_DIRS = {"recipes"}
 _CREATE_RE = re.compile(
@@ -212,14 +214,9 @@ def _toposort(objs: list[SqlObject]) -> list[SqlObject]:
     return [resolved[o.name] for o in order]
 
 
-def _identifiers(sql: str) -> set[str]:
-    text = re.sub(r"'(?:[^']|'')*'", "''", _strip_comments(sql))
-    return {m.lower() for m in re.findall(r"\b([A-Za-z_]\w*)\s*\(", text)}
-
-
 def check_references(obj: SqlObject, udf_names: set[str], lib_names: set[str]) -> None:
     """The header's requires/depends must list exactly the functions the body calls."""
-    called = _identifiers(obj.body.split(" AS ", 1)[-1] if obj.kind == "macro" else obj.body)
+    called = sqlparse.calls(sqlparse.macro_body(obj.body) if obj.kind == "macro" else obj.body)
     called.discard(obj.name)
     for kind, declared, known in (
         ("requires", set(obj.requires), udf_names),
@@ -290,9 +287,6 @@ def load_library(con: duckdb.DuckDBPyConnection, *, check: bool = True) -> None:
             raise SqlLibraryError(f"{obj.path}: {exc}") from exc
         if check:
             check_created(con, obj)
-    from .introspect import create_listing
-
-    create_listing(con)
 
 
 def persist_pure_sql(con: duckdb.DuckDBPyConnection) -> list[str]:

@@ -1,7 +1,7 @@
-"""Train the bundled language-id model (``extension/data/langid.npz``) and report its accuracy.
+"""Train the bundled language-id model (``udfs/data/langid.npz``) and report its accuracy.
 
     .venv/bin/python scripts/train_langid.py [--corpus ../shared/data/corpus-dev.parquet]
-                                             [--out extension/data/langid.npz]
+                                             [--out udfs/data/langid.npz]
 
 Data: the redistributable sources of corpus-dev (man, handbook, debref, pydoc, perlpod, info,
 fortune, jargon, debdoc, copyright; never nltk or imdb, which are research corpora). Labels are
@@ -143,7 +143,7 @@ def per_language(gold: list[str], pred: list[str]) -> dict[str, tuple[int, float
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", default=str(ROOT.parent / "shared/data/corpus-dev.parquet"))
-    ap.add_argument("--out", default=str(ROOT / "extension/data/langid.npz"))
+    ap.add_argument("--out", default=str(ROOT / "udfs/data/langid.npz"))
     ap.add_argument("--report", default=str(ROOT / "bench/langid_accuracy.json"))
     args = ap.parse_args(argv)
     rng = np.random.default_rng(SEED)

@@ -1,4 +1,4 @@
-r"""Train the bundled quality model (``extension/data/quality.onnx``) and report its accuracy.
+r"""Train the bundled quality model (``udfs/data/quality.onnx``) and report its accuracy.
 
     .venv/bin/pip install -e '.[train]'
     .venv/bin/python scripts/train_quality.py [--corpus ../shared/data/corpus-dev.parquet]
@@ -144,7 +144,7 @@ def main(argv=None) -> int:
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", default=str(ROOT.parent / "shared/data/corpus-dev.parquet"))
-    ap.add_argument("--out", default=str(ROOT / "extension/data/quality.onnx"))
+    ap.add_argument("--out", default=str(ROOT / "udfs/data/quality.onnx"))
     ap.add_argument("--report", default=str(ROOT / "bench/quality_accuracy.json"))
     args = ap.parse_args(argv)
     rng = np.random.default_rng(SEED)

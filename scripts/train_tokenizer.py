@@ -1,4 +1,4 @@
-"""Train corpusql's default tokenizer, ``extension/data/tokenizer.json``.
+"""Train corpusql's default tokenizer, ``udfs/data/tokenizer.json``.
 
 A byte-level BPE (GPT-2 style: every byte is a base symbol, so any UTF-8 text encodes without
 unknown tokens) with a vocabulary of 8192 entries (256 byte symbols, one special token

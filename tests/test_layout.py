@@ -49,3 +49,69 @@ def test_ruff_finds_nothing():
     proc = subprocess.run([sys.executable, "-m", "ruff", "check", "--output-format", "concise",
                            str(ROOT)], capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def _package_modules() -> dict[str, Path]:
+    """Every module of the installed package, by import name (extension/ is ``corpusql``)."""
+    mods = {}
+    for folder, name in (("extension", "corpusql"), ("udfs", "corpusql.udfs")):
+        for p in (ROOT / folder).rglob("*.py"):
+            parts = [x for x in p.relative_to(ROOT / folder).with_suffix("").parts
+                     if x != "__init__"]
+            mods[".".join([name, *parts])] = p
+    return mods
+
+
+def _imports(module: str, path: Path, mods: dict[str, Path]) -> set[str]:
+    """The package modules ``module`` imports, at the top or inside functions alike."""
+    out = set()
+    is_pkg = path.name == "__init__.py"
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names if a.name in mods)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = module.split(".")[: None if is_pkg else -1]
+                base = base[: len(base) - (node.level - 1)]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            subs = {f"{target}.{a.name}" for a in node.names} & set(mods)
+            out.update(subs)
+            if len(subs) < len(node.names) and target in mods:
+                out.add(target)
+    out.discard(module)
+    return out
+
+
+def test_no_import_cycles():
+    """No module reaches itself through imports, counting imports inside functions: a cycle
+    hidden in a function is still a cycle (``from . import x`` depends on ``x``, not on the
+    package)."""
+    mods = _package_modules()
+    graph = {m: _imports(m, p, mods) for m, p in mods.items()}
+    cycles = []
+    state: dict[str, int] = {}
+
+    def visit(m: str, chain: list[str]) -> None:
+        state[m] = 1
+        for dep in sorted(graph[m]):
+            if state.get(dep) == 1:
+                cycles.append(" -> ".join(chain[chain.index(dep):] + [dep]))
+            elif dep not in state:
+                visit(dep, [*chain, dep])
+        state[m] = 2
+
+    for m in sorted(graph):
+        if m not in state:
+            visit(m, [m])
+    assert not cycles, "import cycles:\n" + "\n".join(cycles)
+
+
+@pytest.mark.parametrize("path", UDF_FILES, ids=[str(p.relative_to(ROOT)) for p in UDF_FILES])
+def test_kernels_never_import_the_binding(path):
+    """udfs/ is the ground floor: it never reaches up into corpusql's engine binding."""
+    mods = _package_modules()
+    module = next(m for m, p in mods.items() if p == path)
+    upstairs = {d for d in _imports(module, path, mods) if not d.startswith("corpusql.udfs")}
+    assert not upstairs, f"{path} imports {sorted(upstairs)}"

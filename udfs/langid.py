@@ -3,7 +3,7 @@
 The model is trained by ``scripts/train_langid.py`` on the redistributable sources of the
 project's development corpus (man pages, the Debian handbook and reference, Python and Perl
 docs, GNU info, fortunes, the Jargon File, Debian READMEs and copyright files) and shipped as
-``corpusql/data/langid.npz``; nothing is downloaded.
+``corpusql/udfs/data/langid.npz``; nothing is downloaded.
 
 Features (:func:`ngram_buckets`, also used by the training script):
 
@@ -44,11 +44,12 @@ filter.
 from __future__ import annotations
 
 import threading
-from importlib import resources
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from . import paths
 
 #: Code points of a text that are looked at.
 MAX_CHARS = 1000
@@ -66,7 +67,7 @@ _MODEL: dict | None = None
 
 def model_path() -> str:
     """Filesystem path of the bundled model file."""
-    return str(resources.files("corpusql").joinpath("data", "langid.npz"))
+    return paths.bundled_file("langid.npz")
 
 
 def _load() -> dict:

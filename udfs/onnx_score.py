@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import threading
-from importlib import resources
 from typing import Any
 
 import numpy as np
@@ -27,7 +25,7 @@ import pyarrow as pa
 
 from . import paths
 
-#: Names accepted by ``model :=`` for the models shipped in ``corpusql/data``.
+#: Names accepted by ``model :=`` for the models shipped in ``corpusql/udfs/data``.
 BUNDLED = {"quality": "quality.onnx"}
 
 _LOCK = threading.Lock()
@@ -45,7 +43,7 @@ class ModelError(ValueError):
 def resolve(model: str) -> str:
     """Filesystem path of ``model``: a bundled model name ('quality') or a file path."""
     if model in BUNDLED:
-        return str(resources.files("corpusql").joinpath("data", BUNDLED[model]))
+        return paths.bundled_file(BUNDLED[model])
     return os.path.realpath(os.path.expanduser(model))
 
 
@@ -274,7 +272,7 @@ def quality_score(text: pa.Array) -> pa.Array:
 
     The same kernel as ``onnx_score(text, model := 'quality')``: TF-IDF over word 1-2-grams
     (case kept, 4,096 features, sublinear tf) + logistic regression, trained by
-    scripts/train_quality.py and shipped as corpusql/data/quality.onnx. Labels: positive =
+    scripts/train_quality.py and shipped as corpusql/udfs/data/quality.onnx. Labels: positive =
     pieces (80 to 3,000 characters) of edited prose from the Debian handbook and reference,
     Python and Perl docs, GNU info and the Jargon File; negative = such pieces degraded (words
     shuffled, lines repeated, navigation boilerplate, code-like noise, keyword spam, lines cut
@@ -286,28 +284,3 @@ def quality_score(text: pa.Array) -> pa.Array:
     NULL.
     """
     return onnx_score(text, model="quality")
-
-
-_MODEL_LITERAL = re.compile(r"\bmodel\s*:=\s*'((?:[^']|'')*)'", re.IGNORECASE)
-_SCORING_CALL = re.compile(r"\b(onnx_score|quality_score|lang_id)\s*\(", re.IGNORECASE)
-
-
-def models_in_sql(sql: str) -> dict[str, str]:
-    """{model file path: sha256} for the model files a SQL text's scoring calls read.
-
-    Finds ``model := '...'`` literals, ``onnx_score(`` calls without one (the bundled 'quality'
-    model), ``quality_score(`` and ``lang_id(`` (the bundled langid.npz). Files that do not exist
-    are left out (the query itself reports them).
-    """
-    names = {m.replace("''", "'") for m in _MODEL_LITERAL.findall(sql)}
-    calls = {c.lower() for c in _SCORING_CALL.findall(sql)}
-    if "quality_score" in calls or ("onnx_score" in calls and not names):
-        names.add("quality")
-    paths = {resolve(n) for n in names}
-    if "lang_id" in calls:
-        paths.add(str(resources.files("corpusql").joinpath("data", "langid.npz")))
-    out = {}
-    for path in sorted(paths):
-        if os.path.isfile(path):
-            out[path] = model_sha256(path)
-    return out

@@ -5,7 +5,7 @@ opening it. With no policy in force (the normal case) that is a no-op. An engine
 must confine a connection (corpusql's role connections) wraps each kernel call in
 ``with enforce(guard):``; the policy lives in a context variable, so it applies to the thread
 running that call and to nothing else. Files shipped in the package's ``data`` directory (the
-default tokenizer, the bundled models) are always allowed.
+default tokenizer, the bundled models: ``corpusql/udfs/data``) are always allowed.
 """
 
 from __future__ import annotations
@@ -17,11 +17,17 @@ from contextvars import ContextVar
 from importlib import resources
 
 
+def bundled_file(name: str) -> str:
+    """Path of a file shipped with the kernels in ``corpusql/udfs/data`` (models, tokenizer)."""
+    return str(resources.files("corpusql.udfs").joinpath("data", name)) if name else \
+        str(resources.files("corpusql.udfs").joinpath("data"))
+
+
 class PathGuard:
     """Allowed files and directories (compared by real path, so ``..`` and symlinks resolve)."""
 
     def __init__(self, allowed: Iterable[str], owner: str = "this connection") -> None:
-        bundled = str(resources.files("corpusql").joinpath("data"))
+        bundled = bundled_file("")
         self.allowed = tuple(sorted({os.path.realpath(p) for p in allowed}
                                     | {os.path.realpath(bundled)}))
         self.owner = owner

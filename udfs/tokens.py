@@ -2,7 +2,7 @@
 
 ``tokenizer`` is either ``'default'`` (corpusql's own byte-level BPE, 8192 entries, trained by
 ``scripts/train_tokenizer.py`` on free documentation and shipped as
-``corpusql/data/tokenizer.json``)
+``corpusql/udfs/data/tokenizer.json``)
 or the path of any ``tokenizer.json`` written by ``tokenizers`` (``Tokenizer.save``, or the file of
 a Hugging Face model repository). Each file is loaded once per process and shared by all threads.
 Documents are encoded in batches with ``Tokenizer.encode_batch``, which runs on the library's Rust
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import threading
-from importlib import resources
 
 import numpy as np
 import pyarrow as pa
@@ -29,7 +28,7 @@ _CACHE: dict[str, object] = {}
 
 def default_tokenizer_path() -> str:
     """Filesystem path of the bundled default ``tokenizer.json``."""
-    return str(resources.files("corpusql").joinpath("data", "tokenizer.json"))
+    return paths.bundled_file("tokenizer.json")
 
 
 def load_tokenizer(tokenizer: str = DEFAULT, *, function: str = "tokenizer"):

@@ -12,7 +12,7 @@ import sys
 import types
 
 _LAZY = {"Catalog": "core", "CatalogError": "core", "DatasetStatus": "core",
-         "SyncReport": "core", "VerifyReport": "core", "catalog": "core", "attach": "sources"}
+         "SyncReport": "core", "VerifyReport": "core", "catalog": "core", "attach": "core"}
 __all__ = sorted(_LAZY)
 
 

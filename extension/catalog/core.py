@@ -25,8 +25,9 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..materializer import sha256_file as _sha256
+from ..files import sha256_file as _sha256
 from . import formats, schema, schemas, secrets
+from .roles import PRIVILEGES
 from .sources import Source, SourceError, routes
 from .views import ident, relative, resolve, view_sql
 
@@ -125,6 +126,20 @@ def relocate(con: duckdb.DuckDBPyConnection) -> None:
     row = con.execute("SELECT value FROM corpusql.settings WHERE key = 'catalog_dir'").fetchall()
     if base is not None and row and row[0][0] != base:
         Catalog(con)
+
+
+def attach(con: duckdb.DuckDBPyConnection) -> None:
+    """Register the remote datasets of ``con``'s catalog and rebuild its views if the database
+    file moved (called by ``corpusql.connect``)."""
+    rows = con.execute("SELECT name, uri, options, secret FROM corpusql.datasets").fetchall()
+    remote = [(n, Source(u, json.loads(o) if o else {}, s)) for n, u, o, s in rows]
+    remote = [(n, s) for n, s in remote if s.remote]
+    if remote:
+        r = routes(con)
+        for name, src in remote:
+            r.set(name, src)
+    if rows:
+        relocate(con)  # a moved or copied lake: rebuild the views' absolute paths
 
 
 def _differs(now: dict, old: dict) -> bool:
@@ -808,8 +823,6 @@ class Catalog:
 
     def grant(self, role: str, dataset: str, privilege: str = "read") -> None:
         """Let ``role`` read ``dataset`` (the only privilege so far)."""
-        from .roles import PRIVILEGES
-
         self._row(dataset)
         if privilege not in PRIVILEGES:
             raise CatalogError(f"privilege {privilege!r} is not one of {', '.join(PRIVILEGES)}")

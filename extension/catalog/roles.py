@@ -35,6 +35,7 @@ import duckdb
 import pyarrow as pa
 
 from ..udfs.paths import PathGuard
+from ..version import STORAGE_VERSION
 from . import schema
 from .remote import Backend, FsspecBackend, route_path, route_sql
 from .schemas import lineage_of
@@ -245,7 +246,6 @@ def _views(tables: dict[str, pa.Table], cache_dir: str | None, tmpdir: str,
 def _open_shared(database: str) -> duckdb.DuckDBPyConnection:
     """``database`` to read the catalog from: read-only, or through the instance this process
     already has open on it (DuckDB refuses a second configuration of one file in a process)."""
-    from ..connect import STORAGE_VERSION
 
     try:
         return duckdb.connect(database, read_only=True)

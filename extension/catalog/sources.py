@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 import os
 import threading
 import weakref
@@ -176,19 +175,3 @@ def routes(con: duckdb.DuckDBPyConnection) -> Routes:
         con.register_filesystem(r.fs)
         _ROUTES[con] = r
     return r
-
-
-def attach(con: duckdb.DuckDBPyConnection) -> None:
-    """Register the remote datasets of ``con``'s catalog and rebuild its views if the database
-    file moved (called by ``corpusql.connect``)."""
-    rows = con.execute("SELECT name, uri, options, secret FROM corpusql.datasets").fetchall()
-    remote = [(n, Source(u, json.loads(o) if o else {}, s)) for n, u, o, s in rows]
-    remote = [(n, s) for n, s in remote if s.remote]
-    if remote:
-        r = routes(con)
-        for name, src in remote:
-            r.set(name, src)
-    if rows:
-        from .core import relocate
-
-        relocate(con)  # a moved or copied lake: rebuild the views' absolute paths

@@ -18,18 +18,7 @@ from __future__ import annotations
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.dialects.duckdb import DuckDB
 from sqlglot.dialects.spark import Spark
-
-
-class LibraryDuckDB(DuckDB):
-    """DuckDB as the library writes it: ``len`` is the size of a list."""
-
-    class Parser(DuckDB.Parser):
-        FUNCTIONS = {
-            **DuckDB.Parser.FUNCTIONS,
-            "LEN": lambda args: exp.ArraySize(this=args[0]),
-        }
 
 
 def _sorted_list(agg: exp.ArrayAgg) -> exp.Expression:

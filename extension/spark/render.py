@@ -24,9 +24,8 @@ from sqlglot import exp
 from sqlglot.optimizer.simplify import simplify
 
 from ..sqllib import SqlLibraryError, SqlObject, library_by_name
+from ..sqlparse import macro_body
 from .dialect import LibraryDuckDB
-
-_HEAD_RE = re.compile(r"\bMACRO\s+[A-Za-z_]\w*\s*\(", re.IGNORECASE)
 
 
 class MacroCallError(ValueError):
@@ -148,18 +147,10 @@ def spec(name: str) -> MacroSpec:
     for arg in _split_args(m.group(1) if m else ""):
         pname, sep, default = arg.partition(":=")
         params.append(Param(_unquote(pname.strip()), default.strip() if sep else None))
-    stmt = re.sub(r"--[^\n]*", "", obj.body)
-    head = _HEAD_RE.search(stmt)
-    if head is None:
-        raise SqlLibraryError(f"{obj.path}: cannot find the macro's parameter list")
-    depth, i = 1, head.end()
-    while depth:
-        depth += {"(": 1, ")": -1}.get(stmt[i], 0)
-        i += 1
-    rest = stmt[i:].strip()
-    if not rest.upper().startswith("AS"):
-        raise SqlLibraryError(f"{obj.path}: expected AS after the parameter list")
-    body_sql = rest[2:].strip().rstrip(";").strip()
+    try:
+        body_sql = macro_body(obj.body)
+    except ValueError as exc:
+        raise SqlLibraryError(f"{obj.path}: {exc}") from exc
     names = {p.name for p in params}
     tables, columns = _header_list(obj, "tables"), _header_list(obj, "columns")
     for key, declared in (("tables", tables), ("columns", columns)):

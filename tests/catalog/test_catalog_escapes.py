@@ -18,8 +18,8 @@ from catalog_helpers import write_jsonl, write_parquet
 
 import corpusql
 
-BUNDLED_TOKENIZER = str(resources.files("corpusql").joinpath("data", "tokenizer.json"))
-BUNDLED_MODEL = str(resources.files("corpusql").joinpath("data", "quality.onnx"))
+BUNDLED_TOKENIZER = str(resources.files("corpusql.udfs").joinpath("data", "tokenizer.json"))
+BUNDLED_MODEL = str(resources.files("corpusql.udfs").joinpath("data", "quality.onnx"))
 
 
 def _ids_model(path) -> None:
