@@ -10,7 +10,7 @@ from .connect import connect, set_memory_budget
 from .version import __version__
 
 __all__ = ["__version__", "catalog", "connect", "export_tokens", "materialize", "report",
-           "set_memory_budget", "verify"]
+           "set_memory_budget", "to_datasketch", "verify"]
 
 
 def __getattr__(name: str):
@@ -26,6 +26,10 @@ def __getattr__(name: str):
         from .export_tokens import export_tokens
 
         return export_tokens
+    if name == "to_datasketch":
+        from .sketches import to_datasketch
+
+        return to_datasketch
     if name == "catalog":
         import importlib
 

@@ -115,3 +115,14 @@ def test_kernels_never_import_the_binding(path):
     module = next(m for m, p in mods.items() if p == path)
     upstairs = {d for d in _imports(module, path, mods) if not d.startswith("corpusql.udfs")}
     assert not upstairs, f"{path} imports {sorted(upstairs)}"
+
+
+def test_only_jit_modules_import_numba():
+    """What numba compiles lives in ``*_jit.py`` modules, one kind of file."""
+    for path in (ROOT / "udfs").rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        uses = any(isinstance(n, ast.ImportFrom) and (n.module or "").startswith("numba")
+                   or isinstance(n, ast.Import) and any(a.name.startswith("numba")
+                                                        for a in n.names)
+                   for n in ast.walk(tree))
+        assert not uses or path.stem.endswith("_jit"), f"{path} imports numba"

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import minhash_jit as jit
-from .sets import offsets, shared_counts
+from .sets_jit import offsets, shared_counts
 from .shingles import POLY_BASE, _list_array, _shingles
 
 SCHEMES = ("affine32", "legacy")

@@ -411,17 +411,6 @@ def seg_sum(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     return c[offsets[1:]] - c[offsets[:-1]]
 
 
-def seg_reduce(ufunc, values: np.ndarray, offsets: np.ndarray, empty) -> np.ndarray:
-    """``ufunc.reduceat`` over segments, giving ``empty`` for empty segments."""
-    n = len(offsets) - 1
-    out = np.full(n, empty, dtype=values.dtype)
-    nonempty = offsets[1:] > offsets[:-1]
-    if len(values) and nonempty.any():
-        starts = offsets[:-1][nonempty]
-        out[nonempty] = ufunc.reduceat(values, starts)
-    return out
-
-
 def duplicate_stats(lists: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per row of a list<string> array: (elements, repeated elements, characters in repeats).
 
