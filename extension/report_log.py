@@ -121,11 +121,15 @@ def stages(con, logs: Logs) -> str:
                      None if toks is None else toks - t))
         docs = None if docs is None else docs - n
         toks = None if toks is None else toks - t
-    out = [table(["#", "stage", "documents in", "removed", "documents out", "tokens in",
-                  "tokens removed", "tokens out"], rows)]
     if logs.docs:
-        out.append("<p>Tokens are counted with <code>token_count</code> on the documents as they "
-                   "entered (before any rewriting such as PII redaction).</p>")
+        out = [table(["#", "stage", "documents in", "removed", "documents out", "tokens in",
+                      "tokens removed", "tokens out"], rows),
+               "<p>Tokens are counted with <code>token_count</code> on the documents as they "
+               "entered (before any rewriting such as PII redaction).</p>"]
+    else:
+        out = [table(["#", "stage", "removed"], [(i, s, n) for i, s, _, n, *_ in rows]),
+               "<p>No relation in the database holds the removed ids with their text (columns "
+               "id and text), so there are no counts in and out, no tokens and no texts.</p>"]
     for i, (step, n, _) in enumerate(steps, 1):
         reasons = con.execute(
             "SELECT why, count(*) AS n, sum(n_tokens) FROM report_removed WHERE step = ? "

@@ -60,9 +60,10 @@ def _t(x: float, y: float, s: str, anchor: str = "middle", extra: str = "") -> s
 
 
 def _frame(title: str, xlabel: str, ylabel: str, y_ticks: list[str], bottom: float,
-           legend: list[str]) -> tuple[float, float, float, float, list[str]]:
+           legend: list[str], min_left: float = 0) -> tuple[float, float, float, float,
+                                                           list[str]]:
     """Margins (left, top, plot width, plot height) and the title and axis labels."""
-    left = 26 + max((_text_width(s) for s in y_ticks), default=0) + 10
+    left = max(26 + max((_text_width(s) for s in y_ticks), default=0) + 10, min_left)
     legend_w = (max(_text_width(s) for s in legend) + 30) if legend else 0
     top = 30
     plot_w = WIDTH - left - 16 - legend_w
@@ -103,7 +104,10 @@ def bars(categories: list[str], series: dict[str, list[float]], *, title: str, x
     bottom = 40 + (longest * 0.72 if rotate else 0) + (16 if notes else 0)
     legend = list(series) if len(series) > 1 else []
     tick_labels = [fmt_tick(v, percent) for v in ticks]
-    left, top, plot_w, plot_h, body = _frame(title, xlabel, ylabel, tick_labels, bottom, legend)
+    # a label rotated by 45 degrees reaches 0.71 of its length left of its category's middle
+    min_left = longest * 0.72 - slot / 2 + 8 if rotate else 0
+    left, top, plot_w, plot_h, body = _frame(title, xlabel, ylabel, tick_labels, bottom, legend,
+                                             min_left)
     _y_axis(body, left, top, plot_w, plot_h, ticks, ymax, percent)
     slot = plot_w / max(1, len(categories))
     bar_w = min(40.0, slot * 0.8 / max(1, len(series)))

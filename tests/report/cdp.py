@@ -61,14 +61,15 @@ class Browser:
                 return reply["result"]
             self.events.append(reply)
 
-    def wait_event(self, method: str) -> dict:
-        for e in self.events:
-            if e.get("method") == method:
+    def wait_event(self, method: str, since: int = 0) -> dict:
+        """The first ``method`` event of the attached page from ``self.events[since]`` on."""
+        for e in self.events[since:]:
+            if e.get("method") == method and e.get("sessionId") == self.session:
                 return e
         while True:
             e = self._read()
             self.events.append(e)
-            if e.get("method") == method:
+            if e.get("method") == method and e.get("sessionId") == self.session:
                 return e
 
     def _read(self) -> dict:
@@ -93,14 +94,25 @@ class Browser:
             self.send(f"{domain}.enable")
         self.send("Emulation.setDeviceMetricsOverride", {"width": width, "height": height,
                                                          "deviceScaleFactor": 1, "mobile": False})
+        since = len(self.events)
         self.send("Page.navigate", {"url": url})
-        self.wait_event("Page.loadEventFired")
+        self.wait_event("Page.loadEventFired", since)
 
     def evaluate(self, expression: str):
         r = self.send("Runtime.evaluate", {"expression": expression, "returnByValue": True})
         if "exceptionDetails" in r:
             raise RuntimeError(f"{expression}: {r['exceptionDetails']}")
         return r["result"].get("value")
+
+    def labels_outside(self) -> list[str]:
+        """Texts of chart labels drawn outside their chart, and of table-of-contents links
+        outside the page: labels the reader would see cut off."""
+        return self.evaluate(
+            "Array.from(document.querySelectorAll('#toc a, svg text')).filter(function (e) {"
+            " var r = e.getBoundingClientRect(), box = (e.closest('svg') || document.body)"
+            "  .getBoundingClientRect();"
+            " return r.left < box.left - 1 || r.right > box.right + 1 || r.top < box.top - 1"
+            "  || r.bottom > box.bottom + 1; }).map(function (e) { return e.textContent; })")
 
     def screenshot(self, path: Path, clip: dict) -> None:
         r = self.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True,
