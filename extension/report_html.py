@@ -30,8 +30,10 @@ def table(columns: list[str], rows: list[tuple], cls: str = "") -> str:
     return f"<table{attr}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def details(summary_html: str, body_html: str) -> str:
-    return f"<details><summary>{summary_html}</summary>{body_html}</details>"
+def details(summary_html: str, body_html: str, *, open_: bool = False) -> str:
+    """A collapsible block (shown unfolded when ``open_``)."""
+    return (f"<details{' open' if open_ else ''}><summary>{summary_html}</summary>{body_html}"
+            "</details>")
 
 
 PAGE = """<!doctype html>
@@ -44,7 +46,7 @@ table {{ border-collapse: collapse; margin: .5em 0 1em; font-size: 14px; }}
 th, td {{ border: 1px solid #ccc; padding: 3px 8px; text-align: left; vertical-align: top; }}
 td.num {{ text-align: right; white-space: nowrap; }}
 table.examples {{ font-size: 12px; }}
-table.examples td {{ max-width: 32em; overflow-wrap: anywhere; }}
+table.examples td {{ max-width: 32em; overflow-wrap: break-word; }}
 pre {{ background: #f6f6f6; padding: .6em; white-space: pre-wrap; overflow-wrap: anywhere;
   font-size: 12px; }}
 nav {{ display: flex; flex-wrap: wrap; gap: .3em 1.2em; }}

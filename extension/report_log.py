@@ -137,7 +137,7 @@ def stages(con, logs: Logs) -> str:
         out.append(f'<h3 id="stage-{i}">{i}. {escape(step)}: {n:,} documents removed for '
                    f"{len(reasons)} reason{'s' if len(reasons) != 1 else ''}</h3>")
         out.append(table(["reason", "documents", "tokens"], reasons))
-        for why, k, _ in reasons:
+        for j, (why, k, _) in enumerate(reasons):
             ex = con.execute(
                 "SELECT id, source, detail, reason, text FROM report_removed "
                 "WHERE step = ? AND why = ? ORDER BY id LIMIT ?", [step, why, EXAMPLES]).fetchall()
@@ -145,7 +145,8 @@ def stages(con, logs: Logs) -> str:
             body = [(i_, s, d) + ((r,) if why != ex[0][3] else ()) + (_snippet(t),)
                     for i_, s, d, r, t in ex]
             out.append(details(f"{escape(why)}: {len(ex)} of {k:,} documents",
-                               table(cols + ["start of the text"], body, cls="examples")))
+                               table(cols + ["start of the text"], body, cls="examples"),
+                               open_=j == 0))  # the most frequent reason's examples unfolded
     return "\n".join(out)
 
 
