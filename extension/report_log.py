@@ -29,6 +29,7 @@ from .report_svg import bars
 EXAMPLES = 20  # removed or flagged documents listed per reason
 LARGEST_CLUSTERS = 3  # clusters per dedup step shown as kept-beside-removed
 SNIPPET = 160  # characters of a document's text shown in example tables
+MAX_TOKENIZED_DOCS = 2_000_000  # above this many documents the report counts no tokens
 KEPT = r" of (\S+)$"  # a duplicate's reason names its kept copy last
 REQUIRED = {
     "removed": {"id", "step", "reason"},
@@ -48,11 +49,15 @@ class Logs:
     mix: str | None = None
     docs: str | None = None  # TEMP table report_docs(id, source, text, n_tokens) when found
     has_detail: bool = False
+    total_docs: int | None = None  # documents in the dataset the logs refer to
+    total_tokens: int | None = None  # their tokens (None: more than MAX_TOKENIZED_DOCS)
 
 
 def find_logs(con, db: str) -> Logs:
-    """The logs in attached database ``db`` (the first relation by name with each's columns);
-    copies the documents they refer to, with token counts, into TEMP table report_docs."""
+    """The logs in attached database ``db`` (the first relation by name with each's columns).
+    Copies the documents the logs name (removed, kept copies of duplicates, flagged), with their
+    token counts, into TEMP table report_docs, and counts the dataset's documents and tokens
+    (tokens only up to MAX_TOKENIZED_DOCS documents)."""
     cols: dict[str, set[str]] = {}
     for schema, name, column in con.execute(
             "SELECT schema_name, table_name, column_name FROM duckdb_columns() "
@@ -69,14 +74,30 @@ def find_logs(con, db: str) -> Logs:
                     f"SELECT count(*) FROM (SELECT id FROM {logs.removed} LIMIT 50) AS r "
                     f"WHERE id IN (SELECT id FROM {rel})").fetchone()
                 if found:
-                    source = "source" if "source" in c else "'(all)'"
-                    con.execute(
-                        "CREATE OR REPLACE TEMP TABLE report_docs AS SELECT id, "
-                        f"CAST({source} AS VARCHAR) AS source, text, "
-                        f"coalesce(token_count(text), 0) AS n_tokens FROM {rel}")
-                    logs.docs = "report_docs"
+                    _copy_docs(con, logs, rel, "source" if "source" in c else "'(all)'")
                     break
     return logs
+
+
+def _copy_docs(con, logs: Logs, rel: str, source: str) -> None:
+    (logs.total_docs,) = con.execute(f"SELECT count(*) FROM {rel}").fetchone()
+    count = logs.total_docs <= MAX_TOKENIZED_DOCS
+    if count:  # one tokenizing pass: every document's id and token count
+        con.execute("CREATE OR REPLACE TEMP TABLE report_tokens AS SELECT id, "
+                    f"coalesce(token_count(text), 0) AS n_tokens FROM {rel}")
+        (logs.total_tokens,) = con.execute("SELECT coalesce(sum(n_tokens), 0) FROM report_tokens"
+                                           ).fetchone()
+    named = [f"SELECT CAST(id AS VARCHAR) AS id FROM {logs.removed}",
+             f"SELECT regexp_extract(reason, '{KEPT}', 1) FROM {logs.removed} "
+             f"WHERE regexp_matches(reason, '{KEPT}')"]
+    if logs.flags:
+        named.append(f"SELECT CAST(id AS VARCHAR) FROM {logs.flags}")
+    join = " LEFT JOIN report_tokens AS t USING (id)" if count else ""
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE report_docs AS SELECT r.id, CAST({source} AS VARCHAR) "
+        f"AS source, r.text, {'t.n_tokens' if count else 'NULL'} AS n_tokens FROM {rel} AS r"
+        f"{join} WHERE CAST(r.id AS VARCHAR) IN ({' UNION '.join(named)})")
+    logs.docs = "report_docs"
 
 
 def _snippet(text: str | None) -> str:
@@ -97,7 +118,7 @@ def stages(con, logs: Logs) -> str:
     if not logs.removed:
         return "<p>The database has no removal log (a table with id, step and reason).</p>"
     join, source, text = _docs_join(logs)
-    tokens = "coalesce(d.n_tokens, 0)" if logs.docs else "NULL"
+    tokens = "d.n_tokens" if logs.docs else "NULL"
     detail = "l.detail" if logs.has_detail else "NULL"
     try:  # a table's row order is the stage order; a view's is not defined
         con.execute(f"SELECT rowid FROM {logs.removed} LIMIT 0")
@@ -111,21 +132,25 @@ def stages(con, logs: Logs) -> str:
         f"{pos} AS pos FROM {logs.removed} AS l{join}")
     steps = con.execute("SELECT step, count(*), sum(n_tokens) FROM report_removed GROUP BY step "
                         "ORDER BY min(pos), step").fetchall()
-    if logs.docs:
-        docs, toks = con.execute(f"SELECT count(*), sum(n_tokens) FROM {logs.docs}").fetchone()
-    else:
-        docs, toks = None, None
+    docs, toks = logs.total_docs, logs.total_tokens
     rows = []
     for i, (step, n, t) in enumerate(steps, 1):
+        t = t or 0
         rows.append((i, step, docs, n, None if docs is None else docs - n, toks, t,
                      None if toks is None else toks - t))
         docs = None if docs is None else docs - n
         toks = None if toks is None else toks - t
-    if logs.docs:
+    if logs.docs and toks is not None:
         out = [table(["#", "stage", "documents in", "removed", "documents out", "tokens in",
                       "tokens removed", "tokens out"], rows),
                "<p>Tokens are counted with <code>token_count</code> on the documents as they "
                "entered (before any rewriting such as PII redaction).</p>"]
+    elif logs.docs:
+        out = [table(["#", "stage", "documents in", "removed", "documents out"],
+                     [r[:5] for r in rows]),
+               f"<p>Tokens are not counted: the dataset has {logs.total_docs:,} "
+               f"documents, more than corpusql.report_log.MAX_TOKENIZED_DOCS = "
+               f"{MAX_TOKENIZED_DOCS:,}.</p>"]
     else:
         out = [table(["#", "stage", "removed"], [(i, s, n) for i, s, _, n, *_ in rows]),
                "<p>No relation in the database holds the removed ids with their text (columns "

@@ -35,3 +35,31 @@ def test_a_recipe_with_a_bare_removal_log(tmp_path):
     assert "No signal log" in signals and ">score</text>" in signals  # the output's column
     assert ">a (1)</text>" in signals and ">b (2)</text>" in signals  # shares per source
     assert "no flag log" in page and "no mix report" in page
+
+
+def test_tokens_are_counted_up_to_a_limit(tmp_path, monkeypatch):
+    from corpusql import report_log
+
+    con = corpusql.connect(tmp_path / "lake.duckdb")
+    try:
+        con.execute("CREATE TABLE docs AS SELECT i AS id, repeat('word ', i) AS text "
+                    "FROM range(1, 9) AS t(i)")
+        con.execute("CREATE TABLE removed_log AS SELECT id, 'short' AS step, 'too short' AS "
+                    "reason FROM docs WHERE id <= 3")
+        corpusql.materialize(con, "SELECT * FROM docs WHERE id > 3", tmp_path / "out",
+                             order_by="id")
+        (total,) = con.execute("SELECT sum(token_count(text)) FROM docs").fetchone()
+        (removed,) = con.execute("SELECT sum(token_count(text)) FROM docs WHERE id <= 3"
+                                 ).fetchone()
+    finally:
+        con.close()
+    page = build_html(tmp_path / "out", db=tmp_path / "lake.duckdb")
+    assert (f'<td>short</td><td class="num">8</td><td class="num">3</td><td class="num">5</td>'
+            f'<td class="num">{total}</td><td class="num">{removed}</td>'
+            f'<td class="num">{total - removed}</td>') in page
+    assert "word word word" in page  # the removed texts are shown
+    monkeypatch.setattr(report_log, "MAX_TOKENIZED_DOCS", 7)
+    page = build_html(tmp_path / "out", db=tmp_path / "lake.duckdb")
+    assert "Tokens are not counted: the dataset has 8 documents" in page
+    assert '<td>short</td><td class="num">8</td><td class="num">3</td><td class="num">5</td>' \
+           '</tr>' in page
