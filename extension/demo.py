@@ -54,7 +54,7 @@ class DemoResult:
     out_dir: Path
     docs_in: int
     removed: list[tuple[str, str, int]]  # step, its reason (or "N reasons"), documents
-    flagged: list[tuple[str, str, int]]  # filter, most common reason, documents
+    flagged: list[tuple[str, str, int]]  # filter, most common reason, kept documents
     pii_redacted: int
     splits: list[tuple[str, int, int, int, int]]  # split, rows, documents, characters, tokens
     mix: list[tuple]  # group, target share, achieved share, epochs, shortfall tokens
@@ -176,7 +176,7 @@ def _result(con, out: Path, outputs: dict[str, Result]) -> DemoResult:
             removed.append((step, why, n))
     flagged = con.execute(
         "SELECT filter, mode(reason), count(DISTINCT id) FROM demo_flags "
-        "GROUP BY filter ORDER BY filter").fetchall()
+        "WHERE id NOT IN (SELECT id FROM demo_removed) GROUP BY filter ORDER BY filter").fetchall()
     (pii,) = con.execute("SELECT count(*) FROM demo_clean WHERE pii_redacted").fetchone()
     splits = []
     for split in SPLITS:

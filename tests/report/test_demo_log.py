@@ -85,3 +85,15 @@ def test_thresholds_are_the_kernels_defaults(lake):
     assert table["quality"] == ("<", 0.5)
     (n_signals,) = lake.execute("SELECT count(DISTINCT signal) FROM demo_signals_log").fetchone()
     assert n_signals == len(table)
+
+
+def test_summary_counts_flagged_documents_that_were_kept(demo_run, lake):
+    """"flagged: F | kept; ..." counts the documents kept with a flag of F, as the report does
+    (flags of documents a later stage removed are not "kept")."""
+    kept = dict(lake.execute(
+        "SELECT filter, count(DISTINCT id) FROM demo_flags_log WHERE id NOT IN "
+        "(SELECT id FROM demo_removed_log) GROUP BY filter").fetchall())
+    assert {f: n for f, _, n in demo_run.flagged} == kept
+    for f, n in kept.items():
+        assert re.search(rf"flagged: {f} +\| kept; most often \w+ +\| +{n} \|",
+                         demo_run.summary())
