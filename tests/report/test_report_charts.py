@@ -21,14 +21,8 @@ def _page(body: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def browser(tmp_path_factory, request):
-    from test_report_page import _install_chromium
-
-    path = _install_chromium()
-    if path is None:
-        pytest.skip("Debian's chromium (apt package 'chromium') is not installed and cannot "
-                    "be installed here")
-    b = Browser(path, tmp_path_factory.mktemp("charts") / "profile")
+def browser(tmp_path_factory, chromium):
+    b = Browser(chromium, tmp_path_factory.mktemp("charts") / "profile")
     yield b
     b.close()
 

@@ -5,9 +5,7 @@ versions once; it renders in headless Chromium with no console error and no requ
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -23,30 +21,6 @@ SHOTS = ROOT / "out" / "report-screenshots"  # kept as CI artefacts (out/ is git
 WINDOW = (1200, 900)
 EXTERNAL = re.compile(r"""(?:src|href|action|xlink:href)\s*=\s*["']?\s*(?!#|data:)[a-z]+:|"""
                       r"""url\(\s*["']?(?!data:|#)|@import|<link\b|<iframe\b""", re.I)
-
-
-def _install_chromium() -> str | None:
-    """Debian's chromium, installed by the test setup when we may (root, apt-get present)."""
-    found = shutil.which("chromium")
-    if found or os.geteuid() != 0 or not shutil.which("apt-get"):
-        return found
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for cmd in (["apt-get", "install", "-y", "-qq", "chromium"],
-                ["apt-get", "update", "-qq"],
-                ["apt-get", "install", "-y", "-qq", "chromium"]):
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
-        if cmd[1] == "install" and proc.returncode == 0:
-            break
-    return shutil.which("chromium")
-
-
-@pytest.fixture(scope="session")
-def chromium():
-    path = _install_chromium()
-    if path is None:
-        pytest.skip("Debian's chromium (apt package 'chromium') is not installed and cannot "
-                    "be installed here")
-    return path
 
 
 @pytest.fixture(scope="module")
