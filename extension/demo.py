@@ -6,8 +6,10 @@ mix), materializes ``OUT/train`` (the mix), ``OUT/val`` and ``OUT/test`` atomica
 manifests, exports the train split as tokenized, shuffled datatrove shards in
 ``OUT/train_tokens`` (``export_tokens``), and leaves ``OUT/lake.duckdb``: the catalog with the dataset ``docs``, views
 ``train``, ``val``, ``test`` and ``release`` (all three) over the Parquet files, the logs of
-removed (``demo_removed_log``) and flagged (``demo_flags_log``) documents, the mix report and the
-pure-SQL macros, readable by the stock DuckDB shell and BI tools.
+removed (``demo_removed_log``, stage by stage in the recipe's order) and flagged
+(``demo_flags_log``) documents, the quality signals (``demo_signals_log``) and thresholds
+(``demo_thresholds_log``), the mix report and the pure-SQL macros, readable by the stock DuckDB
+shell and BI tools.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from .scripts import run_script
 from .sqllib import persist_pure_sql
 
 SPLITS = ("train", "val", "test")
+SUMMARY_REASONS = 4  # reasons of one step printed before "N other reasons"
 TOKENS_DIR = "train_tokens"
 DB_NAME = "lake.duckdb"
 OUTPUT_COLUMNS = ("id, text, source, lang, url, detected_lang, n_tokens, n_words, n_chars, "
@@ -50,8 +53,8 @@ def recipe_sql() -> str:
 class DemoResult:
     out_dir: Path
     docs_in: int
-    removed: list[tuple[str, str, int]]  # step, example reason, documents
-    flagged: list[tuple[str, str, int]]  # filter, most common reason, documents
+    removed: list[tuple[str, str, int]]  # step, its reason (or "N reasons"), documents
+    flagged: list[tuple[str, str, int]]  # filter, most common reason, kept documents
     pii_redacted: int
     splits: list[tuple[str, int, int, int, int]]  # split, rows, documents, characters, tokens
     mix: list[tuple]  # group, target share, achieved share, epochs, shortfall tokens
@@ -59,12 +62,23 @@ class DemoResult:
     outputs: dict[str, Result] = field(default_factory=dict)
     tokens_export: Any = None  # export_tokens.ExportResult of OUT/train_tokens
     seconds: float = 0.0
+    removed_reasons: list[tuple[str, str, int]] = field(default_factory=list)  # step, reason, docs
 
     def summary(self) -> str:
         from .display import render
 
         rows: list[list[Any]] = [["documents in", "", self.docs_in]]
-        rows += [[f"removed: {step}", reason, -n] for step, reason, n in self.removed]
+        for step, reason, n in self.removed:
+            reasons = [(r, k) for s, r, k in self.removed_reasons if s == step]
+            if len(reasons) <= 1:
+                rows.append([f"removed: {step}", reason, -n])
+                continue
+            rows.append([f"removed: {step}", f"{len(reasons)} reasons:", -n])
+            shown = reasons[:SUMMARY_REASONS] if len(reasons) > SUMMARY_REASONS + 1 else reasons
+            rows += [["", f"  {r}", -k] for r, k in shown]
+            if len(shown) < len(reasons):
+                rest = reasons[len(shown):]
+                rows.append(["", f"  {len(rest)} other reasons", -sum(k for _, k in rest)])
         rows += [[f"flagged: {f}", f"kept; most often {reason}", n] for f, reason, n in self.flagged]
         rows.append(["redacted: pii", "personal data replaced by tags", self.pii_redacted])
         for split, n_rows, n_docs, chars, tokens in self.splits:
@@ -73,8 +87,8 @@ class DemoResult:
         rows.append(["train: not in the mix", "left out by the token budget", self.unmixed])
         if self.tokens_export is not None:
             m = self.tokens_export.manifest
-            rows.append([f"export {TOKENS_DIR}", f"{m['total_tokens']:,} tokens ({m['dtype']}, "
-                         f"shuffled, EOS after each) in {len(m['shards'])} datatrove shard(s)",
+            rows.append([f"export {TOKENS_DIR}", f"{m['total_tokens']:,} tokens, {m['dtype']}, "
+                         f"shuffled, {len(m['shards'])} datatrove shard(s)",
                          m["total_documents"]])
         table = render(["stage", "detail", "documents"], rows)
         mix = render(["source", "target share", "achieved share", "epochs", "shortfall tokens"],
@@ -126,7 +140,10 @@ def demo(out_dir: str | os.PathLike = "out", *, threads: int | None = None,
         tokens_export = export_tokens(
             con, "SELECT id, text, source, epoch FROM train", out / TOKENS_DIR,
             format="datatrove", by="source", order_by="id, epoch", overwrite=True)
-        for name in ("removed", "flags", "mix_report"):
+        con.execute("CREATE OR REPLACE TABLE demo_removed_log AS SELECT * EXCLUDE (stage) FROM "
+                    "(SELECT *, min(rowid) OVER (PARTITION BY step) AS stage FROM demo_removed) "
+                    "ORDER BY stage, id")
+        for name in ("flags", "mix_report", "signals", "thresholds"):
             con.execute(f"CREATE OR REPLACE TABLE demo_{name}_log AS SELECT * FROM demo_{name} "
                         "ORDER BY ALL")
         persist_pure_sql(con)
@@ -147,12 +164,19 @@ def demo(out_dir: str | os.PathLike = "out", *, threads: int | None = None,
 
 def _result(con, out: Path, outputs: dict[str, Result]) -> DemoResult:
     (docs_in,) = con.execute("SELECT count(*) FROM docs").fetchone()
-    removed = con.execute(
-        "SELECT step, any_value(regexp_replace(reason, ' of .*', ' of a kept document')), "
-        "count(*) FROM demo_removed GROUP BY step ORDER BY min(rowid)").fetchall()
+    reasons = con.execute(
+        "SELECT step, regexp_replace(reason, ' of .*', ' of a kept document') AS why, count(*) AS n, "
+        "min(min(rowid)) OVER (PARTITION BY step) AS first FROM demo_removed GROUP BY step, why "
+        "ORDER BY first, n DESC, why").fetchall()
+    removed: list[tuple[str, str, int]] = []
+    for step, why, n, _ in reasons:
+        if removed and removed[-1][0] == step:
+            removed[-1] = (step, "several reasons", removed[-1][2] + n)
+        else:
+            removed.append((step, why, n))
     flagged = con.execute(
         "SELECT filter, mode(reason), count(DISTINCT id) FROM demo_flags "
-        "GROUP BY filter ORDER BY filter").fetchall()
+        "WHERE id NOT IN (SELECT id FROM demo_removed) GROUP BY filter ORDER BY filter").fetchall()
     (pii,) = con.execute("SELECT count(*) FROM demo_clean WHERE pii_redacted").fetchone()
     splits = []
     for split in SPLITS:
@@ -165,5 +189,6 @@ def _result(con, out: Path, outputs: dict[str, Result]) -> DemoResult:
     mix = con.execute(
         "SELECT group_key, round(target_share, 4), round(achieved_share, 4), epochs_used, "
         "shortfall_tokens FROM demo_mix_report ORDER BY group_key").fetchall()
-    return DemoResult(out, docs_in, [tuple(r) for r in removed], [tuple(r) for r in flagged],
-                      pii, splits, [tuple(r) for r in mix], unmixed, outputs)
+    return DemoResult(out, docs_in, removed, [tuple(r) for r in flagged], pii, splits,
+                      [tuple(r) for r in mix], unmixed, outputs,
+                      removed_reasons=[(s, w, n) for s, w, n, _ in reasons])

@@ -1,31 +1,41 @@
-"""``corpusql report OUT_DIR --html report.html``: a self-contained page about a release.
+"""``corpusql report OUT_DIR --html report.html``: one self-contained page about a release.
 
 OUT_DIR is one materialized output (a folder with ``_manifest.json``) or a folder of them (the
-demo's ``train``/``val``/``test``). The page shows, per part: rows, characters and tokens by
-source; length distributions; histograms of numeric signal columns; and, when a corpusql
-database sits beside the parts (or ``db=`` names one), the removal log's reasons and duplicate
-cluster sizes. It ends with each part's query, recipe and function versions. Plots are
-matplotlib PNGs embedded as data URIs, so the file works offline.
+demo's ``train``/``val``/``test``). When a corpusql database sits beside the parts (or ``db=``
+names one), its logs (:mod:`corpusql.report_log`) give: per stage, documents and tokens in and
+out and every removal reason with examples and the values that decided it; duplicate cluster
+sizes with the largest clusters' kept and removed texts side by side; quality signals per source
+against their thresholds; flagged documents; the mix's target and achieved shares. From the parts:
+rows, characters and tokens by source, and length distributions. It ends with the function and
+macro versions (once) and each part's query. Charts are inline SVG: the file has no external
+reference and works offline.
 """
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import duckdb
+import numpy as np
 
 from .materializer import MANIFEST, read_manifest
+from .report_html import PAGE, table
+from .report_svg import histogram
 from .version import __version__
 
-SECTIONS = ("overview", "sources", "lengths", "signals", "removals", "recipe")
-MAX_SIGNAL_PLOTS = 8
+SECTIONS = ("overview", "stages", "clusters", "signals", "flagged", "mix", "sources", "lengths",
+            "versions")
+TITLES = {"overview": "Overview", "stages": "What each stage removed, and why",
+          "clusters": "Duplicate clusters", "signals": "Quality signals and thresholds",
+          "flagged": "Flagged documents (kept, but marked)",
+          "mix": "Mix: target and achieved share per source",
+          "sources": "Rows and tokens by part and source", "lengths": "Document lengths",
+          "versions": "Functions, versions and queries"}
+DB_ALIAS = "report_db"
 
 
 @dataclass
@@ -66,76 +76,14 @@ def find_token_exports(out_dir: Path) -> list[Part]:
     return [p for p in _outputs(out_dir) if _is_token_export(p)]
 
 
-def _png(fig) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
-
-
-def _table(columns: list[str], rows: list[tuple]) -> str:
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
-    body = "".join(
-        "<tr>" + "".join(
-            f'<td class="num">{_fmt(v)}</td>' if isinstance(v, (int, float))
-            else f"<td>{html.escape(_fmt(v))}</td>" for v in r) + "</tr>" for r in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _fmt(v: Any) -> str:
-    if v is None:
-        return "NULL"
-    if isinstance(v, float):
-        return f"{v:,.4g}"
-    if isinstance(v, int):
-        return f"{v:,}"
-    return str(v)
-
-
 def _columns(con, part: Part) -> dict[str, str]:
     rows = con.execute(f"DESCRIBE SELECT * FROM read_parquet('{part.glob}')").fetchall()
     return {r[0]: r[1] for r in rows}
 
 
-def _plot_hist(values_by_part: dict[str, list[float]], title: str, xlabel: str,
-               log: bool = False) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 3.2))
-    for name, values in values_by_part.items():
-        if values:
-            ax.hist(values, bins=40, alpha=0.55, label=f"{name} ({len(values):,})", log=log)
-    ax.set_title(title)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("documents")
-    if values_by_part:
-        ax.legend(fontsize=8)
-    return _png(fig)
-
-
-def _plot_bars(labels: list[str], values: list[float], title: str) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, max(1.6, 0.32 * len(labels) + 0.8)))
-    ax.barh(labels[::-1], values[::-1], color="#4c72b0")
-    ax.set_title(title)
-    return _png(fig)
-
-
-def _img(src: str, alt: str) -> str:
-    return f'<img src="{src}" alt="{html.escape(alt)}">'
-
-
 def build_html(out_dir: str | os.PathLike, *, db: str | os.PathLike | None = None) -> str:
     """The report page as one HTML string."""
+    from . import report_log as log
     from .connect import connect
 
     out = Path(out_dir)
@@ -146,34 +94,42 @@ def build_html(out_dir: str | os.PathLike, *, db: str | os.PathLike | None = Non
     db_path = Path(db) if db else out / "lake.duckdb"
     con = connect(":memory:")
     try:
-        sections: dict[str, str] = {}
-        sections["overview"] = _overview(parts, find_token_exports(out))
-        sections["sources"] = _sources(con, parts)
-        sections["lengths"] = _lengths(con, parts)
-        sections["signals"] = _signals(con, parts)
-        sections["removals"] = _removals(db_path)
-        sections["recipe"] = _recipe(parts)
+        con.execute("SET enable_progress_bar = false")
+        logs = log.Logs()
+        if db_path.exists():
+            con.execute(f"ATTACH '{db_path.as_posix()}' AS {DB_ALIAS} (READ_ONLY)")
+            logs = log.find_logs(con, DB_ALIAS)
+            no_db = ""
+        else:
+            no_db = (f"<p>No database beside the output ({html.escape(str(db_path))}): "
+                     "no removal log; pass db= (--db) to name one.</p>")
+        sections = {
+            "overview": _overview(parts, find_token_exports(out)),
+            "stages": no_db or log.stages(con, logs),
+            "clusters": no_db or log.clusters(con, logs),
+            "signals": _signals(con, logs, parts),
+            "flagged": no_db or log.flagged(con, logs),
+            "mix": no_db or log.mix(con, logs),
+            "sources": _sources(con, parts),
+            "lengths": _lengths(con, parts),
+            "versions": _versions(parts),
+        }
     finally:
         con.close()
-    titles = {"overview": "Overview", "sources": "Rows and tokens by part and source",
-              "lengths": "Document lengths", "signals": "Signal distributions",
-              "removals": "Removed documents and duplicate clusters",
-              "recipe": "Recipe, queries and versions"}
-    body = "\n".join(
-        f'<section id="{k}"><h2>{titles[k]}</h2>\n{v}\n</section>' for k, v in sections.items())
+    page = "\n".join(f'<section id="{k}"><h2>{TITLES[k]}</h2>\n{v}\n</section>'
+                     for k, v in sections.items())
     return PAGE.format(title=html.escape(f"corpusql report: {out}"), version=__version__,
-                       body=body)
+                       body=page)
 
 
 def _overview(parts: list[Part], exports: list[Part]) -> str:
     rows = [(p.name, p.manifest["total_rows"], len(p.manifest["files"]),
-             p.manifest["total_bytes"], p.manifest.get("versions", {}).get("corpusql", "?"))
-            for p in parts]
+             p.manifest["total_bytes"]) for p in parts]
     total = sum(p.manifest["total_rows"] for p in parts)
     page = (f"<p>{total:,} rows in {len(parts)} part(s).</p>"
-            + _table(["part", "rows", "files", "bytes", "corpusql"], rows))
+            + table(["part", "rows", "files", "bytes"], rows))
     if exports:
-        page += "<p>Token exports (export_tokens):</p>" + _table(
+        page += "<p>Token exports (export_tokens):</p>" + table(
             ["export", "format", "documents", "tokens", "shards"],
             [(p.name, p.manifest["format"], p.manifest["total_documents"],
               p.manifest["total_tokens"], len(p.manifest["shards"])) for p in exports])
@@ -201,99 +157,82 @@ def _sources(con, parts: list[Part]) -> str:
             f"{tokens} AS n_tokens FROM read_parquet('{p.glob}') GROUP BY ALL "
             "ORDER BY n_rows DESC, source").fetchall()
         out.append(f"<h3>{html.escape(p.name)}</h3>"
-                   + _table(["source", "rows", "characters", "tokens"], rows))
+                   + table(["source", "rows", "characters", "tokens"], rows))
     return "\n".join(out)
 
 
 def _lengths(con, parts: list[Part]) -> str:
+    """Characters per row, as the share of each part's rows per bin (parts differ in size)."""
     values = {}
     for p in parts:
         if "text" in _columns(con, p):
-            values[p.name] = [r[0] for r in con.execute(
-                f"SELECT ln(1 + length(text)) / ln(10) FROM read_parquet('{p.glob}')").fetchall()]
+            values[p.name] = np.array([r[0] for r in con.execute(
+                f"SELECT log10(1 + length(text)) FROM read_parquet('{p.glob}')").fetchall()],
+                dtype=float)
+    values = {k: v for k, v in values.items() if len(v)}
     if not values:
         return "<p>No text column to measure.</p>"
-    return _img(_plot_hist(values, "characters per document", "log10(1 + characters)"),
-                "length histogram")
+    allv = np.concatenate(list(values.values()))
+    edges = np.linspace(float(allv.min()), max(float(allv.max()), float(allv.min()) + 1), 41)
+    series = {f"{k} ({len(v):,})": list(np.histogram(v, bins=edges)[0] / len(v))
+              for k, v in values.items()}
+    return histogram(list(edges), series, title="characters per row",
+                     xlabel="log10(1 + characters)", ylabel="share of the part's rows")
 
 
-def _signals(con, parts: list[Part]) -> str:
+def _signals(con, logs, parts: list[Part]) -> str:
+    """The signal log against its thresholds; without one, the parts' numeric columns by
+    source."""
+    from .report_signals import from_log, signal_plots
+
+    if logs.signals:
+        return ("<p>Signals of every document scored by the recipe, before its quality filters "
+                "(the threshold's far side was removed).</p>"
+                + from_log(con, logs.signals, logs.thresholds))
     numeric = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE",
                "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")
-    names: list[str] = []
+    values: dict[str, dict[str, list[float]]] = {}
     for p in parts:
-        for c, t in _columns(con, p).items():
-            if (t in numeric or t.startswith("DECIMAL")) and c not in names and c != "id":
-                names.append(c)
-    if not names:
-        return "<p>No numeric signal columns in the output.</p>"
-    imgs = []
-    for c in names[:MAX_SIGNAL_PLOTS]:
-        values = {}
-        for p in parts:
-            if c in _columns(con, p):
-                values[p.name] = [r[0] for r in con.execute(
-                    f'SELECT CAST("{c}" AS DOUBLE) FROM read_parquet(\'{p.glob}\') '
-                    f'WHERE "{c}" IS NOT NULL').fetchall()]
-        imgs.append(_img(_plot_hist(values, c, c), f"{c} histogram"))
-    more = len(names) - MAX_SIGNAL_PLOTS
-    note = f"<p>{more} more numeric columns not plotted.</p>" if more > 0 else ""
-    return "\n".join(imgs) + note
+        cols = _columns(con, p)
+        source = "source" if "source" in cols else f"'{p.name}'"
+        for c, t in cols.items():
+            if (t in numeric or t.startswith("DECIMAL")) and c != "id":
+                for src, v in con.execute(
+                        f'SELECT CAST({source} AS VARCHAR), CAST("{c}" AS DOUBLE) FROM '
+                        f"read_parquet('{p.glob}') WHERE \"{c}\" IS NOT NULL").fetchall():
+                    values.setdefault(c, {}).setdefault(src, []).append(v)
+    if not values:
+        return "<p>No signal log and no numeric columns in the output.</p>"
+    return ("<p>No signal log in the database: the output's numeric columns, by source.</p>"
+            + signal_plots(values, {}, what="rows"))
 
 
-def _removal_tables(db: duckdb.DuckDBPyConnection) -> list[str]:
-    rows = db.execute(
-        "SELECT table_name FROM duckdb_columns() WHERE column_name IN ('step', 'reason') "
-        "GROUP BY table_name HAVING count(*) = 2 ORDER BY table_name").fetchall()
-    return [r[0] for r in rows]
-
-
-def _removals(db_path: Path) -> str:
-    if not db_path.exists():
-        return f"<p>No database beside the output ({html.escape(str(db_path))}): no removal log.</p>"
-    db = duckdb.connect(str(db_path), read_only=True)
-    try:
-        tables = _removal_tables(db)
-        if not tables:
-            return "<p>The database has no removal log (a table with step and reason).</p>"
-        out = []
-        for t in tables:
-            by_reason = db.execute(
-                f"SELECT step, regexp_replace(reason, ' of .*', ' of a kept document') AS why, "
-                f"count(*) AS n FROM {t} GROUP BY ALL ORDER BY n DESC").fetchall()
-            out.append(f"<h3>{html.escape(t)}</h3>" + _table(["step", "reason", "documents"],
-                                                              by_reason))
-            out.append(_img(_plot_bars([f"{s}: {w}"[:60] for s, w, _ in by_reason],
-                                       [n for *_, n in by_reason], "documents removed"),
-                            "removals by reason"))
-            sizes = db.execute(
-                f"SELECT cluster_size, count(*) AS clusters FROM (SELECT regexp_extract(reason, "
-                f"' of (.*)$', 1) AS kept, count(*) + 1 AS cluster_size FROM {t} "
-                f"WHERE reason LIKE '%duplicate of %' GROUP BY kept) GROUP BY cluster_size "
-                f"ORDER BY cluster_size").fetchall()
-            if sizes:
-                out.append("<h3>Duplicate cluster sizes</h3>"
-                           + _table(["cluster size", "clusters"], sizes))
-        return "\n".join(out)
-    finally:
-        db.close()
-
-
-def _recipe(parts: list[Part]) -> str:
-    out = []
-    recipes_shown: set[str] = set()
+def _versions(parts: list[Part]) -> str:
+    """The function and macro versions once (with the parts that used each), the library
+    versions, the recipe once, and each part's query."""
+    used: dict[tuple[str, str], list[str]] = {}
     for p in parts:
-        m = p.manifest
-        funcs = sorted(m.get("functions", {}).items())
-        out.append(f"<h3>{html.escape(p.name)}</h3><pre>{html.escape(m.get('query', ''))}</pre>")
-        out.append(_table(["function or macro", "version"], funcs) if funcs
-                   else "<p>No corpusql functions used.</p>")
-        recipe = m.get("recipe")
-        if recipe and recipe not in recipes_shown:
-            recipes_shown.add(recipe)
-            out.append(f"<details><summary>recipe SQL</summary><pre>{html.escape(recipe)}"
-                       "</pre></details>")
-        out.append(f"<p>versions: {html.escape(json.dumps(m.get('versions', {})))}</p>")
+        for name, version in sorted(p.manifest.get("functions", {}).items()):
+            used.setdefault((name, str(version)), []).append(p.name)
+    everywhere = [p.name for p in parts]
+    rows = [(name, version, "all parts" if names == everywhere else ", ".join(names))
+            for (name, version), names in sorted(used.items())]
+    out = [table(["function or macro", "version", "used by"], rows) if rows
+           else "<p>No corpusql functions used.</p>"]
+    libs: dict[str, list[str]] = {}
+    for p in parts:
+        libs.setdefault(json.dumps(p.manifest.get("versions", {}), sort_keys=True),
+                        []).append(p.name)
+    for versions, names in libs.items():
+        who = "" if len(libs) == 1 else f" ({', '.join(names)})"
+        out.append(table([f"library{who}", "version"], sorted(json.loads(versions).items())))
+    recipes = {p.manifest["recipe"]: p.name for p in parts if p.manifest.get("recipe")}
+    for recipe in recipes:
+        out.append(f"<details><summary>recipe SQL</summary><pre>{html.escape(recipe)}"
+                   "</pre></details>")
+    for p in parts:
+        out.append(f"<h3>query of {html.escape(p.name)}</h3>"
+                   f"<pre>{html.escape(p.manifest.get('query', ''))}</pre>")
     return "\n".join(out)
 
 
@@ -306,32 +245,3 @@ def report(out_dir: str | os.PathLike, html_path: str | os.PathLike, *,
     tmp.write_text(page, encoding="utf-8")
     os.replace(tmp, target)
     return target
-
-
-PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 960px; color: #222; }}
-table {{ border-collapse: collapse; margin: .5em 0 1em; font-size: 14px; }}
-th, td {{ border: 1px solid #ccc; padding: 3px 8px; text-align: left; }}
-td.num {{ text-align: right; }}
-pre {{ background: #f6f6f6; padding: .6em; overflow-x: auto; font-size: 12px; }}
-nav a {{ margin-right: 1em; }}
-img {{ display: block; margin: .5em 0; max-width: 100%; }}
-</style></head>
-<body>
-<h1>{title}</h1>
-<nav id="toc"></nav>
-{body}
-<footer><p>generated by corpusql {version}</p></footer>
-<script>
-document.querySelectorAll("section").forEach(function (s) {{
-  var a = document.createElement("a");
-  a.href = "#" + s.id;
-  a.textContent = s.querySelector("h2").textContent;
-  document.getElementById("toc").appendChild(a);
-}});
-document.body.setAttribute("data-sections", document.querySelectorAll("section").length);
-</script>
-</body></html>
-"""

@@ -1,8 +1,11 @@
 -- The demo recipe: what `corpusql demo` runs on the bundled sample (the catalog dataset `docs`).
 --
 -- Each stage is a TEMP table named for its rows. Every removed document is logged in
--- `demo_removed` (id, step, reason), so nothing leaves the pipeline without a reason; quality
--- rules that only flag are logged in `demo_flags` (id, filter, reason).
+-- `demo_removed` (id, step, reason, detail), so nothing leaves the pipeline without a reason;
+-- `detail` gives the values that decided it (e.g. `top_2_gram = 0.262 > 0.2`). Quality rules that
+-- only flag are logged in `demo_flags` (id, filter, reason). The quality signals of every document
+-- that reaches stage 5 are in `demo_signals` (id, source, signal, value), the rules' thresholds in
+-- `demo_thresholds` (signal, op, threshold: a document is removed when `value op threshold`).
 -- Stages: 1. set aside empty texts, 2. keep target languages, 3. exact dedup, 4. near dedup,
 -- 5. quality (Gopher repetition and the quality model remove; Gopher quality, C4 and FineWeb flag:
 -- the sample is software documentation, which their web-text rules mostly reject), 6. redact PII,
@@ -12,7 +15,8 @@
 
 -- 1. Empty or whitespace-only text cannot be trained on: set aside with its reason.
 CREATE OR REPLACE TEMP TABLE demo_removed AS
-SELECT id, 'empty' AS step, 'text is NULL, empty or whitespace only' AS reason
+SELECT id, 'empty' AS step, 'text is NULL, empty or whitespace only' AS reason,
+    CASE WHEN text IS NULL THEN 'text IS NULL' ELSE 'characters = ' || length(text) || ', all whitespace' END AS detail
 FROM docs
 WHERE text IS NULL OR trim(text, E' \t\n\r') = '';
 
@@ -26,7 +30,8 @@ CREATE OR REPLACE TEMP TABLE demo_languages AS
 SELECT unnest(['en', 'de', 'fr', 'es', 'it', 'pt', 'nl', 'pl', 'cs', 'ru', 'uk', 'zh', 'ja']) AS lang;
 
 INSERT INTO demo_removed
-SELECT id, 'language', 'detected language ' || detected.lang || ' is not a target language'
+SELECT id, 'language', 'detected language ' || detected.lang || ' is not a target language',
+    'lang_id = ' || detected.lang || ' (score ' || round(detected.score, 3) || '), not in demo_languages'
 FROM demo_nonempty
 WHERE detected.lang NOT IN (SELECT lang FROM demo_languages);
 
@@ -40,7 +45,8 @@ CREATE OR REPLACE TEMP TABLE demo_exact_groups AS
 SELECT * FROM exact_dup_groups('demo_in_language', 'text', 'id');
 
 INSERT INTO demo_removed
-SELECT id, 'exact_dedup', 'exact duplicate of ' || first(id ORDER BY is_kept DESC, id) OVER (PARTITION BY group_id)
+SELECT id, 'exact_dedup', 'exact duplicate of ' || first(id ORDER BY is_kept DESC, id) OVER (PARTITION BY group_id),
+    'text_normalize(text) equal in a group of ' || group_size
 FROM demo_exact_groups
 QUALIFY NOT is_kept;
 
@@ -52,9 +58,15 @@ CREATE OR REPLACE TEMP TABLE demo_near_clusters AS
 SELECT * FROM near_dup_clusters('demo_exact_deduped', 'text', 'id', threshold := 0.8);
 
 INSERT INTO demo_removed
-SELECT id, 'near_dedup', 'near duplicate (Jaccard >= 0.8) of ' || first(id ORDER BY is_kept DESC, id) OVER (PARTITION BY cluster_id)
-FROM demo_near_clusters
-QUALIFY NOT is_kept;
+SELECT c.id, 'near_dedup', 'near duplicate (Jaccard >= 0.8) of ' || c.kept_id,
+    'jaccard with the kept text = ' || round(jaccard(d.text, k.text), 3) || ', cluster of ' || c.cluster_size
+FROM (
+    SELECT id, cluster_size, is_kept, first(id ORDER BY is_kept DESC, id) OVER (PARTITION BY cluster_id) AS kept_id
+    FROM demo_near_clusters
+) AS c
+JOIN demo_exact_deduped AS d ON d.id = c.id
+JOIN demo_exact_deduped AS k ON k.id = c.kept_id
+WHERE NOT c.is_kept;
 
 CREATE OR REPLACE TEMP TABLE demo_deduped AS
 SELECT d.* FROM demo_exact_deduped AS d JOIN demo_near_clusters AS c USING (id) WHERE c.is_kept;
@@ -64,6 +76,7 @@ CREATE OR REPLACE TEMP TABLE demo_quality AS
 SELECT
     id,
     gopher_repetition_reasons(text) AS repetition_reasons,
+    gopher_repetition(text) AS repetition,
     gopher_quality_reasons(text) AS gopher_reasons,
     c4_quality_reasons(text) AS c4_reasons,
     fineweb_quality_reasons(text) AS fineweb_reasons,
@@ -75,15 +88,42 @@ SELECT id, 'gopher_quality' AS filter, unnest(gopher_reasons) AS reason FROM dem
 UNION ALL SELECT id, 'c4_quality', unnest(c4_reasons) FROM demo_quality
 UNION ALL SELECT id, 'fineweb_quality', unnest(fineweb_reasons) FROM demo_quality;
 
+-- The thresholds: gopher_repetition_reasons' defaults, and the quality model's cut.
+CREATE OR REPLACE TEMP TABLE demo_thresholds AS
+SELECT signal, op, CAST(threshold AS DOUBLE) AS threshold FROM (VALUES
+    ('dup_para_frac', '>', 0.3), ('dup_para_char_frac', '>', 0.2),
+    ('dup_line_frac', '>', 0.3), ('dup_line_char_frac', '>', 0.2),
+    ('top_2_gram', '>', 0.2), ('top_3_gram', '>', 0.18), ('top_4_gram', '>', 0.16),
+    ('duplicated_5_n_grams', '>', 0.15), ('duplicated_6_n_grams', '>', 0.14),
+    ('duplicated_7_n_grams', '>', 0.13), ('duplicated_8_n_grams', '>', 0.12),
+    ('duplicated_9_n_grams', '>', 0.11), ('duplicated_10_n_grams', '>', 0.10),
+    ('quality', '<', 0.5)
+) AS t(signal, op, threshold);
+
+CREATE OR REPLACE TEMP TABLE demo_signals AS
+SELECT id, source, signal, value
+FROM (SELECT q.id, d.source, q.quality, repetition.* FROM demo_quality AS q JOIN demo_deduped AS d USING (id))
+UNPIVOT (value FOR signal IN (
+    quality, dup_para_frac, dup_para_char_frac, dup_line_frac, dup_line_char_frac,
+    top_2_gram, top_3_gram, top_4_gram, duplicated_5_n_grams, duplicated_6_n_grams,
+    duplicated_7_n_grams, duplicated_8_n_grams, duplicated_9_n_grams, duplicated_10_n_grams
+));
+
+-- The detail lists every failing rule with its value (the reason is the first, datatrove's).
 INSERT INTO demo_removed
-SELECT id, 'gopher_repetition', repetition_reasons[1]
-FROM demo_quality
-WHERE len(repetition_reasons) > 0;
+SELECT q.id, 'gopher_repetition', q.repetition_reasons[1],
+    string_agg(s.signal || ' = ' || round(s.value, 3) || ' ' || t.op || ' ' || t.threshold, '; '
+               ORDER BY list_position(q.repetition_reasons, s.signal))
+FROM demo_quality AS q
+LEFT JOIN demo_signals AS s ON s.id = q.id AND list_contains(q.repetition_reasons, s.signal)
+LEFT JOIN demo_thresholds AS t ON t.signal = s.signal
+WHERE len(q.repetition_reasons) > 0
+GROUP BY q.id, q.repetition_reasons;
 
 INSERT INTO demo_removed
-SELECT id, 'quality_model', 'quality_score below 0.5'
-FROM demo_quality
-WHERE len(repetition_reasons) = 0 AND quality < 0.5;
+SELECT id, 'quality_model', 'quality_score below ' || t.threshold, 'quality = ' || round(quality, 3) || ' < ' || t.threshold
+FROM demo_quality, (SELECT threshold FROM demo_thresholds WHERE signal = 'quality') AS t
+WHERE len(repetition_reasons) = 0 AND quality < t.threshold;
 
 -- 6. Redact personal data (e-mail, public IPs, phone, cards, IBAN, SSN, CN ids, secrets).
 -- 7. Count tokens with the bundled tokenizer.
