@@ -10,7 +10,7 @@ from .connect import connect, set_memory_budget
 from .version import __version__
 
 __all__ = ["__version__", "catalog", "connect", "export_tokens", "materialize", "report",
-           "set_memory_budget", "to_datasketch", "verify"]
+           "register", "register_macro", "set_memory_budget", "to_datasketch", "verify"]
 
 
 def __getattr__(name: str):
@@ -26,6 +26,10 @@ def __getattr__(name: str):
         from .export_tokens import export_tokens
 
         return export_tokens
+    if name in ("register", "register_macro"):
+        from . import extending
+
+        return getattr(extending, name)
     if name == "to_datasketch":
         from .sketches import to_datasketch
 

@@ -13,6 +13,8 @@ import duckdb
 from .version import STORAGE_VERSION
 
 _OPEN: weakref.WeakSet[duckdb.DuckDBPyConnection] = weakref.WeakSet()
+#: Open connections without a role: functions registered later are bound onto these too.
+UNGUARDED: weakref.WeakSet[duckdb.DuckDBPyConnection] = weakref.WeakSet()
 
 #: The connection variable that holds the corpusql memory budget in bytes.
 BUDGET_VARIABLE = "corpusql_memory_budget"
@@ -95,6 +97,8 @@ def connect(
             setup.cleanup()
         raise
     _OPEN.add(con)
+    if setup is None:
+        UNGUARDED.add(con)
     return con
 
 

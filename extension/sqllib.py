@@ -176,11 +176,32 @@ def _iter_files(root) -> list[tuple[str, str]]:
     return out
 
 
+#: Macros users added with corpusql.register_macro: (path, text), in the library files' format.
+_USER_FILES: list[tuple[str, str]] = []
+
+
 @lru_cache(maxsize=1)
 def library() -> tuple[SqlObject, ...]:
-    """Every library object, parsed and in dependency order."""
-    objs = [parse_file(path, text) for path, text in _iter_files(library_root())]
+    """Every library object (sql/ and the users' registered macros), in dependency order."""
+    objs = [parse_file(path, text) for path, text in _iter_files(library_root()) + _USER_FILES]
     return tuple(_toposort(objs))
+
+
+def add_user_file(path: str, text: str) -> SqlObject:
+    """Add a user's macro (library file format) to :func:`library`; returns it parsed."""
+    obj = parse_file(path, text)
+    if obj.name in library_by_name():
+        raise SqlLibraryError(f"{path}: {obj.name!r} is already defined in "
+                              f"{library_by_name()[obj.name].path}")
+    _USER_FILES.append((path, text))
+    library.cache_clear()
+    try:
+        library()  # its depends must resolve
+    except SqlLibraryError:
+        _USER_FILES.pop()
+        library.cache_clear()
+        raise
+    return library_by_name()[obj.name]
 
 
 def _toposort(objs: list[SqlObject]) -> list[SqlObject]:

@@ -20,6 +20,8 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.spark import Spark
 
+from ..sqlparse import LibraryDuckDB  # noqa: F401 - the reader these writers pair with
+
 
 def _sorted_list(agg: exp.ArrayAgg) -> exp.Expression:
     """``list([DISTINCT] x ORDER BY k1, k2 ...)`` as Spark SQL without ORDER BY in the aggregate."""

@@ -151,7 +151,7 @@ def scalar_function_sql(name: str) -> str:
             continue
         default = sqlglot.parse_one(p.default, read="duckdb")
         params.append(f"{p.name} {_type_of(default)} DEFAULT {default.sql(dialect=LibrarySpark)}")
-    from .dialect import LibraryDuckDB
+    from ..sqlparse import LibraryDuckDB
 
     body = sqlglot.parse_one(s.body_sql, read=LibraryDuckDB)
     returns = s.obj.returns[0].split()[0].upper() if s.obj.returns else "VARCHAR"

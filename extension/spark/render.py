@@ -24,8 +24,7 @@ from sqlglot import exp
 from sqlglot.optimizer.simplify import simplify
 
 from ..sqllib import SqlLibraryError, SqlObject, library_by_name
-from ..sqlparse import macro_body
-from .dialect import LibraryDuckDB
+from ..sqlparse import LibraryDuckDB, macro_body
 
 
 class MacroCallError(ValueError):
