@@ -92,7 +92,7 @@ def test_a_taken_name_is_refused():
 def test_open_connections_get_the_function_and_role_connections_do_not(tmp_path):
     code = """
 import corpusql, pyarrow as pa, pyarrow.compute as pc
-db = %r
+db = DB
 con = corpusql.connect(db)
 cat = corpusql.catalog(con)
 cat.add_role("reader")
@@ -111,7 +111,7 @@ try:
 except Exception as exc:
     print(type(exc).__name__)
 print(corpusql.connect().sql("SELECT twice_len('abcd')").fetchall())
-""" % str(tmp_path / "lake.duckdb")
+""".replace("DB", repr(str(tmp_path / "lake.duckdb")))
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=600, check=False)
     assert proc.returncode == 0, proc.stderr
