@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from corpusql.udfs import hashing, split, text
 
-from .registry import Param, Registry, fn
+from .registry import REQUIRED, Param, Registry, fn
 
 TEXT = Param("text", "VARCHAR")
 
 
-def _const(name: str, sql_type: str, default, **kw) -> Param:
+def _const(name: str, sql_type: str, default=REQUIRED, **kw) -> Param:
+    """A constant parameter; without ``default`` it takes the kernel's (registry.fn)."""
     return Param(name, sql_type, default, column=False, **kw)
 
 
@@ -22,22 +23,22 @@ def _const(name: str, sql_type: str, default, **kw) -> Param:
 FOUNDATION = [
     fn("text_normalize", text.text_normalize, [
         TEXT,
-        _const("lower", "BOOLEAN", True),
-        _const("strip_punct", "BOOLEAN", True),
-        _const("nfkc", "BOOLEAN", True),
-        _const("collapse_ws", "BOOLEAN", True),
-        _const("digits", "BOOLEAN", False),
+        _const("lower", "BOOLEAN"),
+        _const("strip_punct", "BOOLEAN"),
+        _const("nfkc", "BOOLEAN"),
+        _const("collapse_ws", "BOOLEAN"),
+        _const("digits", "BOOLEAN"),
     ], "VARCHAR"),
     fn("text_fingerprint", hashing.text_fingerprint, [
-        TEXT, _const("normalize", "BOOLEAN", True)], "VARCHAR"),
+        TEXT, _const("normalize", "BOOLEAN")], "VARCHAR"),
     fn("word_count", text.word_count, [TEXT], "INTEGER", null="kernel"),
     fn("char_count", text.char_count, [TEXT], "BIGINT", null="kernel"),
     fn("split_assign", split.split_assign, [
         Param("key", "VARCHAR", cast=True),
-        _const("seed", "BIGINT", 0),
-        _const("train", "DOUBLE", 0.98, low=0.0, high=1.0),
-        _const("val", "DOUBLE", 0.01, low=0.0, high=1.0),
-        _const("test", "DOUBLE", 0.01, low=0.0, high=1.0),
+        _const("seed", "BIGINT"),
+        _const("train", "DOUBLE", low=0.0, high=1.0),
+        _const("val", "DOUBLE", low=0.0, high=1.0),
+        _const("test", "DOUBLE", low=0.0, high=1.0),
     ], "VARCHAR", validate=split.check_fractions),
 ]
 
@@ -50,29 +51,29 @@ from corpusql.udfs import (  # kept in this section (one area per block)
 )
 
 _NUM_PERM = {"low": 2, "high": 1024}
-_NGRAM = _const("ngram", "INTEGER", 5, low=1, high=64)
-_UNIT = _const("unit", "VARCHAR", "word", choices=shingles.UNITS)
-_NORM_NUMBERS = _const("norm_numbers", "BOOLEAN", True)
+_NGRAM = _const("ngram", "INTEGER", low=1, high=64)
+_UNIT = _const("unit", "VARCHAR", choices=shingles.UNITS)
+_NORM_NUMBERS = _const("norm_numbers", "BOOLEAN")
 NEAR_DUP: list = [
     fn("minhash_normalize", shingles.minhash_normalize, [TEXT, _NORM_NUMBERS], "VARCHAR",
        null="kernel"),
     fn("minhash_signature", minhash.minhash_signature, [
         TEXT,
-        _const("num_perm", "INTEGER", 128, **_NUM_PERM),
+        _const("num_perm", "INTEGER", **_NUM_PERM),
         _NGRAM,
-        _const("seed", "BIGINT", 1, low=0, high=2**32 - 1),
+        _const("seed", "BIGINT", low=0, high=2**32 - 1),
         _UNIT,
-        _const("scheme", "VARCHAR", "affine32", choices=minhash.SCHEMES),
+        _const("scheme", "VARCHAR", choices=minhash.SCHEMES),
         _NORM_NUMBERS,
     ], "UINTEGER[]", null="kernel"),
     fn("minhash_bands", minhash.minhash_bands, [
         Param("signature", "UINTEGER[]"),
-        _const("bands", "INTEGER", 9, low=1, high=1024),
-        _const("rows", "INTEGER", 13, low=1, high=1024),
+        _const("bands", "INTEGER", low=1, high=1024),
+        _const("rows", "INTEGER", low=1, high=1024),
     ], "UBIGINT[]", examples={"signature": "minhash_signature(text)"}),
     fn("minhash_params", minhash.minhash_params, [
-        Param("threshold", "DOUBLE"), _const("num_perm", "INTEGER", 128, **_NUM_PERM),
-        _const("fn_weight", "DOUBLE", 0.5, low=0.0, high=1.0),
+        Param("threshold", "DOUBLE"), _const("num_perm", "INTEGER", **_NUM_PERM),
+        _const("fn_weight", "DOUBLE", low=0.0, high=1.0),
     ], "STRUCT(bands INTEGER, rows INTEGER, false_positive_area DOUBLE, "
        "false_negative_area DOUBLE)", examples={"threshold": "(length(text) % 9 + 1) / 10.0"}),
     fn("minhash_jaccard", minhash.minhash_jaccard, [
@@ -94,52 +95,52 @@ NEAR_DUP: list = [
 # --- quality signals (issue 4) -----------------------------------------------------------------
 from corpusql.udfs.quality import c4, fineweb, gopher, repetition  # kept in this section
 
-_FLAVOR = _const("flavor", "VARCHAR", "datatrove", choices=("datatrove",))
+_FLAVOR = _const("flavor", "VARCHAR", choices=("datatrove",))
 _GOPHER = [
     TEXT,
-    _const("min_doc_words", "INTEGER", 50, low=0),
-    _const("max_doc_words", "INTEGER", 100000, low=0),
-    _const("min_avg_word_length", "DOUBLE", 3.0, low=0),
-    _const("max_avg_word_length", "DOUBLE", 10.0, low=0),
-    _const("max_symbol_word_ratio", "DOUBLE", 0.1, low=0),
-    _const("max_bullet_lines_ratio", "DOUBLE", 0.9, low=0),
-    _const("max_ellipsis_lines_ratio", "DOUBLE", 0.3, low=0),
-    _const("max_non_alpha_words_ratio", "DOUBLE", 0.8, low=0),
-    _const("min_stop_words", "INTEGER", 2, low=0),
-    _const("stop_words", "VARCHAR[]", list(gopher.STOP_WORDS)),
+    _const("min_doc_words", "INTEGER", low=0),
+    _const("max_doc_words", "INTEGER", low=0),
+    _const("min_avg_word_length", "DOUBLE", low=0),
+    _const("max_avg_word_length", "DOUBLE", low=0),
+    _const("max_symbol_word_ratio", "DOUBLE", low=0),
+    _const("max_bullet_lines_ratio", "DOUBLE", low=0),
+    _const("max_ellipsis_lines_ratio", "DOUBLE", low=0),
+    _const("max_non_alpha_words_ratio", "DOUBLE", low=0),
+    _const("min_stop_words", "INTEGER", low=0),
+    _const("stop_words", "VARCHAR[]"),
     _FLAVOR,
 ]
 _REPETITION = [
     TEXT,
-    _const("dup_line_frac", "DOUBLE", 0.3, low=0),
-    _const("dup_para_frac", "DOUBLE", 0.3, low=0),
-    _const("dup_line_char_frac", "DOUBLE", 0.2, low=0),
-    _const("dup_para_char_frac", "DOUBLE", 0.2, low=0),
-    _const("top_n_grams", "DOUBLE[][]", [list(p) for p in repetition.TOP_N_GRAMS]),
-    _const("dup_n_grams", "DOUBLE[][]", [list(p) for p in repetition.DUP_N_GRAMS]),
+    _const("dup_line_frac", "DOUBLE", low=0),
+    _const("dup_para_frac", "DOUBLE", low=0),
+    _const("dup_line_char_frac", "DOUBLE", low=0),
+    _const("dup_para_char_frac", "DOUBLE", low=0),
+    _const("top_n_grams", "DOUBLE[][]"),
+    _const("dup_n_grams", "DOUBLE[][]"),
     _FLAVOR,
 ]
 _C4 = [
     TEXT,
-    _const("remove_citations", "BOOLEAN", True),
-    _const("filter_no_terminal_punct", "BOOLEAN", True),
-    _const("min_num_sentences", "INTEGER", 5, low=-1),
-    _const("min_words_per_line", "INTEGER", 3, low=-1),
-    _const("max_word_length", "INTEGER", 1000, low=-1),
-    _const("filter_lorem_ipsum", "BOOLEAN", True),
-    _const("filter_javascript", "BOOLEAN", True),
-    _const("filter_curly_bracket", "BOOLEAN", True),
-    _const("filter_policy", "BOOLEAN", True),
+    _const("remove_citations", "BOOLEAN"),
+    _const("filter_no_terminal_punct", "BOOLEAN"),
+    _const("min_num_sentences", "INTEGER", low=-1),
+    _const("min_words_per_line", "INTEGER", low=-1),
+    _const("max_word_length", "INTEGER", low=-1),
+    _const("filter_lorem_ipsum", "BOOLEAN"),
+    _const("filter_javascript", "BOOLEAN"),
+    _const("filter_curly_bracket", "BOOLEAN"),
+    _const("filter_policy", "BOOLEAN"),
     _FLAVOR,
 ]
 _FINEWEB = [
     TEXT,
-    _const("line_punct_thr", "DOUBLE", 0.12, low=0),
-    _const("line_punct_exclude_zero", "BOOLEAN", False),
-    _const("short_line_thr", "DOUBLE", 0.67, low=0),
-    _const("short_line_length", "INTEGER", 30, low=0),
-    _const("char_duplicates_ratio", "DOUBLE", 0.01, low=0),
-    _const("new_line_ratio", "DOUBLE", 0.3, low=0),
+    _const("line_punct_thr", "DOUBLE", low=0),
+    _const("line_punct_exclude_zero", "BOOLEAN"),
+    _const("short_line_thr", "DOUBLE", low=0),
+    _const("short_line_length", "INTEGER", low=0),
+    _const("char_duplicates_ratio", "DOUBLE", low=0),
+    _const("new_line_ratio", "DOUBLE", low=0),
     _FLAVOR,
 ]
 QUALITY: list = [
@@ -173,12 +174,12 @@ MODELS: list = [
        model_files=("langid.npz",)),
     fn("onnx_score", onnx_kernels.onnx_score, [
         TEXT,
-        _const("model", "VARCHAR", "quality"),
-        _const("input", "VARCHAR", "auto"),
-        _const("output", "VARCHAR", "auto"),
-        _const("tokenizer", "VARCHAR", "auto"),
-        _const("max_length", "INTEGER", 256, **_POSITIVE),
-        _const("batch_size", "INTEGER", 256, **_POSITIVE),
+        _const("model", "VARCHAR"),
+        _const("input", "VARCHAR"),
+        _const("output", "VARCHAR"),
+        _const("tokenizer", "VARCHAR"),
+        _const("max_length", "INTEGER", **_POSITIVE),
+        _const("batch_size", "INTEGER", **_POSITIVE),
     ], "DOUBLE"),
     fn("quality_score", onnx_kernels.quality_score, [TEXT], "DOUBLE",
        model_files=(onnx_kernels.BUNDLED["quality"],)),
@@ -188,41 +189,41 @@ MODELS: list = [
 from corpusql.udfs import blocklist, pii  # noqa: E402 - kept in this section (one area per block)
 
 # NULL terms (e.g. `(SELECT list(term) FROM blocklist)` over an empty table) block nothing.
-_TERMS = _const("terms", "VARCHAR[]", [], nullable=True)
+_TERMS = _const("terms", "VARCHAR[]", nullable=True)
 PII: list = [
     fn("pii_spans", pii.pii_spans, [TEXT],
        'STRUCT(kind VARCHAR, "start" INTEGER, "end" INTEGER)[]'),
     fn("pii_redact", pii.pii_redact, [
         TEXT,
-        _const("kinds", "VARCHAR[]", list(pii.KINDS)),
-        _const("style", "VARCHAR", "tag", choices=pii.STYLES),
+        _const("kinds", "VARCHAR[]"),
+        _const("style", "VARCHAR", choices=pii.STYLES),
     ], "VARCHAR", validate=pii.check_redact),
     fn("contains_any", blocklist.contains_any, [TEXT, _TERMS], "BOOLEAN"),
     fn("count_matches", blocklist.count_matches, [TEXT, _TERMS], "INTEGER"),
     fn("url_domain_blocked", blocklist.url_domain_blocked, [
-        Param("url", "VARCHAR"), _const("domains", "VARCHAR[]", [], nullable=True),
+        Param("url", "VARCHAR"), _const("domains", "VARCHAR[]", nullable=True),
     ], "BOOLEAN"),
 ]
 
 # --- tokens, mixing, splitting (issue 5) -------------------------------------------------------
 from corpusql.udfs import decontam, mixing, tokens  # noqa: E402 - kept in this section
 
-TOKENIZER = _const("tokenizer", "VARCHAR", "default")
+TOKENIZER = _const("tokenizer", "VARCHAR")
 TOKENS = [
     fn("token_count", tokens.token_count, [TEXT, TOKENIZER], "INTEGER", null="kernel"),
     fn("tokenize", tokens.tokenize, [TEXT, TOKENIZER], "INTEGER[]"),
-    fn("hash_unit", mixing.hash_unit, [Param("key", "VARCHAR"), _const("seed", "BIGINT", 0)],
+    fn("hash_unit", mixing.hash_unit, [Param("key", "VARCHAR"), _const("seed", "BIGINT")],
        "DOUBLE"),
     fn("word_ngram_set", decontam.word_ngram_set, [
-        TEXT, _const("n", "INTEGER", 13, low=1, high=1000)], "VARCHAR[]"),
+        TEXT, _const("n", "INTEGER", low=1, high=1000)], "VARCHAR[]"),
     fn("word_ngram_hashes", decontam.word_ngram_hashes, [
-        TEXT, _const("n", "INTEGER", 13, low=1, high=1000)], "UBIGINT[]"),
+        TEXT, _const("n", "INTEGER", low=1, high=1000)], "UBIGINT[]"),
     fn("remove_spans", decontam.remove_spans, [
         TEXT, Param("ngrams", "VARCHAR[]"),
-        _const("n", "INTEGER", 13, low=1, high=1000),
-        _const("window_chars", "INTEGER", 200, low=0),
-        _const("min_fragment", "INTEGER", 200, low=0),
-        _const("max_splits", "INTEGER", 10, low=0),
+        _const("n", "INTEGER", low=1, high=1000),
+        _const("window_chars", "INTEGER", low=0),
+        _const("min_fragment", "INTEGER", low=0),
+        _const("max_splits", "INTEGER", low=0),
     ], "STRUCT(text VARCHAR, n_spans INTEGER, n_fragments INTEGER, dropped BOOLEAN)",
        null="kernel", examples={"ngrams": "word_ngram_set(text, n := 13)"}),
 ]
@@ -234,8 +235,8 @@ DIVERSITY: list = [
     fn("k_center_pick", diversity.k_center_pick, [
         Param("ids", "VARCHAR[]"),
         Param("vectors", "FLOAT[][]"),
-        _const("k", "INTEGER", 10, low=1),
-        _const("seed", "BIGINT", 0),
+        _const("k", "INTEGER", low=1),
+        _const("seed", "BIGINT"),
     ], "STRUCT(id VARCHAR, rank INTEGER, radius DOUBLE)[]", examples={
         "ids": "if(text IS NULL, NULL, [text, 'b', 'c', NULL])",
         "vectors": "if(text IS NULL, NULL, [[length(text) % 7, 1], [2, length(text) % 5], "
@@ -247,8 +248,8 @@ from corpusql.udfs import html as html_kernels  # noqa: E402 - kept in this sect
 from corpusql.udfs import url as url_kernels  # noqa: E402
 
 _HTML = [Param("html", "BLOB"), Param("charset", "VARCHAR", None)]
-_EXTRACTOR = [_const("extractor", "VARCHAR", "resiliparse", choices=html_kernels.EXTRACTORS),
-              _const("max_html_bytes", "BIGINT", html_kernels.MAX_HTML_BYTES, low=1)]
+_EXTRACTOR = [_const("extractor", "VARCHAR", choices=html_kernels.EXTRACTORS),
+              _const("max_html_bytes", "BIGINT", low=1)]
 _HTML_EX = {"html": "encode(text)"}
 _URL = Param("url", "VARCHAR")
 WEB: list = [

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 REQUIRED = object()
@@ -128,12 +128,40 @@ class Function:
 
 
 def fn(name: str, kernel: Callable, params: Iterable[Param], returns: str, **kw: Any) -> Function:
-    """Build a registry row, recording where it was declared (for duplicate-name errors)."""
+    """Build a registry row, recording where it was declared (for duplicate-name errors).
+
+    A constant declared without a default (``Param(..., column=False)``) takes the kernel's:
+    the kernel's signature is where a parameter's default is written.
+    """
     frame = inspect.stack()[1]
     where = f"{frame.filename}:{frame.lineno}"
-    f = Function(name, kernel, tuple(params), returns, where=where, **kw)
+    params = tuple(_kernel_default(name, kernel, p) for p in params)
+    f = Function(name, kernel, params, returns, where=where, **kw)
     _check_row(f)
     return f
+
+
+def kernel_defaults(kernel: Callable) -> dict[str, Any]:
+    """The keyword parameters of ``kernel`` that have a default, with it."""
+    return {n: p.default for n, p in inspect.signature(kernel).parameters.items()
+            if p.default is not p.empty}
+
+
+def _kernel_default(name: str, kernel: Callable, p: Param) -> Param:
+    if p.column or not p.required:
+        return p
+    defaults = kernel_defaults(kernel)
+    if p.name not in defaults:
+        raise RegistryError(f"{name}: constant {p.name} needs a default, here or in "
+                            f"{kernel.__qualname__}'s signature")
+    return replace(p, default=as_sql_value(defaults[p.name]))
+
+
+def as_sql_value(value: Any) -> Any:
+    """A Python default as the registry holds it: tuples become lists (SQL lists), recursively."""
+    if isinstance(value, (list, tuple)):
+        return [as_sql_value(v) for v in value]
+    return value
 
 
 def _check_row(f: Function) -> None:

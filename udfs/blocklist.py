@@ -245,7 +245,7 @@ def _counts(text: pa.Array, terms) -> np.ndarray:
     return counts
 
 
-def count_matches(text: pa.Array, *, terms=None) -> pa.Array:
+def count_matches(text: pa.Array, *, terms=()) -> pa.Array:
     """Number of occurrences of blocklist terms in the text (each term at every place it occurs).
 
     Matching is case-insensitive (Unicode case folding, Python ``str.casefold``) and no other
@@ -263,7 +263,7 @@ def count_matches(text: pa.Array, *, terms=None) -> pa.Array:
     return pa.array(_counts(text, terms).astype(np.int32), pa.int32())
 
 
-def contains_any(text: pa.Array, *, terms=None) -> pa.Array:
+def contains_any(text: pa.Array, *, terms=()) -> pa.Array:
     """True when the text contains at least one blocklist term (``count_matches(...) > 0``).
 
     Same matching rules as ``count_matches``: case-insensitive, whole words for terms in spaced
@@ -319,7 +319,7 @@ def _blocked(host: str, blocked: frozenset) -> bool:
     return False
 
 
-def url_domain_blocked(url: pa.Array, *, domains=None) -> pa.Array:
+def url_domain_blocked(url: pa.Array, *, domains=()) -> pa.Array:
     """True when the URL's host, or any parent domain of it, is in the domain list.
 
     The host is what follows ``scheme://`` and any ``user@`` up to the port, path, query or

@@ -143,7 +143,7 @@ def _matrix(lists: pa.Array, what: str) -> tuple[np.ndarray, np.ndarray]:
     return values.reshape(len(sub), width), valid
 
 
-def minhash_bands(signature: pa.Array, *, bands: int, rows: int) -> pa.Array:
+def minhash_bands(signature: pa.Array, *, bands: int = 9, rows: int = 13) -> pa.Array:
     """LSH band keys of a MinHash signature: ``bands`` uint64 keys, band ``i`` from rows ``i*r..``.
 
     Band ``i`` covers signature positions ``[i*rows, (i+1)*rows)``; its key is
@@ -152,7 +152,8 @@ def minhash_bands(signature: pa.Array, *, bands: int, rows: int) -> pa.Array:
     bands at the same band index (up to 64-bit collisions): the index is mixed in, so one
     table of (key, document) rows serves all bands. Two documents with Jaccard ``s`` share at least
     one key with probability ``1 - (1 - s^rows)^bands`` (Leskovec, Rajaraman, Ullman, *Mining of
-    Massive Datasets*, ch. 3). Needs ``bands * rows <= num_perm``. NULL gives NULL.
+    Massive Datasets*, ch. 3). Needs ``bands * rows <= num_perm``. The defaults, 9 bands of 13
+    rows, are ``minhash_params(0.8)`` for 128 permutations. NULL gives NULL.
     """
     sig, valid = _matrix(signature, "minhash_bands")
     if sig.shape[1] < bands * rows:

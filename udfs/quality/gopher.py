@@ -132,7 +132,7 @@ def _kw(**kw):
 
 def gopher_quality(
     text: pa.Array, *, min_doc_words: int = 50, max_doc_words: int = 100000,
-    min_avg_word_length: float = 3, max_avg_word_length: float = 10,
+    min_avg_word_length: float = 3.0, max_avg_word_length: float = 10.0,
     max_symbol_word_ratio: float = 0.1, max_bullet_lines_ratio: float = 0.9,
     max_ellipsis_lines_ratio: float = 0.3, max_non_alpha_words_ratio: float = 0.8,
     min_stop_words: int = 2, stop_words=STOP_WORDS, flavor: str = "datatrove",
@@ -161,7 +161,7 @@ def gopher_quality(
 
 def gopher_quality_pass(
     text: pa.Array, *, min_doc_words: int = 50, max_doc_words: int = 100000,
-    min_avg_word_length: float = 3, max_avg_word_length: float = 10,
+    min_avg_word_length: float = 3.0, max_avg_word_length: float = 10.0,
     max_symbol_word_ratio: float = 0.1, max_bullet_lines_ratio: float = 0.9,
     max_ellipsis_lines_ratio: float = 0.3, max_non_alpha_words_ratio: float = 0.8,
     min_stop_words: int = 2, stop_words=STOP_WORDS, flavor: str = "datatrove",
@@ -184,7 +184,7 @@ def gopher_quality_pass(
 
 def gopher_quality_reasons(
     text: pa.Array, *, min_doc_words: int = 50, max_doc_words: int = 100000,
-    min_avg_word_length: float = 3, max_avg_word_length: float = 10,
+    min_avg_word_length: float = 3.0, max_avg_word_length: float = 10.0,
     max_symbol_word_ratio: float = 0.1, max_bullet_lines_ratio: float = 0.9,
     max_ellipsis_lines_ratio: float = 0.3, max_non_alpha_words_ratio: float = 0.8,
     min_stop_words: int = 2, stop_words=STOP_WORDS, flavor: str = "datatrove",
