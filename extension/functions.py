@@ -266,4 +266,11 @@ WEB: list = [
     fn("url_registered_domain", url_kernels.url_registered_domain, [_URL], "VARCHAR"),
 ]
 
-REGISTRY = Registry([*FOUNDATION, *NEAR_DUP, *QUALITY, *MODELS, *PII, *TOKENS, *DIVERSITY, *WEB])
+# --- line and substring dedup (issue 17) -------------------------------------------------------
+from corpusql.udfs import line_hash as line_hash_kernels  # noqa: E402 - kept in this section
+
+LINE_DEDUP: list = [
+    fn("line_hash", line_hash_kernels.line_hash, [TEXT], "UBIGINT", null="kernel"),
+]
+
+REGISTRY = Registry([*FOUNDATION, *NEAR_DUP, *QUALITY, *MODELS, *PII, *TOKENS, *DIVERSITY, *WEB, *LINE_DEDUP])
