@@ -43,9 +43,12 @@ from __future__ import annotations
 import re
 import sys
 from array import array
+from collections import defaultdict
+from itertools import count
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 _CJK = ("\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
         "\U00020000-\U0002fa1f")
@@ -88,24 +91,38 @@ def _refuse(what: str, need: int, budget: int) -> None:
         "corpus into chunks, or run it on part of the corpus")
 
 
-def _ids(texts: list, budget: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """Token ids of every document in one array (0 after each document) and document starts."""
-    vocab: dict[str, int] = {}
-    parts, starts, pos = [], [], 0
-    for text in texts:
-        starts.append(pos)
-        ids = array("I")  # 4 bytes a token, never a Python object per token
-        for m in TOKEN_RE.finditer(text or ""):
-            ids.append(vocab.setdefault(m.group(), len(vocab) + 1))
+def _ids(texts, budget: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Token ids of every document in one array (0 after each document) and document starts.
+
+    ``texts`` is a sequence of str or None (a Python list, or a pyarrow string array read one
+    document at a time so the whole corpus is never held as Python strings).
+    """
+    vocab: defaultdict[str, int] = defaultdict(count(1).__next__)  # ids in order of first use
+    ids = array("I")  # 4 bytes a token, never a Python object per token
+    starts = []
+    for text in _iter_texts(texts):
+        starts.append(len(ids))
+        if text:
+            ids.extend(map(vocab.__getitem__, TOKEN_RE.findall(text)))
         ids.append(0)
-        parts.append(np.frombuffer(ids, dtype=np.uint32))
-        pos += len(ids)
-    starts.append(pos)
+    starts.append(len(ids))
     vocab_bytes = sys.getsizeof(vocab) + sum(sys.getsizeof(k) for k in vocab)
     del vocab
     if budget is not None and vocab_bytes > budget:
         _refuse("the token dictionary", vocab_bytes, budget)
-    return (np.concatenate(parts) if parts else np.zeros(0, np.uint32)), np.array(starts, np.int64)
+    return np.frombuffer(ids, dtype=np.uint32), np.array(starts, np.int64)
+
+
+def _iter_texts(texts):
+    if isinstance(texts, (pa.Array, pa.ChunkedArray)):
+        for i in range(len(texts)):
+            yield texts[i].as_py()
+    else:
+        yield from texts
+
+
+def _text(texts, d: int) -> str:
+    return texts[d].as_py() if isinstance(texts, (pa.Array, pa.ChunkedArray)) else texts[d]
 
 
 def _covered(tok: np.ndarray, doc_starts: np.ndarray, min_tokens: int) -> np.ndarray:
@@ -182,14 +199,16 @@ def spans_of(texts: list, min_tokens: int = MIN_TOKENS, max_tokens: int = MAX_TO
     if max_tokens < 2 * (min_tokens + 1):
         raise ValueError(f"exact_substring_spans: max_tokens := {max_tokens} must be at least "
                          f"2 * (min_tokens + 1) = {2 * (min_tokens + 1)}")
-    size = sum(len(t) for t in texts if t)
+    size = (pc.sum(pc.binary_length(texts)).as_py() or 0
+            if isinstance(texts, (pa.Array, pa.ChunkedArray)) else
+            sum(len(t) for t in texts if t))
     if memory_budget is not None and size * BYTES_PER_INPUT_BYTE > memory_budget:
-        _refuse(f"a corpus of {size:,} characters", size * BYTES_PER_INPUT_BYTE, memory_budget)
+        _refuse(f"a corpus of about {size:,} bytes of text", size * BYTES_PER_INPUT_BYTE, memory_budget)
     tok, doc_starts = _ids(texts, memory_budget)
     one = min(len(tok), max_tokens)
     need = one * BYTES_PER_TOKEN + len(tok) * 6  # + the ids and the coverage of the corpus
     if memory_budget is not None and need > memory_budget:
-        _refuse(f"a corpus of {len(tok):,} tokens ({size:,} characters)", need, memory_budget)
+        _refuse(f"a corpus of {len(tok):,} tokens ({size:,} bytes of text)", need, memory_budget)
     cov = covered_tokens(tok, doc_starts, min_tokens, max_tokens)
     del tok
     edges = np.diff(np.concatenate([[0], cov.astype(np.int8), [0]]))
@@ -201,7 +220,7 @@ def spans_of(texts: list, min_tokens: int = MIN_TOKENS, max_tokens: int = MAX_TO
         mine = docs == d
         firsts = (run_starts[mine] - base).tolist()
         lasts = (run_ends[mine] - 1 - base).tolist()
-        offs = _offsets(texts[d], set(firsts) | set(lasts))
+        offs = _offsets(_text(texts, d), set(firsts) | set(lasts))
         out.extend((d, offs[f][0], offs[t][1]) for f, t in zip(firsts, lasts))
     return out
 
@@ -219,13 +238,14 @@ def substring_spans(texts: pa.Array, *, min_tokens: int = MIN_TOKENS,
     than max_tokens tokens are cut into chunks whose every pair is compared. A corpus whose
     estimate exceeds the memory budget fails first, naming the knobs. NULL texts have no tokens.
     """
-    rows = texts.to_pylist()
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
     out = []
-    for corpus in rows:
-        if corpus is None:
+    for row in range(len(texts)):
+        if not texts[row].is_valid:
             out.append(None)
             continue
-        spans = spans_of(corpus, min_tokens=min_tokens, max_tokens=max_tokens,
+        spans = spans_of(texts[row].values, min_tokens=min_tokens, max_tokens=max_tokens,
                          memory_budget=memory_budget)
         out.append([{"doc": d, "span_start": s, "span_end": e} for d, s, e in spans])
     return pa.array(out, pa.list_(_FIELDS))

@@ -23,7 +23,7 @@
 -- duckdb-only: query_table() to take a table name; row[col] to take a column by name
 CREATE OR REPLACE MACRO exact_substring_spans(tbl, text_col, id_col, min_tokens := 50,
                                               max_tokens := 100000000) AS TABLE
-WITH ess_docs AS MATERIALIZED (
+WITH ess_docs AS (
     SELECT r[id_col] AS id, r[text_col] AS text FROM query_table(tbl) AS r
 ),
 ess_ids_checked AS MATERIALIZED (
