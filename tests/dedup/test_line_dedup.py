@@ -138,3 +138,15 @@ def test_debian_boilerplate_of_the_bundled_sample_is_caught(sample_con):
     n, removed = sample_con.execute("SELECT count(*), sum(n_removed) FROM cleaned").fetchone()
     assert n == sample_con.execute("SELECT count(*) FROM sample").fetchone()[0]
     assert removed > 10_000
+
+
+def test_documents_of_one_repeated_line(tcon):
+    """The worst case for repeated lines: every line of three documents is the same line."""
+    tcon.execute("INSERT INTO docs SELECT 10 + i, repeat('same line' || chr(10), 20000) "
+                 "FROM range(3) AS t(i)")
+    counts = tcon.execute("SELECT n_docs, n_occurrences FROM line_dup_counts('docs', 'text') "
+                          "WHERE example = 'same line'").fetchall()
+    assert counts == [(3, 60000)]
+    rows = tcon.execute("SELECT id, clean_text, n_removed FROM remove_common_lines('docs', "
+                        "'text', min_docs := 3) WHERE id >= 10").fetchall()
+    assert rows == [(10 + i, "", 20000) for i in range(3)]  # the final empty line is not a line
