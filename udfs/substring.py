@@ -247,11 +247,14 @@ def spans_of(texts: list, min_tokens: int = MIN_TOKENS, max_tokens: int = MAX_TO
     run_starts, run_ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
     docs = np.searchsorted(doc_starts, run_starts, side="right") - 1
     out = []
-    for d in np.unique(docs).tolist():
+    bounds = np.flatnonzero(np.diff(docs)) + 1  # runs come in position order: grouped by doc
+    for lo, hi in zip([0, *bounds.tolist()], [*bounds.tolist(), len(docs)]):
+        if lo == hi:  # no span at all
+            continue
+        d = int(docs[lo])
         base = int(doc_starts[d])
-        mine = docs == d
-        firsts = (run_starts[mine] - base).tolist()
-        lasts = (run_ends[mine] - 1 - base).tolist()
+        firsts = (run_starts[lo:hi] - base).tolist()
+        lasts = (run_ends[lo:hi] - 1 - base).tolist()
         offs = _offsets(_text(texts, d), set(firsts) | set(lasts))
         out.extend((d, offs[f][0], offs[t][1]) for f, t in zip(firsts, lasts))
     return out
