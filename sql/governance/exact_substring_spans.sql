@@ -30,7 +30,9 @@ ess_ids_checked AS MATERIALIZED (
     SELECT ok FROM near_dup_ids_checked('ess_docs', 'exact_substring_spans: ' || tbl || '.' || id_col)
 ),
 ess_corpus AS (
-    SELECT list(id ORDER BY id) AS ids, list(text ORDER BY id) AS texts
+    -- one aggregate, so ids[i] is the id of texts[i]; unsorted (a sort would copy every text):
+    -- the spans do not depend on the order of the documents
+    SELECT list(id) AS ids, list(text) AS texts
     FROM ess_docs, ess_ids_checked AS k
     WHERE k.ok
 ),

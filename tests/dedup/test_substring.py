@@ -177,3 +177,26 @@ def test_a_single_repeated_token_stays_within_the_estimate():
     tokens = n + 1
     estimate = tokens * substring.BYTES_PER_TOKEN + tokens * 6 + 2 * n * substring.BYTES_PER_INPUT_BYTE
     assert 0 < r["grew"] <= estimate, (r, estimate)
+
+
+def test_sql_equals_brute_force_whatever_the_threads_and_row_order(tmp_path):
+    rng = random.Random(7)
+    texts = _corpus(rng, 3000, 30)
+    ids = list(range(3000))
+    rng.shuffle(ids)
+    want = sorted((ids[d], s, e) for d, s, e in brute_force(texts, 6))
+    path = tmp_path / "docs.parquet"
+    con = corpusql.connect()
+    try:
+        con.execute("CREATE TABLE src(id INTEGER, text VARCHAR)")
+        con.executemany("INSERT INTO src VALUES (?, ?)", list(zip(ids, texts)))
+        con.execute(f"COPY (SELECT * FROM src) TO '{path}' (ROW_GROUP_SIZE 200)")
+        con.execute(f"CREATE VIEW docs AS SELECT * FROM read_parquet('{path}')")
+        for threads in (1, 2):
+            con.execute(f"SET threads = {threads}")
+            got = con.execute("SELECT id, start, \"end\" FROM exact_substring_spans('docs', "
+                              "'text', 'id', min_tokens := 6)").fetchall()
+            assert got == want
+    finally:
+        con.close()
+    assert len(want) > 100
