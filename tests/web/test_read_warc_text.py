@@ -76,3 +76,19 @@ def test_a_killed_worker_is_an_error_naming_the_knob_then_workers_restart(mcon, 
 def test_a_missing_file_is_an_error_naming_it(con, tmp_path):
     with pytest.raises(Exception, match="does not exist"):
         con.execute("SELECT * FROM read_warc_text(?)", [str(tmp_path / "no.warc.gz")]).fetchall()
+
+
+def test_the_calling_process_applies_the_path_policy_before_the_workers_read(web_warc, tmp_path,
+                                                                           monkeypatch):
+    """The workers have no path policy: a file outside the caller's policy is refused first."""
+    import pyarrow as pa
+
+    from corpusql.udfs import paths, warc_text
+
+    path, _ = web_warc
+    monkeypatch.setenv(html_kernels.WORKERS_ENV, "2")
+    files = pa.array([str(path)] * 80)
+    offsets = pa.array([0] * 80, pa.int64())
+    with paths.enforce(paths.PathGuard([str(tmp_path)])):
+        with pytest.raises(PermissionError, match="read_warc_text: WARC file .* is outside"):
+            warc_text.warc_extract(files, offsets)
