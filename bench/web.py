@@ -6,7 +6,9 @@ fresh subprocess (so peak RSS is its own), alternating A B A B:
 
 - ``sql``: ``SELECT count(h.text) FROM (SELECT html_extract(payload, charset, extractor := X)
   AS h FROM read_warc(glob))`` on a corpusql connection with ``threads`` DuckDB threads;
-- ``sql_inproc``: the same with ``CORPUSQL_HTML_WORKERS=1`` (no extraction worker processes);
+- ``sql_text``: ``SELECT count(*), count(text) FROM read_warc_text(glob, extractor := X)``: the
+  fused path (worker processes read, parse and extract their share of the records themselves);
+- ``sql_inproc``: the same as ``sql`` with ``CORPUSQL_HTML_WORKERS=1`` (no extraction worker processes);
 - ``direct``: fastwarc's ArchiveIterator over each file, then the same decode + extract_one
   (the same kernel code) in a plain Python loop, one thread;
 - ``direct_lib``: fastwarc + the extractor library itself (resiliparse ``extract_plain_text`` on
@@ -124,6 +126,23 @@ def side_sql(glob: str, extractor: str, threads: int) -> int:
         con.close()
 
 
+def side_sql_text(glob: str, extractor: str, threads: int) -> int:
+    """``read_warc_text``: fetch + parse + extract in one UDF; workers read the files themselves."""
+    import corpusql
+
+    con = corpusql.connect(config={"threads": threads})
+    try:
+        _warm(extractor, workers=True)
+        first = sorted(Path(glob).parent.glob(Path(glob).name))[0]
+        con.execute("SELECT count(*) FROM read_warc_text(?)", [str(first)]).fetchall()
+        t0 = _start()
+        n, ok = con.execute("SELECT count(*), count(text) FROM read_warc_text(?, extractor := ?)",
+                            [glob, extractor]).fetchone()
+        return n, ok, time.perf_counter() - t0
+    finally:
+        con.close()
+
+
 def side_sql_inproc(glob: str, extractor: str, threads: int) -> int:
     """``sql`` with every page extracted in this process (CORPUSQL_HTML_WORKERS=1)."""
     os.environ["CORPUSQL_HTML_WORKERS"] = "1"
@@ -229,7 +248,7 @@ def side_warcio(glob: str, extractor: str, threads: int) -> int:
 
 
 SIDES = {"fastwarc": side_fastwarc, "warcio": side_warcio, "sql": side_sql,
-         "sql_inproc": side_sql_inproc, "direct": side_direct, "direct_lib": side_direct_lib,
+         "sql_inproc": side_sql_inproc, "sql_text": side_sql_text, "direct": side_direct, "direct_lib": side_direct_lib,
          "datatrove": side_datatrove}
 
 
@@ -284,7 +303,7 @@ def main() -> None:
                   f"peak RSS {max(r['peak_rss_mb'] for r in rs):.0f} MB")
         if "fastwarc" in med and "warcio" in med:
             print(f"fastwarc / warcio: {med['fastwarc'] / med['warcio']:.2f}x")
-        for mine in ("sql", "sql_inproc"):
+        for mine in ("sql", "sql_inproc", "sql_text"):
             for other in ("direct", "direct_lib", "datatrove"):
                 if mine in med and other in med:
                     print(f"{mine} / {other}: {med[mine] / med[other]:.2f}x")

@@ -269,4 +269,20 @@ WEB: list = [
     fn("url_registered_domain", url_kernels.url_registered_domain, [_URL], "VARCHAR"),
 ]
 
-REGISTRY = Registry([*FOUNDATION, *NEAR_DUP, *QUALITY, *MODELS, *PII, *TOKENS, *DIVERSITY, *WEB])
+# --- line and substring dedup (issue 17) -------------------------------------------------------
+from corpusql.udfs import line_hash as line_hash_kernels  # noqa: E402 - kept in this section
+from corpusql.udfs import substring as substring_kernels  # noqa: E402
+
+LINE_DEDUP: list = [
+    fn("line_hash", line_hash_kernels.line_hash, [TEXT], "UBIGINT", null="kernel"),
+    fn("substring_spans", substring_kernels.substring_spans, [
+        Param("texts", "VARCHAR[]"),
+        _const("min_tokens", "BIGINT", substring_kernels.MIN_TOKENS, low=1),
+        _const("max_tokens", "BIGINT", substring_kernels.MAX_TOKENS, low=4),
+    ], "STRUCT(doc INTEGER, span_start BIGINT, span_end BIGINT)[]",
+       examples={"texts": "CASE WHEN text IS NOT NULL THEN [text, text] END"}),
+    fn("remove_substring_spans", substring_kernels.remove_substring_spans, [TEXT, Param("spans", "BIGINT[][]")],
+       "VARCHAR", null="kernel", examples={"spans": "[[0, least(length(text), 3)]]"}),
+]
+
+REGISTRY = Registry([*FOUNDATION, *NEAR_DUP, *QUALITY, *MODELS, *PII, *TOKENS, *DIVERSITY, *WEB, *LINE_DEDUP])

@@ -10,6 +10,9 @@ thread whatever the file size; the query holds no full file. ``warc_index`` inde
 of a call on a thread per core; ``html_extract`` splits each vector over the calling process and
 a worker process per further core (``CORPUSQL_HTML_WORKERS``; see corpusql.udfs.html).
 
+``read_warc_text`` is ``read_warc`` with ``html_extract`` in one UDF (``warc_extract``): the
+extraction workers get file names and offsets and read their share of the records themselves.
+
 ``read_warc_errors`` gives the records ``read_warc`` leaves out (``_file``, ``_offset``,
 ``reason``): truncated, corrupt or oversized records; this is the quarantine of a WARC read
 outside the catalog.
@@ -19,7 +22,7 @@ from __future__ import annotations
 
 import duckdb
 
-from corpusql.udfs import warc
+from corpusql.udfs import html, warc, warc_text
 
 from .registry import Param, Registry, fn
 
@@ -28,6 +31,9 @@ _MAX_PAYLOAD = Param("max_payload_bytes", "BIGINT", warc.MAX_PAYLOAD_BYTES, colu
 _INDEX_TYPE = "STRUCT(record_offset BIGINT, reason VARCHAR)[]"
 _RECORD_TYPE = ("STRUCT(url VARCHAR, warc_record_id VARCHAR, warc_date VARCHAR, "
                 "content_type VARCHAR, http_status INTEGER, charset VARCHAR, payload BLOB)")
+_TEXT_TYPE = ("STRUCT(url VARCHAR, warc_record_id VARCHAR, warc_date VARCHAR, "
+              "content_type VARCHAR, http_status INTEGER, charset VARCHAR, text VARCHAR, "
+              "reason VARCHAR, title VARCHAR, lang VARCHAR, decoded_charset VARCHAR)")
 
 WEB_IO = Registry([
     fn("warc_files", warc.warc_files, [Param("pattern", "VARCHAR")], "VARCHAR[]"),
@@ -36,6 +42,11 @@ WEB_IO = Registry([
     fn("warc_fetch", warc.warc_fetch,
        [Param("path", "VARCHAR"), Param("record_offset", "BIGINT")],
        _RECORD_TYPE),
+    fn("warc_extract", warc_text.warc_extract,
+       [Param("path", "VARCHAR"), Param("record_offset", "BIGINT"),
+        Param("extractor", "VARCHAR", "resiliparse", column=False, choices=html.EXTRACTORS),
+        Param("max_html_bytes", "BIGINT", html.MAX_HTML_BYTES, column=False, low=1)],
+       _TEXT_TYPE),
 ])
 
 _INDEX = """
@@ -57,6 +68,19 @@ MACROS = [
     SELECT r.url, r.warc_record_id, r.warc_date, r.content_type, r.http_status, r.charset,
            r.payload, _file, _offset
     FROM records""",
+    f"""CREATE OR REPLACE TEMP MACRO read_warc_text(path, extractor := 'resiliparse',
+        record_types := ['response'], max_payload_bytes := {warc.MAX_PAYLOAD_BYTES},
+        max_html_bytes := {html.MAX_HTML_BYTES}) AS TABLE
+    {_INDEX},
+    records AS (
+        SELECT _file, e.record_offset AS _offset,
+               warc_extract(_file, e.record_offset, extractor := extractor,
+                            max_html_bytes := max_html_bytes) AS r
+        FROM entries WHERE e.reason IS NULL
+    )
+    SELECT r.url, r.warc_record_id, r.warc_date, r.content_type, r.http_status, r.charset,
+           r.text, r.reason, r.title, r.lang, r.decoded_charset, _file, _offset
+    FROM records""",
     f"""CREATE OR REPLACE TEMP MACRO read_warc_errors(path, record_types := ['response'],
         max_payload_bytes := {warc.MAX_PAYLOAD_BYTES}) AS TABLE
     {_INDEX}
@@ -72,6 +96,11 @@ COMMENTS = {
                  "warc_record_id, warc_date, content_type, http_status, charset, payload, _file, "
                  "_offset. Truncated, corrupt and oversized records are left out and listed by "
                  "read_warc_errors.",
+    "read_warc_text": "read_warc with html_extract in one step (file names and offsets, not "
+                      "payloads, go to the extraction worker processes): url, warc_record_id, "
+                      "warc_date, content_type, http_status, charset, text, reason, title, lang, "
+                      "decoded_charset, _file, _offset; rows equal html_extract(payload, charset) "
+                      "over read_warc.",
     "read_warc_errors": "The records read_warc leaves out, with why: _file, _offset, reason.",
     "url_blocked": "True when the URL's host or a parent domain is in column domain_col of the "
                    "blocklist table (domains and their subdomains are blocked).",

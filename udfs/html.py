@@ -20,7 +20,9 @@ corpusql.udfs.html``, started on first use, kept for the life of the process, fe
 The rows come back in order and equal to an in-process extraction; a worker that dies fails the
 call with an error naming the knob, and the next call starts new workers. On a quiet 2-core
 machine this measured 1.26x the in-process rate; with another job holding a core, 0.86x (set
-``CORPUSQL_HTML_WORKERS=1`` on a shared machine; bench/RESULTS.md, "Web").
+``CORPUSQL_HTML_WORKERS=1`` on a shared machine; bench/RESULTS.md, "Web"). The same workers
+run ``read_warc_text``'s reading and extraction by file name and offset (task ``warc_text``,
+corpusql.udfs.warc_text): there no payload crosses the pipe.
 """
 
 from __future__ import annotations
@@ -203,7 +205,7 @@ def html_extract(html: pa.Array, charset: pa.Array | None = None, *,
     else:  # the extractors hold the GIL: contiguous chunks, one here, the others in workers
         size = -(-len(jobs) // workers)
         chunks = [jobs[i:i + size] for i in range(0, len(jobs), size)]
-        parts = _pool(workers - 1).run(chunks, extractor, max_html_bytes)
+        parts = _pool(workers - 1).run("extract", chunks, extractor, max_html_bytes)
         out = [row for part in parts for row in part]
     return pa.array(out, EXTRACT_TYPE)
 
@@ -211,6 +213,17 @@ def html_extract(html: pa.Array, charset: pa.Array | None = None, *,
 def _extract_rows(jobs, extractor: str, max_html_bytes: int) -> list:
     """:func:`extract_one` of each (payload, charset): the unit of work of a worker process."""
     return [extract_one(data, cs, extractor, max_html_bytes) for data, cs in jobs]
+
+
+def _task(name: str):
+    """The function a worker runs for a task name (the only functions a worker will run)."""
+    if name == "extract":
+        return _extract_rows
+    if name == "warc_text":  # fetch + parse + extract by (file, offsets): corpusql.udfs.warc_text
+        from .warc_text import fetch_extract
+
+        return fetch_extract
+    raise ValueError(f"html worker: unknown task {name!r}")
 
 
 #: Calls with fewer rows are extracted in the calling process (the worker round trip costs more).
@@ -252,19 +265,20 @@ class _Workers:
                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE)
                       for _ in range(n)]
 
-    def run(self, chunks: list, extractor: str, max_html_bytes: int) -> list:
-        """:func:`_extract_rows` of each chunk: the first in this process, chunk i on worker i-1."""
+    def run(self, task: str, chunks: list, *args) -> list:
+        """Task ``task`` (see :func:`_task`) of each chunk with ``args``: the first chunk in this
+        process, chunk i on worker i-1."""
         with self.lock:
             try:
                 sent = list(zip(self.procs, chunks[1:]))
                 for proc, chunk in sent:
-                    pickle.dump((chunk, extractor, max_html_bytes), proc.stdin, protocol=5)
+                    pickle.dump((task, chunk, args), proc.stdin, protocol=5)
                     proc.stdin.flush()
-                first = _extract_rows(chunks[0], extractor, max_html_bytes)
+                first = _task(task)(chunks[0], *args)
                 parts = [first] + [pickle.load(proc.stdout) for proc, _ in sent]
             except (OSError, EOFError, pickle.UnpicklingError) as e:
                 _reset_pool()
-                raise RuntimeError("html_extract: an extraction worker process died (set "
+                raise RuntimeError(f"{_CALLER[task]}: an extraction worker process died (set "
                                    f"{WORKERS_ENV}=1 to extract in the calling process)") from e
         for part in parts:
             if isinstance(part, BaseException):
@@ -305,8 +319,11 @@ def _reset_pool() -> None:
         pool.close()
 
 
+_CALLER = {"extract": "html_extract", "warc_text": "read_warc_text"}
+
+
 def _serve() -> None:
-    """A worker's loop: read (chunk, extractor, max_html_bytes), write its rows or the error."""
+    """A worker's loop: read (task, chunk, args), write :func:`_task`'s rows or the error."""
     # private copies of the pipes; what a library prints goes to stderr, not into the protocol
     stdin, stdout = os.fdopen(os.dup(0), "rb"), os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
@@ -315,11 +332,11 @@ def _serve() -> None:
     os.close(devnull)
     while True:
         try:
-            chunk, extractor, max_html_bytes = pickle.load(stdin)
+            task, chunk, args = pickle.load(stdin)
         except EOFError:
             return
         try:
-            out = _extract_rows(chunk, extractor, max_html_bytes)
+            out = _task(task)(chunk, *args)
         except Exception as e:  # noqa: BLE001 - handed back to the caller, raised there
             out = e
         pickle.dump(out, stdout, protocol=5)
