@@ -30,6 +30,7 @@ from __future__ import annotations
 import atexit
 import codecs
 import html as htmllib
+import importlib
 import os
 import pickle
 import re
@@ -215,15 +216,19 @@ def _extract_rows(jobs, extractor: str, max_html_bytes: int) -> list:
     return [extract_one(data, cs, extractor, max_html_bytes) for data, cs in jobs]
 
 
+#: The functions a worker will run, by task name: (module, function). Named, not imported, so
+#: the modules that bring tasks (warc_text: fetch + parse + extract by file and offsets) may
+#: import this one.
+TASKS = {"extract": (__name__, "_extract_rows"),
+         "warc_text": ("corpusql.udfs.warc_text", "fetch_extract")}
+
+
 def _task(name: str):
     """The function a worker runs for a task name (the only functions a worker will run)."""
-    if name == "extract":
-        return _extract_rows
-    if name == "warc_text":  # fetch + parse + extract by (file, offsets): corpusql.udfs.warc_text
-        from .warc_text import fetch_extract
-
-        return fetch_extract
-    raise ValueError(f"html worker: unknown task {name!r}")
+    if name not in TASKS:
+        raise ValueError(f"html worker: unknown task {name!r}")
+    module, function = TASKS[name]
+    return getattr(importlib.import_module(module), function)
 
 
 #: Calls with fewer rows are extracted in the calling process (the worker round trip costs more).

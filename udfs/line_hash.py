@@ -20,7 +20,7 @@ from .blake2b_jit import blake2b_first_words
 from .text import text_normalize
 
 
-def line_hash(line: pa.Array) -> pa.Array:
+def line_hash(text: pa.Array) -> pa.Array:
     """64-bit hash of a normalized line or paragraph; NULL when it normalizes to nothing.
 
     The line is normalized (NFKC, lowercase, punctuation and symbols to space, whitespace
@@ -28,9 +28,9 @@ def line_hash(line: pa.Array) -> pa.Array:
     little-endian as UBIGINT. Blank lines, lines of punctuation only and NULL give NULL (they
     never count as repeated). Stable across DuckDB versions (never DuckDB's hash()).
     """
-    if isinstance(line, pa.ChunkedArray):
-        line = line.combine_chunks()
-    norm = text_normalize(line)
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    norm = text_normalize(text)
     if isinstance(norm, pa.ChunkedArray):
         norm = norm.combine_chunks()
     norm = norm.cast(pa.large_string())
