@@ -26,6 +26,7 @@ from typing import TextIO
 import duckdb
 
 from .display import MODES, render
+from .explain import explain
 from .scripts import ScriptError, run_script
 
 HELP = """\
@@ -87,7 +88,7 @@ class Shell:
                     if cur.description:
                         results.append(([d[0] for d in cur.description], cur.fetchall()))
             except duckdb.Error as exc:
-                results.append(exc)
+                results.append((exc, stmt.query))
             return results
 
         t0 = time.perf_counter()
@@ -99,8 +100,8 @@ class Shell:
             self.error("query cancelled")
             return
         for result in results:
-            if isinstance(result, duckdb.Error):
-                self.error(str(result))
+            if isinstance(result[0], duckdb.Error):
+                self.error(explain(result[0], result[1], self.con))
             else:
                 self.show(*result)
         if self.timer:

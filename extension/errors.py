@@ -1,0 +1,22 @@
+"""corpusql's error classes: one base, a subclass per area.
+
+:class:`CorpusqlError` is what corpusql's own entry points (the shell, ``corpusql run``,
+``materialize``, ``%%sql``) raise or print for a mistake in a query, worded for the person who
+typed it: the public function, the argument as they wrote it, and the closest valid choice.
+Which DuckDB messages become which error is decided in one place, :mod:`corpusql.explain`.
+"""
+
+from __future__ import annotations
+
+
+class CorpusqlError(Exception):
+    """A corpusql error whose message is meant for the user as it is."""
+
+
+class FunctionArgumentError(CorpusqlError, ValueError):
+    """A corpusql function or macro was called with an argument it cannot use: a column or table
+    that does not exist, a parameter it does not have, a value of the wrong type."""
+
+
+class QueryError(CorpusqlError, RuntimeError):
+    """Any other failure of a user's query, with DuckDB's message cleaned of internal details."""
