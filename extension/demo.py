@@ -148,7 +148,7 @@ def demo(out_dir: str | os.PathLike = "out", *, threads: int | None = None,
 def _result(con, out: Path, outputs: dict[str, Result]) -> DemoResult:
     (docs_in,) = con.execute("SELECT count(*) FROM docs").fetchone()
     removed = con.execute(
-        "SELECT step, any_value(regexp_replace(reason, ' of .*', ' of a kept document')), "
+        "SELECT step, min(regexp_replace(reason, ' of .*', ' of a kept document')), "
         "count(*) FROM demo_removed GROUP BY step ORDER BY min(rowid)").fetchall()
     flagged = con.execute(
         "SELECT filter, mode(reason), count(DISTINCT id) FROM demo_flags "
