@@ -89,11 +89,9 @@ def demo(out_dir: str | os.PathLike = "out", *, threads: int | None = None,
     ``progress`` (optional) is told each stage's name and polls the connection's query progress.
     """
     from .catalog import catalog
-    from .warmup import start as start_warmup
 
     progress = progress or Progress(enabled=False)
     t0 = time.perf_counter()
-    warming = start_warmup()  # the numba kernels compile while the first stages run
     out = Path(out_dir).absolute()
     out.mkdir(parents=True, exist_ok=True)
     db_final = out / DB_NAME
@@ -143,8 +141,6 @@ def demo(out_dir: str | os.PathLike = "out", *, threads: int | None = None,
     con.close()
     os.replace(db_tmp, db_final)
     Path(str(db_tmp) + ".wal").unlink(missing_ok=True)
-    if warming is not None:
-        warming.join()
     result.seconds = time.perf_counter() - t0
     return result
 
