@@ -252,3 +252,8 @@ def check(out_dir: str | os.PathLike) -> list[str]:
 
 def _complete(staging: Path) -> bool:
     return (staging / MANIFEST).is_file() and not check(staging)
+
+
+from .modfunc import callable_module  # noqa: E402
+
+callable_module(__name__, export_tokens)  # corpusql.export_tokens(...) even after this module is imported

@@ -7,7 +7,8 @@
 
 ``%%sql NAME`` also stores the DataFrame in the notebook variable ``NAME``; ``%sql SELECT ...``
 runs one line. A cell may hold several statements: all run, the last result is returned.
-Errors show DuckDB's message without a traceback.
+Errors show a message without a traceback (corpusql.explain words mistakes in corpusql
+function arguments in the user's terms).
 """
 
 from __future__ import annotations
@@ -50,8 +51,10 @@ class SqlError(Exception):
 def load_ipython_extension(ipython) -> None:
     from IPython.core.magic import register_cell_magic, register_line_magic
 
-    def show_error(exc: Exception) -> None:
-        print(f"SQL error: {exc}")
+    def show_error(exc: Exception, sql: str = "") -> None:
+        from .explain import explain
+
+        print(f"SQL error: {explain(exc, sql, _state['con'] or ipython.user_ns.get('con'))}")
 
     @register_line_magic("sql_connect")
     def sql_connect(line: str):
@@ -68,7 +71,7 @@ def load_ipython_extension(ipython) -> None:
         try:
             return _run(ipython, line)
         except duckdb.Error as exc:
-            show_error(exc)
+            show_error(exc, line)
             return None
 
     @register_cell_magic("sql")
@@ -80,7 +83,7 @@ def load_ipython_extension(ipython) -> None:
         try:
             result = _run(ipython, cell)
         except duckdb.Error as exc:
-            show_error(exc)
+            show_error(exc, cell)
             return None
         if name:
             ipython.user_ns[name] = result

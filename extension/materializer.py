@@ -170,9 +170,9 @@ def materialize(
         if lock.stale:
             recovered.insert(0, f"recovered {target}: took over the lock left by pid "
                                 f"{lock.stale}, which is no longer running")
-        plan = _plan(con, query, order_by=order_by, partition_by=partition_by,
-                     max_rows_per_file=max_rows_per_file, compression=compression,
-                     recipe=recipe)
+        plan = _worded(query, con, _plan, con, query, order_by=order_by,
+                       partition_by=partition_by, max_rows_per_file=max_rows_per_file,
+                       compression=compression, recipe=recipe)
         try:
             old, extra = existing(target)
         except Foreign as exc:
@@ -194,10 +194,25 @@ def materialize(
                 raise MaterializeError(
                     f"{target} holds an earlier corpusql output made differently: {why}; pass "
                     "overwrite=True (--overwrite) to replace it")
-        manifest = _write(con, query, target, plan)
+        manifest = _worded(query, con, _write, con, query, target, plan)
     finally:
         lock.release()
     return Result("written", target, manifest, recovered)
+
+
+def _worded(query: str, con, fn, *args, **kwargs):
+    """``fn(*args, **kwargs)``; a mistake in a corpusql function's arguments in ``query`` is
+    raised as :class:`corpusql.errors.FunctionArgumentError` in the user's words (other errors
+    as they are)."""
+    try:
+        return fn(*args, **kwargs)
+    except duckdb.Error as exc:
+        from .explain import translated
+
+        ours = translated(exc, query, con)
+        if ours is None:
+            raise
+        raise ours from exc
 
 
 def _write(con, query: str, target: Path, plan: dict[str, Any]) -> dict[str, Any]:

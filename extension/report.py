@@ -245,3 +245,8 @@ def report(out_dir: str | os.PathLike, html_path: str | os.PathLike, *,
     tmp.write_text(page, encoding="utf-8")
     os.replace(tmp, target)
     return target
+
+
+from .modfunc import callable_module  # noqa: E402
+
+callable_module(__name__, report)  # corpusql.report(...) even after this module is imported

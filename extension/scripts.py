@@ -30,7 +30,9 @@ def run_script(con: duckdb.DuckDBPyConnection, sql: str, *, path: str = "<script
             if on_result is not None and cur.description:
                 on_result(text, [d[0] for d in cur.description], cur.fetchall())
         except duckdb.Error as exc:
-            raise ScriptError(f"{path}:{line}: statement {n}: {exc}") from exc
+            from .explain import explain
+
+            raise ScriptError(f"{path}:{line}: statement {n}: {explain(exc, text, con)}") from exc
     return len(statements)
 
 

@@ -1,7 +1,7 @@
 """``corpusql shell``: an interactive SQL shell with every corpusql function loaded.
 
 Statements end with ``;`` and may span lines. Dot commands: ``.tables``, ``.schema NAME``,
-``.functions``, ``.read FILE``, ``.mode table|csv|json|markdown``, ``.timer on|off``, ``.help``,
+``.functions [NAME]``, ``.read FILE``, ``.mode table|csv|json|markdown``, ``.timer on|off``, ``.help``,
 ``.quit``. Ctrl-C cancels the running query and keeps the shell; errors print and the shell stays
 up. History is kept in ``~/.corpusql_history`` when the terminal supports it.
 
@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+import textwrap
 import time
 from pathlib import Path
 from typing import TextIO
@@ -25,18 +26,27 @@ from typing import TextIO
 import duckdb
 
 from .display import MODES, render
+from .explain import explain
 from .scripts import ScriptError, run_script
 
 HELP = """\
-.tables               list tables and views
-.schema NAME          show the columns of a table or view
-.functions            list corpusql functions and macros
-.read FILE            run the SQL statements of FILE
-.mode MODE            output mode: table, csv, json, markdown
-.timer on|off         print the run time of each statement
-.help                 this text
-.quit                 leave the shell (Ctrl-D works too)
+corpusql commands
+  .functions            every corpusql function and macro, one line each
+  .functions NAME       NAME's full signature, return type and documentation
+DuckDB shell commands this shell has
+  .tables               tables and views, schema-qualified, grouped by schema
+  .schema NAME          the columns of a table or view
+  .read FILE            run the SQL statements of FILE
+  .mode MODE            output mode: table, csv, json, markdown
+  .timer on|off         print the run time of each statement
+  .help                 this text
+  .quit                 leave the shell (Ctrl-D works too)
+DuckDB shell commands it has not: .open .output .shell .system .import .dump
+  (open another database with `corpusql shell DB`; write results with COPY or
+  `corpusql materialize`)
 Statements end with ';' and may span lines. Ctrl-C cancels a running query."""
+#: Output width of .functions and .tables (a classic terminal).
+WIDTH = 80
 #: The dot commands of a role shell: none opens a file or starts a process.
 ROLE_COMMANDS = (".tables", ".schema", ".functions", ".mode", ".timer", ".help", ".quit", ".exit")
 
@@ -78,7 +88,7 @@ class Shell:
                     if cur.description:
                         results.append(([d[0] for d in cur.description], cur.fetchall()))
             except duckdb.Error as exc:
-                results.append(exc)
+                results.append((exc, stmt.query))
             return results
 
         t0 = time.perf_counter()
@@ -90,8 +100,8 @@ class Shell:
             self.error("query cancelled")
             return
         for result in results:
-            if isinstance(result, duckdb.Error):
-                self.error(str(result))
+            if isinstance(result[0], duckdb.Error):
+                self.error(explain(result[0], result[1], self.con))
             else:
                 self.show(*result)
         if self.timer:
@@ -110,19 +120,14 @@ class Shell:
         if cmd == ".help":
             self.print(HELP)
         elif cmd == ".tables":
-            rows = self.con.execute(
-                "SELECT table_name FROM information_schema.tables "
-                "WHERE table_schema NOT IN ('information_schema', 'pg_catalog') "
-                "AND table_name NOT LIKE '\\_\\_corpusql%' ESCAPE '\\' ORDER BY 1"
-            ).fetchall()
-            self.print("\n".join(r[0] for r in rows))
+            self.print(tables_listing(self.con))
         elif cmd == ".schema":
             if not arg:
                 self.error(".schema needs a table or view name")
             else:
                 self.execute(f"DESCRIBE {arg}")
         elif cmd == ".functions":
-            self.execute("SELECT name, kind, signature, doc FROM corpusql_functions()")
+            self.print(functions_listing(self.con, arg) if arg else functions_summary(self.con))
         elif cmd == ".read":
             self.read(arg)
         elif cmd == ".mode":
@@ -194,6 +199,80 @@ class Shell:
                 self.execute(text)
         if buffer and "\n".join(buffer).strip():
             self.execute("\n".join(buffer))
+
+
+def tables_listing(con: duckdb.DuckDBPyConnection, width: int = WIDTH) -> str:
+    """``.tables``: the tables and views of every schema, grouped under the schema's name.
+
+    Names outside the default schema ``main`` of the open database are qualified as a query must
+    spell them (``corpusql.datasets``, ``temp.t``, ``other_db.main.t``); views are marked
+    ``(view)``. corpusql's internal objects (``__corpusql*``) are left out.
+    """
+    rows = con.execute(
+        "SELECT table_catalog, table_schema, table_name, table_type = 'VIEW' "
+        "FROM information_schema.tables "
+        "WHERE table_schema NOT IN ('information_schema', 'pg_catalog') "
+        "AND table_name NOT LIKE '\\_\\_corpusql%' ESCAPE '\\' ORDER BY ALL").fetchall()
+    (current,) = con.execute("SELECT current_database()").fetchone()
+    groups: dict[str, list[str]] = {}
+    for db, schema, name, is_view in rows:
+        if db == "temp":
+            prefix = "temp."
+        elif db != current:
+            prefix = f"{db}.{schema}."
+        else:
+            prefix = "" if schema == "main" else f"{schema}."
+        key = "temp" if db == "temp" else (schema if db == current else f"{db}.{schema}")
+        groups.setdefault(key, []).append(prefix + name + (" (view)" if is_view else ""))
+    if not groups:
+        return "(no tables or views)"
+    order = sorted(groups, key=lambda k: (k != "main", k == "temp", k))
+    lines = []
+    for key in order:
+        lines.append(f"{key}:" if key != "main" else "main (no schema needed):")
+        line = ""
+        for item in groups[key]:  # pack whole names (with their "(view)") into lines
+            if line and len(line) + 2 + len(item) > width:
+                lines.append(line)
+                line = ""
+            line = f"{line}  {item}" if line else f"  {item}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def functions_summary(con: duckdb.DuckDBPyConnection, width: int = WIDTH) -> str:
+    """``.functions``: one line per function, its name and the first sentence of its
+    documentation cut to fit ``width`` columns."""
+    rows = con.execute("SELECT name, doc FROM corpusql_functions() ORDER BY name").fetchall()
+    pad = max(len(name) for name, _ in rows) + 2
+    lines = []
+    for name, doc in rows:
+        summary = " ".join((doc or "").split())
+        end = summary.find(". ")
+        summary = summary[:end + 1] if end >= 0 else summary
+        room = width - pad
+        if len(summary) > room:
+            summary = summary[:room - 1].rstrip() + "\u2026"
+        lines.append(f"{name:<{pad}}{summary}".rstrip())
+    lines.append(".functions NAME shows a function's full signature and documentation.")
+    return "\n".join(lines)
+
+
+def functions_listing(con: duckdb.DuckDBPyConnection, name: str) -> str:
+    """``.functions NAME``: NAME's signature, kind, return type and documentation; an unknown
+    name gets the closest names."""
+    import difflib
+
+    rows = con.execute("SELECT name, kind, signature, return_type, doc "
+                       "FROM corpusql_functions() ORDER BY name").fetchall()
+    match = [r for r in rows if r[0] == name.strip()]
+    if not match:
+        near = difflib.get_close_matches(name.strip(), [r[0] for r in rows], n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(near)}?" if near else "; .functions lists them all"
+        return f"no corpusql function {name.strip()!r}{hint}"
+    fname, kind, signature, returns, doc = match[0]
+    body = "\n".join(textwrap.fill(p, WIDTH) for p in (doc or "").split("\n\n"))
+    return f"{signature}\n  kind: {kind}\n  returns: {returns}\n\n{body}"
 
 
 def _without_excerpt(message: str) -> str:

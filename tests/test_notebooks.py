@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -33,3 +34,10 @@ def test_notebook_executes(path, tmp_path):
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
               if o.output_type == "error" or "SQL error" in str(o.get("text", ""))]
     assert not errors, errors
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    images = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert len(images) >= 1, f"{path.name}: no figure is shown"
+    reprs = [text for o in outputs
+             for text in (o.get("text", ""), o.get("data", {}).get("text/plain", ""))
+             if re.search(r"<[\w.]+ object at 0x[0-9a-f]+>", str(text))]
+    assert not reprs, f"{path.name}: stray object reprs {reprs}"
