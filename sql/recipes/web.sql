@@ -8,7 +8,7 @@
 -- Each stage is a TEMP table named for its rows. Every record that leaves the pipeline is
 -- logged in `web_removed` (id, step, reason), the unreadable ones with file and offset, so
 -- nothing is dropped without a reason; quality rules that only flag go to `web_flags`.
--- Stages: 1. read and extract main content (read_warc -> html_extract), 2. keep target
+-- Stages: 1. read and extract main content (read_warc_text), 2. keep target
 -- languages (lang_id), 3. URL filter (blocklist), 4. quality (Gopher repetition removes; Gopher
 -- quality, C4, FineWeb flag), 5. exact dedup (normalized URL, then normalized text),
 -- 6. near dedup (MinHash LSH, Jaccard >= 0.8), 7. the release view `web_release`.
@@ -18,7 +18,8 @@ SET VARIABLE web_warc = coalesce(getvariable('web_warc'), 'crawl/*.warc.gz');
 
 CREATE TABLE IF NOT EXISTS web_blocklist (domain VARCHAR);
 
--- 1. Read every response record and extract its main content; payloads are not kept.
+-- 1. Read every response record and extract its main content in one step (read_warc_text: the
+--    same rows as html_extract over read_warc; payloads never leave the extraction workers).
 CREATE OR REPLACE TEMP TABLE web_pages AS
 SELECT
     warc_record_id AS id,
@@ -28,8 +29,8 @@ SELECT
     content_type,
     _file,
     _offset,
-    html_extract(payload, charset) AS extracted
-FROM read_warc(getvariable('web_warc'));
+    {'text': text, 'reason': reason, 'title': title, 'lang': lang} AS extracted
+FROM read_warc_text(getvariable('web_warc'));
 
 CREATE OR REPLACE TEMP TABLE web_removed AS
 SELECT _file || '@' || _offset AS id, 'read' AS step, reason
