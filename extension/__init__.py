@@ -10,8 +10,8 @@ __version__ = "0.1.0"
 
 from .connect import connect, set_memory_budget
 
-__all__ = ["__version__", "catalog", "connect", "export_tokens", "materialize", "report",
-           "set_memory_budget", "verify"]
+__all__ = ["__version__", "catalog", "connect", "export_tokens", "materialize",
+           "register_embedding_model", "report", "set_memory_budget", "verify"]
 
 
 def __getattr__(name: str):
@@ -27,6 +27,10 @@ def __getattr__(name: str):
         from .export_tokens import export_tokens
 
         return export_tokens
+    if name == "register_embedding_model":
+        from .udfs.embed_models import register_embedding_model
+
+        return register_embedding_model
     if name == "catalog":
         import importlib
 

@@ -240,6 +240,19 @@ DIVERSITY: list = [
                    "[0, 0], NULL])::FLOAT[][]"}),
 ]
 
+# --- meaning as a column: embeddings and clustering (issue 14) -------------------------------
+from corpusql.udfs import embed as embed_kernels  # noqa: E402 - kept in this section
+
+SEMANTIC: list = [
+    fn("embed", embed_kernels.embed, [
+        TEXT,
+        _const("model", "VARCHAR", "minilm"),
+        _const("max_length", "INTEGER", 256, low=4, high=512),
+        _const("strategy", "VARCHAR", "first", choices=embed_kernels.STRATEGIES),
+        _const("batch_size", "INTEGER", 64, low=1, high=4096),
+    ], f"FLOAT[{embed_kernels.DIM}]"),
+]
+
 # --- web: HTML and URLs (issue 20; the WARC reader is bound in corpusql.web) ------------------
 from corpusql.udfs import html as html_kernels  # noqa: E402 - kept in this section
 from corpusql.udfs import url as url_kernels  # noqa: E402
@@ -266,4 +279,5 @@ WEB: list = [
     fn("url_registered_domain", url_kernels.url_registered_domain, [_URL], "VARCHAR"),
 ]
 
-REGISTRY = Registry([*FOUNDATION, *NEAR_DUP, *QUALITY, *MODELS, *PII, *TOKENS, *DIVERSITY, *WEB])
+REGISTRY = Registry([*FOUNDATION, *NEAR_DUP, *QUALITY, *MODELS, *PII, *TOKENS, *DIVERSITY, *WEB,
+                     *SEMANTIC])
