@@ -10,7 +10,8 @@ Reports:
   (b) one spherical k-means iteration (lloyd_step) over --kmeans-rows x 384 float32 with
       k = 1000 vs the same-shape matrix product alone;
   (c) semantic_dup_clusters through SQL on --dedup-rows synthetic 384-d embeddings (given
-      embeddings, planted near copies) vs one kmeans fit through SQL, with peak memory;
+      embeddings, planted near copies) vs one kmeans fit through SQL, each in its own process
+      with its peak memory (the data itself included);
   (d) on a slice of neardup-dev (--docs documents: every injected copy's source with its
       'format', 'exact', 'words' and 'span' copies first, then other documents by id),
       embedded once at 128 tokens and cached: recall of SemDeDup's pairs against brute-force
@@ -23,7 +24,10 @@ The machine is shared, so absolute numbers are noisy: read the ratios, measured 
 from __future__ import annotations
 
 import argparse
+import json
 import resource
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -92,8 +96,8 @@ def kmeans_iteration(n: int, k: int = 1000, dim: int = 384) -> dict:
             "ratio": step / matmul}
 
 
-def dedup_scale(con, n: int, dim: int = 384) -> dict:
-    """(c): semantic_dup_clusters vs one kmeans fit, through SQL, on given embeddings."""
+def _synthetic(con, n: int, dim: int = 384) -> int:
+    """Register ``dedup_emb``: n random 384-d embeddings, 5% of them planted near copies."""
     rng = np.random.default_rng(1)
     x = rng.standard_normal((n, dim), dtype=np.float32)
     copies = rng.choice(n, n // 20, replace=False)
@@ -101,17 +105,39 @@ def dedup_scale(con, n: int, dim: int = 384) -> dict:
     flat = pa.array(x.ravel(), pa.float32())
     con.register("dedup_emb", pa.table({"id": pa.array(np.arange(n)),
                                         "e": pa.FixedSizeListArray.from_arrays(flat, dim)}))
-    k = K.default_clusters(n)
-    t0 = time.perf_counter()
-    con.execute(f"SELECT count(*) FROM kmeans('dedup_emb', 'e', {k})").fetchall()
-    fit = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    removed = con.execute("SELECT count(*) FILTER (WHERE NOT is_kept) FROM "
-                          "semantic_dup_clusters('dedup_emb', 'e', 'id')").fetchall()[0][0]
-    dedup = time.perf_counter() - t0
-    return {"rows": n, "n_clusters": k, "kmeans_fit_s": fit, "semantic_dup_clusters_s": dedup,
-            "ratio": dedup / fit, "removed": removed, "planted": len(copies) // 2,
-            "peak_rss_gb": _peak_gb()}
+    return len(copies) // 2
+
+
+def child(step: str, n: int) -> None:
+    """One step of (c) in this process, printing its seconds and the process's peak memory."""
+    con = corpusql.connect()
+    try:
+        planted = _synthetic(con, n)
+        base = _peak_gb()
+        k = K.default_clusters(n)
+        t0 = time.perf_counter()
+        if step == "fit":
+            con.execute(f"SELECT count(*) FROM kmeans('dedup_emb', 'e', {k})").fetchall()
+            removed = None
+        else:
+            removed = con.execute("SELECT count(*) FILTER (WHERE NOT is_kept) FROM "
+                                  "semantic_dup_clusters('dedup_emb', 'e', 'id')").fetchall()[0][0]
+        print(json.dumps({"seconds": time.perf_counter() - t0, "peak_rss_gb": _peak_gb(),
+                          "rss_after_data_gb": base, "removed": removed, "planted": planted,
+                          "n_clusters": k}))
+    finally:
+        con.close()
+
+
+def dedup_scale(n: int) -> dict:
+    """(c): semantic_dup_clusters vs one kmeans fit through SQL, each in its own process."""
+    out = {}
+    for step in ("fit", "dedup"):
+        run = subprocess.run([sys.executable, __file__, "--child", step, "--dedup-rows", str(n)],
+                             capture_output=True, text=True, check=True)
+        out[step] = json.loads(run.stdout.strip().splitlines()[-1])
+    out["ratio"] = out["dedup"]["seconds"] / out["fit"]["seconds"]
+    return out
 
 
 def _slice(data: Path, docs: int) -> pa.Table:
@@ -208,7 +234,11 @@ def main() -> None:
     p.add_argument("--dedup-rows", type=int, default=100_000)
     p.add_argument("--cache", type=Path, default=Path("/tmp/corpusql-bench-semantic"))
     p.add_argument("--only", default="abcd")
+    p.add_argument("--child", choices=("fit", "dedup"), help=argparse.SUPPRESS)
     args = p.parse_args()
+    if args.child:
+        child(args.child, args.dedup_rows)
+        return
     con = corpusql.connect()
     try:
         if "a" in args.only:
@@ -220,7 +250,7 @@ def main() -> None:
         if "b" in args.only:
             print("(b) kmeans iteration", kmeans_iteration(args.kmeans_rows), flush=True)
         if "c" in args.only:
-            print("(c) semantic dedup at scale", dedup_scale(con, args.dedup_rows), flush=True)
+            print("(c) semantic dedup at scale", dedup_scale(args.dedup_rows), flush=True)
         if "d" in args.only:
             q = slice_quality(con, args.data, args.docs, args.cache)
             print("(d) slice", {k: v for k, v in q.items() if k not in ("recall",)}, flush=True)

@@ -25,11 +25,15 @@ WITH sd_docs AS MATERIALIZED (
     SELECT
         r[id_col] AS id,
         CASE WHEN keep_by IS NULL THEN NULL ELSE r[keep_by] END AS priority,
-        CAST(r[emb_col] AS FLOAT[]) AS vector,
         CASE WHEN r[emb_col] IS NULL THEN NULL
              ELSE count(r[emb_col]) OVER (ORDER BY r[id_col] ROWS UNBOUNDED PRECEDING) - 1 END AS node,
         -row_number() OVER (ORDER BY r[id_col]) AS own_component
     FROM query_table(tbl) AS r
+),
+sd_vectors AS (  -- straight from the table: the vectors are not held twice
+    SELECT list(CAST(r[emb_col] AS FLOAT[]) ORDER BY r[id_col]) AS vectors
+    FROM query_table(tbl) AS r
+    WHERE r[emb_col] IS NOT NULL
 ),
 sd_result AS MATERIALIZED (
     SELECT CASE
@@ -39,7 +43,7 @@ sd_result AS MATERIALIZED (
         WHEN keep IS NULL OR keep NOT IN ('first', 'farthest') THEN error(
             'semantic_dup_clusters: keep = ' || coalesce('''' || keep || '''', 'NULL')
             || ' is not one of ''first'' (highest keep_by, then smallest id) or ''farthest'' (least similar to its centroid)')
-        ELSE semdedup_pairs((SELECT list(vector ORDER BY node) FROM sd_docs WHERE node IS NOT NULL),
+        ELSE semdedup_pairs((SELECT vectors FROM sd_vectors),
                             eps := eps, n_clusters := n_clusters, seed := seed, iters := iters)
     END AS result
 ),

@@ -17,8 +17,12 @@
 -- duckdb-only: query_table() to take a table name; row[col] to take a column by name; error()
 CREATE OR REPLACE MACRO semantic_dup_pairs(tbl, emb_col, id_col, eps := 0.05, n_clusters := NULL, seed := 1, iters := 20) AS TABLE
 WITH sp_rows AS MATERIALIZED (
-    SELECT r[id_col] AS id, CAST(r[emb_col] AS FLOAT[]) AS vector,
-           row_number() OVER (ORDER BY r[id_col]) - 1 AS node
+    SELECT r[id_col] AS id, row_number() OVER (ORDER BY r[id_col]) - 1 AS node
+    FROM query_table(tbl) AS r
+    WHERE r[emb_col] IS NOT NULL
+),
+sp_vectors AS (  -- straight from the table: the vectors are not held twice
+    SELECT list(CAST(r[emb_col] AS FLOAT[]) ORDER BY r[id_col]) AS vectors
     FROM query_table(tbl) AS r
     WHERE r[emb_col] IS NOT NULL
 ),
@@ -27,7 +31,7 @@ sp_result AS MATERIALIZED (
         WHEN eps IS NULL OR eps <= 0 OR eps >= 1 THEN error(
             'semantic_dup_pairs: eps = ' || coalesce(CAST(eps AS VARCHAR), 'NULL')
             || ' is outside (0, 1); pairs with cosine similarity above 1 - eps are duplicates (SemDeDup''s usual eps: 0.05)')
-        ELSE semdedup_pairs((SELECT list(vector ORDER BY node) FROM sp_rows), eps := eps,
+        ELSE semdedup_pairs((SELECT vectors FROM sp_vectors), eps := eps,
                             n_clusters := n_clusters, seed := seed, iters := iters)
     END AS result
 ),

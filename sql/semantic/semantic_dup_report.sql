@@ -20,10 +20,14 @@ WITH sr_docs AS MATERIALIZED (
     SELECT
         r[id_col] AS id,
         CASE WHEN source_col IS NULL THEN NULL ELSE CAST(r[source_col] AS VARCHAR) END AS source,
-        CAST(r[emb_col] AS FLOAT[]) AS vector,
         CASE WHEN r[emb_col] IS NULL THEN NULL
              ELSE count(r[emb_col]) OVER (ORDER BY r[id_col] ROWS UNBOUNDED PRECEDING) - 1 END AS node
     FROM query_table(tbl) AS r
+),
+sr_vectors AS (  -- straight from the table: the vectors are not held twice
+    SELECT list(CAST(r[emb_col] AS FLOAT[]) ORDER BY r[id_col]) AS vectors
+    FROM query_table(tbl) AS r
+    WHERE r[emb_col] IS NOT NULL
 ),
 sr_eps AS (
     SELECT DISTINCT CAST(unnest(coalesce(eps_values, [0.02, 0.05, 0.1])) AS DOUBLE) AS eps
@@ -33,7 +37,7 @@ sr_result AS MATERIALIZED (
         WHEN (SELECT count(*) FILTER (WHERE eps IS NULL OR eps <= 0 OR eps >= 1) FROM sr_eps) > 0 THEN error(
             'semantic_dup_report: every eps must be strictly between 0 and 1, got '
             || CAST(coalesce(eps_values, [0.02, 0.05, 0.1]) AS VARCHAR))
-        ELSE semdedup_pairs((SELECT list(vector ORDER BY node) FROM sr_docs WHERE node IS NOT NULL),
+        ELSE semdedup_pairs((SELECT vectors FROM sr_vectors),
                             eps := (SELECT max(eps) FROM sr_eps), n_clusters := n_clusters,
                             seed := seed, iters := iters)
     END AS result
