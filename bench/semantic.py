@@ -17,7 +17,9 @@ Reports:
       embedded once at 128 tokens and cached: recall of SemDeDup's pairs against brute-force
       all-pairs cosine per n_clusters, the injected copies found at eps 0.05, the 'words' and
       'span' copies it finds that MinHash at 0.8 misses, and the word 5-gram Jaccard bands of
-      up to 200 removed pairs per eps (a proxy for precision).
+      up to 200 removed pairs per eps (a proxy for precision);
+  (e) (--only e) k_center_greedy(k = 100) over the --dedup-rows synthetic embeddings, in its
+      own process, with its peak memory.
 The machine is shared, so absolute numbers are noisy: read the ratios, measured in the same run.
 """
 
@@ -116,7 +118,11 @@ def child(step: str, n: int) -> None:
         base = _peak_gb()
         k = K.default_clusters(n)
         t0 = time.perf_counter()
-        if step == "fit":
+        if step == "kcenter":
+            con.execute("SELECT count(*) FROM k_center_greedy('dedup_emb', 'id', 'e', 100)"
+                        ).fetchall()
+            removed = None
+        elif step == "fit":
             con.execute(f"SELECT count(*) FROM kmeans('dedup_emb', 'e', {k})").fetchall()
             removed = None
         else:
@@ -129,14 +135,15 @@ def child(step: str, n: int) -> None:
         con.close()
 
 
-def dedup_scale(n: int) -> dict:
+def dedup_scale(n: int, steps=("fit", "dedup")) -> dict:
     """(c): semantic_dup_clusters vs one kmeans fit through SQL, each in its own process."""
     out = {}
-    for step in ("fit", "dedup"):
+    for step in steps:
         run = subprocess.run([sys.executable, __file__, "--child", step, "--dedup-rows", str(n)],
                              capture_output=True, text=True, check=True)
         out[step] = json.loads(run.stdout.strip().splitlines()[-1])
-    out["ratio"] = out["dedup"]["seconds"] / out["fit"]["seconds"]
+    if "dedup" in out:
+        out["ratio"] = out["dedup"]["seconds"] / out["fit"]["seconds"]
     return out
 
 
@@ -234,7 +241,7 @@ def main() -> None:
     p.add_argument("--dedup-rows", type=int, default=100_000)
     p.add_argument("--cache", type=Path, default=Path("/tmp/corpusql-bench-semantic"))
     p.add_argument("--only", default="abcd")
-    p.add_argument("--child", choices=("fit", "dedup"), help=argparse.SUPPRESS)
+    p.add_argument("--child", choices=("fit", "dedup", "kcenter"), help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
         child(args.child, args.dedup_rows)
@@ -251,6 +258,9 @@ def main() -> None:
             print("(b) kmeans iteration", kmeans_iteration(args.kmeans_rows), flush=True)
         if "c" in args.only:
             print("(c) semantic dedup at scale", dedup_scale(args.dedup_rows), flush=True)
+        if "e" in args.only:
+            print("(e) k_center_greedy k=100", dedup_scale(args.dedup_rows, ("kcenter",)),
+                  flush=True)
         if "d" in args.only:
             q = slice_quality(con, args.data, args.docs, args.cache)
             print("(d) slice", {k: v for k, v in q.items() if k not in ("recall",)}, flush=True)
