@@ -7,10 +7,11 @@
 -- kmeans_assign (one matrix product per block). NULL `emb` gives NULL. Fails naming both
 -- dimensions when `emb` and the centroids differ in length.
 --
+-- tables: centroids
 -- returns: centroid_id
 -- source: the assignment step of spherical k-means (Dhillon & Modha 2001)
 -- duckdb-only: query_table() to take a table name
-CREATE OR REPLACE MACRO nearest_centroid(emb, centroids) AS (
+CREATE OR REPLACE MACRO nearest_centroid(emb, centroids) AS CASE WHEN emb IS NULL THEN NULL ELSE (
     SELECT CASE
         WHEN len(CAST(emb AS FLOAT[])) <> len(CAST(c.centroid AS FLOAT[])) THEN error(
             'nearest_centroid: the embedding has ' || CAST(len(CAST(emb AS FLOAT[])) AS VARCHAR)
@@ -19,7 +20,6 @@ CREATE OR REPLACE MACRO nearest_centroid(emb, centroids) AS (
         ELSE c.centroid_id
     END
     FROM query_table(centroids) AS c
-    WHERE emb IS NOT NULL
     ORDER BY list_cosine_similarity(CAST(emb AS FLOAT[]), CAST(c.centroid AS FLOAT[])) DESC, c.centroid_id
     LIMIT 1
-);
+) END;
