@@ -10,7 +10,7 @@ __version__ = "0.1.0"
 
 from .connect import connect, set_memory_budget
 
-__all__ = ["__version__", "catalog", "connect", "export_tokens", "materialize",
+__all__ = ["__version__", "annotate", "catalog", "connect", "export_tokens", "materialize",
            "register_embedding_model", "report", "set_memory_budget", "verify"]
 
 
@@ -27,6 +27,10 @@ def __getattr__(name: str):
         from .export_tokens import export_tokens
 
         return export_tokens
+    if name == "annotate":
+        from .annotations import annotate
+
+        return annotate
     if name == "register_embedding_model":
         from .udfs.embed_models import register_embedding_model
 
