@@ -114,10 +114,12 @@ def functions_used(query: str, views: dict[str, str]) -> dict[str, str]:
 
 
 def models_used(sql: str) -> dict[str, str]:
-    """{path: sha256} of the model files read by ``onnx_score``/``quality_score``/``lang_id``."""
+    """{path: sha256} of the model files read by ``onnx_score``/``quality_score``/``lang_id``
+    and ``embed`` (its model and tokenizer files)."""
+    from .udfs.embed_models import models_in_sql as embed_models_in_sql
     from .udfs.onnx_score import models_in_sql
 
-    return models_in_sql(sql)
+    return dict(sorted({**models_in_sql(sql), **embed_models_in_sql(sql)}.items()))
 
 
 def versions() -> dict[str, str]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import re
 import threading
 from dataclasses import dataclass
 from importlib import resources
@@ -216,3 +217,28 @@ def register_embedding_model(name: str, onnx_path: str, tokenizer_path: str,
             _REGISTERED[name] = previous
         raise
     return digest
+
+
+_EMBED_CALL = re.compile(r"\bembed\s*\(", re.IGNORECASE)
+_MODEL_LITERAL = re.compile(r"\bmodel\s*:=\s*'((?:[^']|'')*)'", re.IGNORECASE)
+
+
+def models_in_sql(sql: str) -> dict[str, str]:
+    """{file path: sha256} of the model and tokenizer files a SQL text's ``embed(`` calls read.
+
+    Counts the built-in 'minilm' (when installed) and every registered model named by a
+    ``model := '...'`` literal; files that cannot be read are left out (the query reports them).
+    """
+    if not _EMBED_CALL.search(sql):
+        return {}
+    names = {"minilm"} | {m.replace("''", "'") for m in _MODEL_LITERAL.findall(sql)}
+    out = {}
+    for name in sorted(names):
+        try:
+            s = spec(name)
+        except EmbedModelError:
+            continue
+        for path in (s.onnx_path, s.tokenizer_path):
+            if os.path.isfile(path):
+                out[path] = file_sha256(path, "embed", "model")
+    return out

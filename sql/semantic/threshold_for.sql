@@ -71,7 +71,7 @@ SELECT
     ch.threshold,
     ch.rule,
     ch.n_scored,
-    coalesce(c.n_kept, 0) AS n_kept,
+    CAST(coalesce(c.n_kept, 0) AS BIGINT) AS n_kept,
     coalesce(c.n_kept / nullif(ch.n_scored, 0), 0.0) AS kept_fraction,
     CASE WHEN label_col IS NULL THEN NULL ELSE c.pos_kept / nullif(c.labelled_kept, 0) END AS precision,
     CASE WHEN label_col IS NULL THEN NULL ELSE c.pos_kept / nullif(ch.n_pos, 0) END AS recall

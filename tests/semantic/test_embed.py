@@ -208,3 +208,11 @@ def test_registered_model_pooling_hashes_and_dimensions(con, tmp_path):
         _sql_embed(con, SENTENCES[:1], model="tiny")
     with pytest.raises(Exception, match="no embedding model 'nope'"):
         _sql_embed(con, SENTENCES[:1], model="nope")
+
+
+def test_manifest_records_the_embedding_model_and_tokenizer(con, tmp_path):
+    query = "SELECT embed(t) AS e FROM (VALUES ('a short text')) v(t)"
+    res = corpusql.materialize(con, query, tmp_path / "out")
+    s = M.spec("minilm")
+    assert res.manifest["models"] == {s.onnx_path: M.MINILM_ONNX_SHA256,
+                                      s.tokenizer_path: M.MINILM_TOKENIZER_SHA256}
