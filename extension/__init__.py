@@ -11,7 +11,7 @@ __version__ = "0.1.0"
 from .connect import connect, set_memory_budget
 
 __all__ = ["__version__", "annotate", "catalog", "connect", "export_tokens", "materialize",
-           "register_embedding_model", "report", "set_memory_budget", "verify"]
+           "register_embedding_model", "report", "set_memory_budget", "train_linear_head", "verify"]
 
 
 def __getattr__(name: str):
@@ -27,10 +27,10 @@ def __getattr__(name: str):
         from .export_tokens import export_tokens
 
         return export_tokens
-    if name == "annotate":
-        from .annotations import annotate
+    if name in ("annotate", "train_linear_head"):
+        from .annotations import annotate, train_linear_head
 
-        return annotate
+        return annotate if name == "annotate" else train_linear_head
     if name == "register_embedding_model":
         from .udfs.embed_models import register_embedding_model
 
