@@ -9,8 +9,9 @@ from __future__ import annotations
 from .connect import connect, set_memory_budget
 from .version import __version__
 
-__all__ = ["__version__", "catalog", "connect", "export_tokens", "materialize", "report",
-           "register", "register_macro", "set_memory_budget", "to_datasketch", "verify"]
+__all__ = ["__version__", "annotate", "catalog", "connect", "export_tokens", "materialize",
+           "register", "register_embedding_model", "register_macro", "report",
+           "set_memory_budget", "to_datasketch", "train_linear_head", "verify"]
 
 
 def __getattr__(name: str):
@@ -34,6 +35,14 @@ def __getattr__(name: str):
         from .sketches import to_datasketch
 
         return to_datasketch
+    if name in ("annotate", "train_linear_head"):
+        from .annotations import annotate, train_linear_head
+
+        return annotate if name == "annotate" else train_linear_head
+    if name == "register_embedding_model":
+        from .udfs.embed_models import register_embedding_model
+
+        return register_embedding_model
     if name == "catalog":
         import importlib
 

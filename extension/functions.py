@@ -243,6 +243,41 @@ DIVERSITY: list = [
                    "[0, 0], NULL])::FLOAT[][]"}),
 ]
 
+# --- meaning as a column: embeddings and clustering (issue 14) -------------------------------
+from corpusql.udfs import embed as embed_kernels  # noqa: E402 - kept in this section
+from corpusql.udfs import kmeans as kmeans_kernels  # noqa: E402
+
+_VECTORS = Param("vectors", "FLOAT[][]")
+_VECTORS_EX = {"vectors": "if(text IS NULL, NULL, [[length(text) % 7, 1], [2, length(text) % 5], "
+                          "[0, 0], [1, 1]])::FLOAT[][]"}
+
+SEMANTIC: list = [
+    fn("embed", embed_kernels.embed, [
+        TEXT,
+        _const("model", "VARCHAR", "minilm"),
+        _const("max_length", "INTEGER", 256, low=4, high=512),
+        _const("strategy", "VARCHAR", "first", choices=embed_kernels.STRATEGIES),
+        _const("batch_size", "INTEGER", 64, low=1, high=4096),
+    ], f"FLOAT[{embed_kernels.DIM}]"),
+    fn("kmeans_fit", kmeans_kernels.kmeans_fit, [
+        _VECTORS,
+        _const("k", "INTEGER", 8, low=1),
+        _const("seed", "BIGINT", 1),
+        _const("iters", "INTEGER", 20, low=0, high=10_000),
+    ], "STRUCT(centroid_id INTEGER, centroid FLOAT[], size BIGINT)[]", examples=_VECTORS_EX),
+    fn("kmeans_nearest", kmeans_kernels.kmeans_nearest, [_VECTORS, Param("centroids", "FLOAT[][]")],
+       "STRUCT(centroid_id INTEGER, similarity FLOAT)[]", examples={
+           **_VECTORS_EX, "centroids": "if(text IS NULL, NULL, [[1, 0], [0, 1]])::FLOAT[][]"}),
+    fn("semdedup_pairs", kmeans_kernels.semdedup_pairs, [
+        _VECTORS,
+        _const("eps", "DOUBLE", 0.05, low=0.0, high=1.0),
+        _const("n_clusters", "INTEGER", None, nullable=True, low=1),
+        _const("seed", "BIGINT", 1),
+        _const("iters", "INTEGER", 20, low=0, high=10_000),
+    ], "STRUCT(cluster INTEGER[], similarity FLOAT[], a INTEGER[], b INTEGER[], "
+       "pair_similarity FLOAT[])", examples=_VECTORS_EX),
+]
+
 # --- web: HTML and URLs (issue 20; the WARC reader is bound in corpusql.web) ------------------
 from corpusql.udfs import html as html_kernels  # noqa: E402 - kept in this section
 from corpusql.udfs import url as url_kernels  # noqa: E402
@@ -285,4 +320,5 @@ LINE_DEDUP: list = [
        "VARCHAR", null="kernel", examples={"spans": "[[0, least(length(text), 3)]]"}),
 ]
 
-REGISTRY = Registry([*FOUNDATION, *NEAR_DUP, *QUALITY, *MODELS, *PII, *TOKENS, *DIVERSITY, *WEB, *LINE_DEDUP])
+REGISTRY = Registry([*FOUNDATION, *NEAR_DUP, *QUALITY, *MODELS, *PII, *TOKENS, *DIVERSITY, *WEB,
+                     *SEMANTIC, *LINE_DEDUP])

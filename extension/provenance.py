@@ -122,14 +122,18 @@ def models_used(query: str, recipe: str | None = None) -> dict[str, str]:
     """{model file path: sha256} of the model files the query's (and recipe's) calls read.
 
     A registry function reads its ``model_files`` (bundled: ``lang_id``'s langid.npz,
-    ``quality_score``'s quality.onnx) and, when it has a ``model`` parameter (``onnx_score``),
-    the model a call names, by name (``model := '...'``) or position, else the default. Files
+    ``quality_score``'s quality.onnx) and, when it has a ``model`` parameter (``onnx_score``;
+    ``embed``, whose model is an ONNX file and a tokenizer), the model a call names, by name (``model := '...'``) or position, else the default. Files
     that do not exist are left out (the query itself reports them); a model given as an
     expression, not a literal, cannot be known from the text and is not recorded.
     """
     from .functions import REGISTRY
+    from .udfs import embed_models
     from .udfs.onnx_score import model_sha256, resolve
     from .udfs.paths import bundled_file
+
+    #: How a function's ``model`` argument names its files (default: onnx_score's resolve).
+    model_files = {"embed": embed_models.model_paths}
 
     readers = {f.name: f for f in REGISTRY
                if f.model_files or any(p.name == "model" for p in f.params)}
@@ -154,7 +158,7 @@ def models_used(query: str, recipe: str | None = None) -> dict[str, str]:
         else:
             model = f.params[at].default
         if model is not None:
-            paths.add(resolve(model))
+            paths.update(model_files.get(call.name, lambda m: [resolve(m)])(model))
     return {p: model_sha256(p) for p in sorted(paths) if os.path.isfile(p)}
 
 

@@ -46,7 +46,7 @@ SCALARS: dict[str, SparkType] = {
     "UBIGINT": SparkType("DECIMAL(20,0)", pa.uint64(), pa.decimal128(20, 0)),
 }
 
-_TOKEN = re.compile(r'\s*("(?:[^"]|"")*"|[A-Za-z_][A-Za-z0-9_]*|\[\]|[(),])')
+_TOKEN = re.compile(r'\s*("(?:[^"]|"")*"|[A-Za-z_][A-Za-z0-9_]*|\[[0-9]*\]|[(),])')
 
 
 def spark_type(sql_type: str) -> SparkType:
@@ -84,8 +84,10 @@ def _parse(sql_type: str, tokens: list[str], pos: int) -> tuple[SparkType, int]:
         raise SparkTypeError(
             f"SQL type {tokens[pos - 1]} (in {sql_type!r}) has no Spark mapping; "
             f"mapped types: {known}, lists T[] and STRUCT(...)")
-    while pos < len(tokens) and tokens[pos] == "[]":
-        t = SparkType(f"ARRAY<{t.ddl}>", pa.list_(t.kernel), pa.list_(t.spark))
+    while pos < len(tokens) and tokens[pos].startswith("["):
+        size = tokens[pos][1:-1]  # T[N], a fixed-size array, is an ARRAY<T> in Spark
+        kernel = pa.list_(t.kernel, int(size)) if size else pa.list_(t.kernel)
+        t = SparkType(f"ARRAY<{t.ddl}>", kernel, pa.list_(t.spark))
         pos += 1
     return t, pos
 

