@@ -21,7 +21,7 @@ from typing import Any
 
 import duckdb
 
-from . import faults, parquet_copy, provenance, swap
+from . import faults, fingerprints, licences, parquet_copy, provenance, swap
 from .output_diff import Foreign, differences, existing, some
 from .outputs_lock import LockBusy, OutputLock, holder, lock_path, try_lock
 
@@ -145,6 +145,9 @@ def materialize(
     force: bool = False,
     recipe: str | None = None,
     lock_timeout: float | None = None,
+    public: bool = False,
+    versioned: bool = False,
+    keep: int | None = None,
 ) -> Result:
     """Write ``query``'s rows as Parquet under ``out_dir``, atomically, with ``_manifest.json``.
 
@@ -160,8 +163,22 @@ def materialize(
     One writer per target: a second one waits up to ``lock_timeout`` seconds (default 0, or
     ``$CORPUSQL_LOCK_TIMEOUT``) for the first, then fails naming it. Leftovers of a writer that
     was killed are repaired first; ``Result.recovered`` says how.
+    ``public=True`` refuses to write when an input is not redistributable (corpusql.licences).
+    ``versioned=True`` writes ``out_dir/vNNNN/`` and moves ``out_dir/current`` to it, keeping
+    ``keep`` versions (corpusql.releases).
     """
+    if versioned:
+        from .releases import materialize_versioned
+
+        return materialize_versioned(
+            con, query, out_dir, keep=keep, partition_by=partition_by,
+            max_rows_per_file=max_rows_per_file, compression=compression, order_by=order_by,
+            force=force, recipe=recipe, lock_timeout=lock_timeout, public=public)
     query = query.strip().rstrip(";").strip()
+    if public:
+        from .licences import refuse_public
+
+        refuse_public(con, query, f"materialize to {out_dir}")
     target = Path(out_dir).absolute()
     compression = compression.lower()
     if compression not in COMPRESSIONS:
@@ -233,6 +250,8 @@ def _write(con, query: str, target: Path, plan: dict[str, Any]) -> dict[str, Any
             "files": files,
             "total_rows": sum(f["rows"] for f in files),
             "total_bytes": sum(f["bytes"] for f in files),
+            "licences": licences.release_status(plan),
+            "index": {"fingerprints": fingerprints.write(con, staging, files, plan)},
         }
         with open(staging / MANIFEST, "w", encoding="utf-8") as f:
             json.dump(manifest, f, indent=2, sort_keys=True)
@@ -280,6 +299,13 @@ def _check(target: Path) -> tuple[int, list[str]]:
             continue
         if rows != entry["rows"]:
             problems.append(f"{path}: {rows} rows != manifest {entry['rows']}")
+    for entry in (manifest.get("index") or {}).values():  # side files (fingerprints.py)
+        listed.add(entry["path"])
+        path = target / entry["path"]
+        if not path.is_file():
+            problems.append(f"{path}: missing")
+        elif sha256_file(path) != entry["sha256"]:
+            problems.append(f"{path}: sha256 differs from the manifest")
     for path in sorted(target.rglob("*.parquet")):
         rel = path.relative_to(target).as_posix()
         if rel not in listed:
@@ -315,7 +341,9 @@ def verify(out_dir: str | os.PathLike) -> VerifyReport:
     Files missing, changed, or present but not in the manifest are reported as problems.
     Leftovers of a materialization that was killed are repaired first (``recovered``).
     """
-    target = Path(out_dir)
+    from .releases import resolve
+
+    target = resolve(out_dir)  # a versioned release's root: its current version
     report = VerifyReport(target)
     report.recovered, _ = _recover_unlocked(target.absolute())
     report.checked, report.problems = _check(target)
@@ -338,7 +366,9 @@ class OutputStatus:
 
 def status(out_dir: str | os.PathLike) -> OutputStatus:
     """Repair a killed writer's leftovers, then describe and verify the output at ``out_dir``."""
-    target = Path(out_dir)
+    from .releases import resolve
+
+    target = resolve(out_dir)  # a versioned release's root: its current version
     recovered, writer = _recover_unlocked(target.absolute())
     if writer is None and lock_path(target.absolute()).exists():
         lock = try_lock(target.absolute())

@@ -58,6 +58,7 @@ def existing(target: Path) -> tuple[dict[str, Any] | None, list[str]]:
         raise Foreign(f"{target / MANIFEST} is not a corpusql manifest (no 'files' "
                                f"list); {keep}")
     listed = {f.get("path") for f in manifest["files"] if isinstance(f, dict)} | {MANIFEST}
+    listed |= {f.get("path") for f in (manifest.get("index") or {}).values()}
     extra = sorted(p.relative_to(target).as_posix() for p in target.rglob("*")
                    if not p.is_dir() and p.relative_to(target).as_posix() not in listed)
     return manifest, extra

@@ -1,0 +1,86 @@
+"""``corpusql releases list|show|rollback`` and ``corpusql takedown``: a thin skin over
+:mod:`corpusql.releases` and :mod:`corpusql.takedown`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+
+def _releases_list(args) -> int:
+    from .releases import list_versions
+
+    for v in list_versions(args.path):
+        when = datetime.fromtimestamp(v.created, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        print(f"{'*' if v.current else ' '} {v.version}\t{v.rows} rows\t{when} UTC\t"
+              f"{v.takedowns} takedowns")
+    return 0
+
+
+def _releases_show(args) -> int:
+    from .releases import resolve
+
+    where = resolve(args.path) if args.version is None else Path(args.path) / args.version
+    man = json.loads((where / "_manifest.json").read_text("utf-8"))
+    print(f"{where.resolve()}: {man.get('total_rows')} rows in {len(man.get('files', []))} files")
+    lic = man.get("licences") or {}
+    print(f"  redistributable: {lic.get('redistributable', 'unknown')}")
+    for why in lic.get("why") or []:
+        print(f"    {why}")
+    for name, rec in sorted((man.get("datasets") or {}).items()):
+        terms = rec.get("licence") or {}
+        print(f"  dataset {name}: licence {terms.get('licence', 'unknown')}, redistributable "
+              f"{terms.get('redistributable', 'unknown')}")
+    for t in man.get("takedowns") or []:
+        print(f"  takedown {t['request_id']}: {t['removed']} removed ({t['reason']}; match "
+              f"{json.dumps(t['match'], sort_keys=True)})")
+    return 0
+
+
+def _releases_rollback(args) -> int:
+    from .releases import rollback
+
+    now = rollback(args.path, args.version)
+    print(f"{args.path}: current -> {now}")
+    return 0
+
+
+def _guard(fn):
+    def run(args) -> int:
+        from .materializer import MaterializeError
+        from .releases import ReleaseError
+
+        try:
+            return fn(args)
+        except (ReleaseError, MaterializeError, OSError, ValueError) as exc:
+            print(f"corpusql: error: {exc}", file=sys.stderr)
+            return 1
+
+    return run
+
+
+def add_provenance_commands(subparsers) -> None:
+    """Register ``releases list|show|rollback`` and ``takedown``."""
+    rel = subparsers.add_parser("releases", help="versions of a versioned release")
+    sub = rel.add_subparsers(dest="releases_command", required=True)
+    p = sub.add_parser("list", help="versions, oldest first (* marks current)")
+    p.add_argument("path")
+    p.set_defaults(func=_guard(_releases_list))
+    p = sub.add_parser("show", help="rows, licences and takedowns of a version")
+    p.add_argument("path")
+    p.add_argument("version", nargs="?", help="default: the current version")
+    p.set_defaults(func=_guard(_releases_show))
+    p = sub.add_parser("rollback", help="point current at an earlier version (checked first)")
+    p.add_argument("path")
+    p.add_argument("version", nargs="?", help="default: the version before the current one")
+    p.set_defaults(func=_guard(_releases_rollback))
+
+
+def _main(argv: list[str] | None = None) -> int:  # pragma: no cover - for manual runs
+    parser = argparse.ArgumentParser(prog="corpusql")
+    add_provenance_commands(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return args.func(args)
