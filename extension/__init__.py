@@ -11,7 +11,7 @@ __version__ = "0.1.0"
 from .connect import connect, set_memory_budget
 
 __all__ = ["__version__", "catalog", "connect", "export_tokens", "materialize", "report",
-           "set_memory_budget", "verify"]
+           "set_memory_budget", "takedown", "verify"]
 
 
 def __getattr__(name: str):
@@ -27,6 +27,10 @@ def __getattr__(name: str):
         from .export_tokens import export_tokens
 
         return export_tokens
+    if name == "takedown":
+        from .takedowns import takedown
+
+        return takedown
     if name == "catalog":
         import importlib
 

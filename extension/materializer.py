@@ -21,7 +21,7 @@ from typing import Any
 
 import duckdb
 
-from . import faults, fingerprints, licences, parquet_copy, provenance, swap
+from . import faults, licences, parquet_copy, provenance, swap, takedown_apply
 from .output_diff import Foreign, differences, existing, some
 from .outputs_lock import LockBusy, OutputLock, holder, lock_path, try_lock
 
@@ -116,6 +116,9 @@ def _plan(con, query: str, *, order_by, partition_by, max_rows_per_file, compres
         plan["datasets"] = found.datasets
     if found.unversioned:
         plan["unversioned_inputs"] = found.unversioned
+    requests = sorted({t["request_id"] for t in takedown_apply.recorded_in_db(con)})
+    if requests:  # only once takedowns are recorded, so older manifests stay up to date
+        plan["takedown_requests"] = requests
     models = provenance.models_used(query + "\n" + (recipe or ""))
     if models:  # only when the query scores with a model, so older manifests stay up to date
         plan["models"] = models
@@ -243,6 +246,8 @@ def _write(con, query: str, target: Path, plan: dict[str, Any]) -> dict[str, Any
         for path, rel in parquet_copy.written(staging):
             files.append({"path": rel, "rows": _parquet_rows(path), "bytes": path.stat().st_size,
                           "sha256": sha256_file(path)})
+        # fingerprint index, then every recorded takedown applied (takedown_apply.py)
+        files, index, taken = takedown_apply.finish(con, staging, target, files, plan)
         manifest = {
             "format": MANIFEST_FORMAT,
             "versions": provenance.versions(),
@@ -251,7 +256,8 @@ def _write(con, query: str, target: Path, plan: dict[str, Any]) -> dict[str, Any
             "total_rows": sum(f["rows"] for f in files),
             "total_bytes": sum(f["bytes"] for f in files),
             "licences": licences.release_status(plan),
-            "index": {"fingerprints": fingerprints.write(con, staging, files, plan)},
+            "index": index,
+            **({"takedowns": taken} if taken else {}),
         }
         with open(staging / MANIFEST, "w", encoding="utf-8") as f:
             json.dump(manifest, f, indent=2, sort_keys=True)
