@@ -148,7 +148,7 @@ def _publish(root: Path, versioned: bool, old_dir: Path, manifest: dict, index, 
 def _purge(root: Path, keep: str, m: dict, request_id: str, reason: str,
            dry_run: bool) -> list[Row]:
     """Delete, in every version of ``root`` but ``keep``, the files holding a matched document."""
-    from .materializer import MANIFEST, read_manifest
+    from .materializer import read_manifest
     from .releases import versions
 
     rows = []
@@ -169,53 +169,57 @@ def _purge(root: Path, keep: str, m: dict, request_id: str, reason: str,
         if dry_run:
             rows.append(Row(str(root), v, int(mask.sum()), "would purge", files=bad))
             continue
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        from .fingerprints import INDEX, entry
-
-        keep_rows = pc.invert(pc.is_in(index.column("file"), pa.array(bad)))
-        write_index(index.filter(keep_rows), where / (INDEX + ".new"))
-        tomb = [dict(path=f["path"], rows=f["rows"], request_id=request_id, reason=reason,
-                     at=_now()) for f in man["files"] if f["path"] in bad]
-        files = [f for f in man["files"] if f["path"] not in bad]
-        new = dict(man, files=files, tombstones=[*(man.get("tombstones") or []), *tomb],
-                   total_rows=sum(f["rows"] for f in files),
-                   total_bytes=sum(f["bytes"] for f in files))
-        os.replace(where / (INDEX + ".new"), where / INDEX)
-        new["index"] = dict(man["index"], fingerprints=entry(where / INDEX, INDEX))
-        _write_json(where / MANIFEST, new)
-        faults.point("takedown:purge-manifest")
-        for rel in bad:
-            (where / rel).unlink(missing_ok=True)
+        _replace_version(root / v, man, index, bad, request_id, reason)
         rows.append(Row(str(root), v, int(mask.sum()), "purged", files=bad))
     return rows
 
 
-def _finish_purges(root: Path) -> None:
-    """Delete files a purge tombstoned but was killed before deleting."""
-    from .materializer import read_manifest
-    from .releases import versions
+def _replace_version(where: Path, man: dict, index, bad: list[str], request_id: str,
+                     reason: str) -> None:
+    """Swap version ``where`` for a copy without files ``bad`` (tombstones in its manifest)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
-    for v in versions(root):
-        try:
-            man = read_manifest(root / v)
-        except (OSError, ValueError):
-            continue
-        for t in man.get("tombstones") or []:
-            (root / v / t["path"]).unlink(missing_ok=True)
-        (root / v / "_fingerprints.pq.new").unlink(missing_ok=True)
+    from .fingerprints import INDEX, entry
+    from .materializer import MANIFEST
+    from .takedown_apply import _place
+
+    tok = swap.token()
+    staging = swap.staging_path(where, tok)
+    staging.mkdir()
+    try:
+        files = [f for f in man["files"] if f["path"] not in bad]
+        for f in files:
+            _place(where / f["path"], staging / f["path"])
+        for key, e in (man.get("index") or {}).items():
+            if key != "fingerprints":
+                _place(where / e["path"], staging / e["path"])
+        keep = pc.invert(pc.is_in(index.column("file"), pa.array(bad, pa.string())))
+        write_index(index.filter(keep), staging / INDEX)
+        tomb = [dict(path=f["path"], rows=f["rows"], request_id=request_id, reason=reason,
+                     at=_now()) for f in man["files"] if f["path"] in bad]
+        new = dict(man, files=files, tombstones=[*(man.get("tombstones") or []), *tomb],
+                   total_rows=sum(f["rows"] for f in files),
+                   total_bytes=sum(f["bytes"] for f in files),
+                   index=dict(man["index"], fingerprints=entry(staging / INDEX, INDEX)))
+        _write_json(staging / MANIFEST, new)
+        faults.point("takedown:purge-staged")
+        swap.publish(staging, where, tok)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
 
 
 def _one(root: Path, m: dict, keep: dict, request_id: str, reason: str, purge: bool,
          dry_run: bool, known: list[str]) -> list[Row]:
     from .materializer import _check, _complete, read_manifest
-    from .releases import clean, current, is_versioned, resolve
+    from .releases import clean, current, is_versioned, resolve, versions
 
     versioned = is_versioned(root)
     if versioned:
         clean(root)
-        _finish_purges(root)
+        for v in versions(root):  # a purge killed inside its swap
+            swap.recover(root / v, _complete)
     else:
         swap.recover(root, _complete)
     where = resolve(root)
