@@ -2,7 +2,7 @@
 
 Every materialized output holds ``_fingerprints.pq`` (Parquet; the ``.pq`` name keeps it out of
 ``*.parquet`` globs over the release), listed in the manifest under ``index.fingerprints`` with
-its sha256, so ``verify`` checks it. One row per document, in file and row order:
+its sha256, so ``verify`` checks it. One row per document:
 
 - ``id``: the document's ``id`` (or ``doc_id``) column as text; ``file:row`` when it has none;
 - ``doc_hash``: ``text_fingerprint(text)``: BLAKE2b-128 (RFC 7693, no key) of the UTF-8 bytes of
@@ -16,6 +16,9 @@ its sha256, so ``verify`` checks it. One row per document, in file and row order
   column where present (else NULL: corpusql does not tokenize to build the index);
 - ``file``, ``row``: where the document lies in the release (path relative to the release,
   0-based row in that file).
+
+Rows are sorted by ``url_key`` (see :func:`write_index`); :func:`load` gives them back in
+file and row order.
 
 Finding a document across many releases reads these files, not the releases.
 """
@@ -122,16 +125,60 @@ def rows_of(path: str | os.PathLike, rel: str, plan: dict[str, Any]):
             pa.array([rel] * n, type=pa.string()), rows], schema=_schema())
 
 
+ROW_GROUP_ROWS = 16384
+
+
+def _sorted_copy(con, scan: str, out: Path) -> None:
+    """Write ``scan``'s rows to ``out`` in lookup order (see :func:`write_index`)."""
+    con.execute(f"COPY (SELECT * FROM {scan} ORDER BY url_key NULLS LAST, id, file, row) TO "
+                f"'{str(out).replace(chr(39), chr(39) * 2)}' (FORMAT parquet, COMPRESSION zstd, "
+                f"ROW_GROUP_SIZE {ROW_GROUP_ROWS})")
+
+
 def write_index(out: Path, sources: list[tuple[str | os.PathLike, str]],
                 plan: dict[str, Any]) -> None:
     """Write the index of data files ``sources`` ((path on disk, path in the release)) to
-    ``out``, in file and row order, one batch at a time."""
+    ``out``, computed one batch at a time.
+
+    Rows are stored sorted by ``url_key`` (then id, file, row) in row groups of 16,384, so a
+    lookup by URL reads one row group per release thanks to the Parquet min/max statistics;
+    the sort is DuckDB's, which spills to disk rather than hold the index in memory.
+    """
+    import duckdb
     import pyarrow.parquet as pq
 
-    with pq.ParquetWriter(out, _schema(), compression="zstd") as w:
-        for path, rel in sorted(sources, key=lambda s: s[1]):
-            for batch in rows_of(path, rel, plan):
-                w.write_batch(batch)
+    raw = out.with_name(out.name + ".unsorted")
+    try:
+        with pq.ParquetWriter(raw, _schema(), compression="zstd") as w:
+            for path, rel in sorted(sources, key=lambda s: s[1]):
+                for batch in rows_of(path, rel, plan):
+                    w.write_batch(batch)
+        con = duckdb.connect()
+        try:
+            _sorted_copy(con, f"read_parquet('{str(raw).replace(chr(39), chr(39) * 2)}')", out)
+        finally:
+            con.close()
+    finally:
+        raw.unlink(missing_ok=True)
+
+
+def save(table, out: Path) -> None:
+    """Write an index held as an Arrow table (after a takedown) in lookup order."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.register("index_rows", table.cast(_schema()))
+        _sorted_copy(con, "index_rows", out)
+    finally:
+        con.close()
+
+
+def load(path: Path):
+    """An index file as an Arrow table in file and row order (the order of the data)."""
+    import pyarrow.parquet as pq
+
+    return pq.read_table(path).sort_by([("file", "ascending"), ("row", "ascending")])
 
 
 def entry(out: Path, rel: str) -> dict[str, Any]:

@@ -60,7 +60,7 @@ def record(con, request_id: str, reason: str, match: dict[str, Any]) -> None:
 
 def read_index(release: Path, manifest: dict[str, Any]) -> pa.Table | None:
     entry = (manifest.get("index") or {}).get("fingerprints")
-    return pq.read_table(release / entry["path"]) if entry else None
+    return fingerprints.load(release / entry["path"]) if entry else None
 
 
 def _texts(path: Path) -> pa.Array | None:
@@ -163,7 +163,7 @@ def renumber(index: pa.Table) -> pa.Table:
 
 
 def write_index(table: pa.Table, path: Path) -> None:
-    pq.write_table(table.cast(fingerprints._schema()), path, compression="zstd")
+    fingerprints.save(table, path)
 
 
 def side_name(request_id: str) -> str:
@@ -202,7 +202,7 @@ def finish(con, staging: Path, target: Path, files: list[dict], plan: dict[str, 
     index_file = staging / fingerprints.INDEX
     records = []
     if known:
-        index = pq.read_table(index_file)
+        index = fingerprints.load(index_file)
         total = np.zeros(index.num_rows, dtype=bool)
         for rid, t in sorted(known.items()):
             mask = hits(staging, index, [t["match"]], suffix=PARTIAL) & ~total

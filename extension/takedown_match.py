@@ -99,14 +99,11 @@ def recorded(m: dict[str, Any]) -> dict[str, Any]:
 def index_mask(index: pa.Table, m: dict[str, Any]) -> np.ndarray:
     """Rows of a fingerprint index that match ``m`` (all False for near_text: see
     :func:`near_mask`)."""
-    from .udfs.url import url_registered_domain
-
     n = index.num_rows
     if m["kind"] == "url":
         hit = pc.equal(index.column("url_key"), m["key"])
     elif m["kind"] == "domain":
-        keys = index.column("url_key").combine_chunks()
-        hit = pc.equal(url_registered_domain(keys), m["key"]) if n else pa.array([], pa.bool_())
+        hit = pc.equal(_domains(index.column("url_key").combine_chunks()), m["key"])
     elif m["kind"] == "id":
         hit = pc.equal(index.column("id"), m["key"])
     elif m["kind"] in ("text", "doc_hash"):
@@ -114,6 +111,20 @@ def index_mask(index: pa.Table, m: dict[str, Any]) -> np.ndarray:
     else:
         return np.zeros(n, dtype=bool)
     return np.asarray(pc.fill_null(hit, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _domains(keys: pa.Array) -> pa.Array:
+    """Registered domain of each normalized URL, computed once per distinct host."""
+    from .udfs.url import url_registered_domain
+
+    if not len(keys):
+        return pa.array([], pa.string())
+    hosts = pc.struct_field(pc.extract_regex(keys, r"^[a-z][a-z0-9+.-]*://(?P<host>[^/?#]+)"),
+                            [0])
+    codes = pc.dictionary_encode(hosts)
+    uniq = codes.dictionary
+    doms = url_registered_domain(pc.binary_join_element_wise("http://", uniq, "/", ""))
+    return pc.take(doms, codes.indices)
 
 
 def near_mask(texts: pa.Array, m: dict[str, Any]) -> np.ndarray:
