@@ -23,7 +23,7 @@ import duckdb
 
 from .materializer import MANIFEST, read_manifest
 
-SECTIONS = ("overview", "sources", "lengths", "signals", "removals", "recipe")
+SECTIONS = ("overview", "sources", "lengths", "signals", "removals", "changes", "recipe")
 MAX_SIGNAL_PLOTS = 8
 
 
@@ -40,10 +40,12 @@ class Part:
 
 def _outputs(out_dir: Path) -> list[Part]:
     """Every corpusql output (a directory with a manifest) at ``out_dir`` or one level below."""
-    if (out_dir / MANIFEST).exists():
-        return [Part(out_dir.name, out_dir, read_manifest(out_dir))]
-    return [Part(d.name, d, read_manifest(d)) for d in sorted(out_dir.iterdir())
-            if d.is_dir() and (d / MANIFEST).exists()]
+    from .releases import is_versioned, resolve
+
+    if (out_dir / MANIFEST).exists() or is_versioned(out_dir):  # a versioned release: current
+        return [Part(out_dir.name, resolve(out_dir), read_manifest(resolve(out_dir)))]
+    return [Part(d.name, resolve(d), read_manifest(resolve(d))) for d in sorted(out_dir.iterdir())
+            if d.is_dir() and ((d / MANIFEST).exists() or is_versioned(d))]
 
 
 def _is_token_export(p: Part) -> bool:
@@ -152,12 +154,16 @@ def build_html(out_dir: str | os.PathLike, *, db: str | os.PathLike | None = Non
         sections["lengths"] = _lengths(con, parts)
         sections["signals"] = _signals(con, parts)
         sections["removals"] = _removals(db_path)
+        from .release_report import changes
+
+        sections["changes"] = changes(con, out, _table)
         sections["recipe"] = _recipe(parts)
     finally:
         con.close()
     titles = {"overview": "Overview", "sources": "Rows and tokens by part and source",
               "lengths": "Document lengths", "signals": "Signal distributions",
               "removals": "Removed documents and duplicate clusters",
+              "changes": "Changes since the previous version",
               "recipe": "Recipe, queries and versions"}
     body = "\n".join(
         f'<section id="{k}"><h2>{titles[k]}</h2>\n{v}\n</section>' for k, v in sections.items())
