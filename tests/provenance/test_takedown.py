@@ -190,3 +190,23 @@ def test_cli_takedown_reports_a_table(lake, tmp_path):
     assert f"{out}\tv0001\t40\tremoved\tv0002\t" in run.stdout
     assert "OPT-3: recorded in corpusql.takedowns" in run.stdout
     assert ids(out / "current") == sorted(f"books-{i}" for i in range(20))
+
+
+def test_a_token_export_of_a_changed_release_is_exported_again(lake, tmp_path):
+    from corpusql.export_tokens import export_tokens
+
+    con, _ = lake
+    out, shards, pinned = tmp_path / "train", tmp_path / "shards", tmp_path / "pinned"
+    materialize(con, ALL, out, versioned=True)
+    export_tokens(con, f"SELECT text FROM read_parquet('{out}/current/*.parquet')", shards)
+    export_tokens(con, f"SELECT text FROM read_parquet('{out}/v0001/*.parquet')", pinned)
+    rep = corpusql.takedown(con, {"id": "web-11"}, "opt-out", "OPT-9", [shards, out, pinned],
+                            dry_run=True)
+    assert [r.action for r in rep.rows][:2] == ["would remove", "would export again"]
+    assert rep.rows[2].action.startswith("skipped: its query reads")
+    assert read_manifest(shards)["total_documents"] == 60
+    rep = corpusql.takedown(con, {"id": "web-11"}, "opt-out", "OPT-9", [shards, out, pinned])
+    by = {r.release: r for r in rep.rows}
+    assert by[str(shards)].action == "exported again" and by[str(shards)].found == 1
+    assert read_manifest(shards)["total_documents"] == 59 and verify(shards).ok
+    assert by[str(pinned)].action.startswith(f"skipped: its query reads {out}/v0001 directly")
