@@ -78,10 +78,9 @@ def hits(release: Path, index: pa.Table, matches: list[dict[str, Any]],
     mask = applies(index, [m for m in matches if m["kind"] != "near_text"])
     near = [m for m in matches if m["kind"] == "near_text"]
     if near and index.num_rows:
-        files = index.column("file").to_pylist()
+        counts = pc.value_counts(index.column("file")).to_pylist()
         start = 0
-        for rel in dict.fromkeys(files):  # the index is in file, row order
-            n = files.count(rel)
+        for rel, n in ((c["values"], c["counts"]) for c in counts):  # in file, row order
             texts = _texts(release / (rel + suffix))
             if texts is not None:
                 for m in near:
@@ -126,13 +125,16 @@ def filter_files(src: Path, dst: Path, files: list[dict], index: pa.Table, mask:
     """
     from .materializer import sha256_file
 
-    names = index.column("file").to_pylist()
+    names = index.column("file")
     rows = index.column("row").to_numpy()
+    hit_files = set(pc.filter(names, pa.array(mask)).to_pylist()) if mask.any() else set()
     out = []
     for f in files:
         rel = f["path"]
-        here = np.array([n == rel for n in names], dtype=bool) if names else np.zeros(0, bool)
-        drop = sorted(int(r) for r in rows[here & mask])
+        drop: list[int] = []
+        if rel in hit_files:
+            here = np.asarray(pc.equal(names, rel).to_numpy(zero_copy_only=False), dtype=bool)
+            drop = sorted(int(r) for r in rows[here & mask])
         a, b = src / (rel + suffix), dst / (rel + suffix)
         if drop:
             b.parent.mkdir(parents=True, exist_ok=True)
@@ -216,9 +218,3 @@ def finish(con, staging: Path, target: Path, files: list[dict], plan: dict[str, 
     entries = {"fingerprints": fingerprints.entry(index_file, fingerprints.INDEX)}
     return files, entries, records
 
-
-def count_removed(index: pa.Table, mask: np.ndarray) -> dict[str, int]:
-    """Documents removed per source."""
-    gone = index.filter(pa.array(mask)).column("source")
-    counts = pc.value_counts(gone).to_pylist() if len(gone) else []
-    return {str(c["values"]): int(c["counts"]) for c in counts}

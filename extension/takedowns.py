@@ -41,6 +41,7 @@ from .takedown_apply import (
     side_name,
     write_index,
 )
+from .takedown_exports import export_again, is_export
 from .takedown_match import normalize, recorded
 
 
@@ -252,49 +253,6 @@ def _one(root: Path, m: dict, keep: dict, request_id: str, reason: str, purge: b
     return out
 
 
-def _is_export(root: Path) -> bool:
-    try:
-        with open(root / "_manifest.json", encoding="utf-8") as f:
-            return json.load(f).get("kind") == "token_export"
-    except (OSError, ValueError):
-        return False
-
-
-def _export(con, root: Path, hit: list[Path], dry_run: bool) -> Row:
-    """A token export among the paths: exported again when its query reads a release in which
-    this takedown found documents (through ``current`` or an unversioned release's path)."""
-    from .export_tokens import ExportError, export_tokens
-    from .materializer import read_manifest
-    from .provenance import _FILE_LITERAL
-    from .releases import _VERSION
-
-    man = read_manifest(root)
-    reads = [Path(p).absolute() for p in _FILE_LITERAL.findall(man.get("query", ""))]
-    mine = [(r, p) for r in hit for p in reads if p.is_relative_to(r)]
-    if not mine:
-        return Row(str(root), None, 0, "no match (reads none of the releases changed)")
-    for r, p in mine:
-        part = p.relative_to(r).parts[0] if p != r else ""
-        if _VERSION.match(part):
-            return Row(str(root), None, 0, f"skipped: its query reads {r / part} directly, "
-                       f"not {r / 'current'}; change the query and export it again")
-    before = int(man.get("total_documents", 0))
-    if dry_run:
-        return Row(str(root), None, 0, "would export again")
-    dtype = man.get("dtype") if man.get("dtype") in ("uint16", "uint32") else "auto"
-    try:
-        res = export_tokens(
-            con, man["query"], root, tokenizer=man["tokenizer"]["path"], format=man["format"],
-            eos=man.get("eos", True), shuffle_seed=man.get("shuffle_seed"),
-            shard_tokens=man["shard_tokens"], text_col=man.get("text_col", "text"),
-            by=man.get("by"), order_by=man.get("order_by", "ALL"), dtype=dtype,
-            seq_len=man.get("seq_len", 2048), pack=man.get("pack", "split"), overwrite=True,
-            recipe=man.get("recipe"))
-    except ExportError as exc:
-        return Row(str(root), None, 0, f"skipped: exporting again failed: {exc}")
-    return Row(str(root), None, before - res.documents, "exported again")
-
-
 def takedown(con, match: dict[str, Any], reason: str, request_id: str,
              releases: list[str | os.PathLike] = (), *, purge: bool = False,
              dry_run: bool = False, lock_timeout: float | None = None) -> Report:
@@ -319,7 +277,7 @@ def takedown(con, match: dict[str, Any], reason: str, request_id: str,
     exports: list[Path] = []
     for rel in releases:
         root = Path(rel).absolute()
-        if _is_export(root):
+        if is_export(root):
             exports.append(root)
             continue
         if not root.is_dir():
@@ -335,7 +293,8 @@ def takedown(con, match: dict[str, Any], reason: str, request_id: str,
             lock.release()
     hit = [Path(r.release) for r in rows if r.action in ("removed", "would remove")]
     for root in exports:
-        rows.append(_export(con, root, hit, dry_run))
+        lost, action = export_again(con, root, hit, dry_run)
+        rows.append(Row(str(root), None, lost, action))
     found = any(r.action in ("removed", "purged") for r in rows)
     if found and not dry_run:
         record(con, request_id, reason, keep)
