@@ -133,3 +133,13 @@ def test_cli_dataset_add_and_status_show_the_licence(tmp_path):
     bad = subprocess.run([*cli, "dataset", "licence", "--db", str(db), "a", "--licence", "mit"],
                          capture_output=True, text=True, timeout=300)
     assert bad.returncode == 1 and "did you mean 'MIT'" in bad.stderr
+
+
+def test_a_licence_change_is_named_when_an_output_must_be_rewritten(lake, tmp_path):
+    con, cat = lake
+    materialize(con, "SELECT id, text FROM books", tmp_path / "out")
+    cat.set_licence("books", licence="CC0-1.0", redistributable=True)
+    with pytest.raises(MaterializeError, match="dataset books differs: licence changed \\("
+                                               "licence 'unknown' then, 'CC0-1.0' now, "
+                                               "redistributable 'unknown' then, 'true' now\\)"):
+        materialize(con, "SELECT id, text FROM books", tmp_path / "out")
