@@ -253,6 +253,21 @@ def _one(root: Path, m: dict, keep: dict, request_id: str, reason: str, purge: b
     return out
 
 
+def _datasets_read(roots: list[Path]) -> set[str]:
+    """Catalog datasets recorded in the manifests of the versions of ``roots``."""
+    from .releases import is_versioned, versions
+
+    names: set[str] = set()
+    for root in roots:
+        for where in ([root / v for v in versions(root)] if is_versioned(root) else [root]):
+            try:
+                names |= set(json.loads((where / "_manifest.json").read_text("utf-8"))
+                             .get("datasets") or {})
+            except (OSError, ValueError):
+                continue
+    return names
+
+
 def takedown(con, match: dict[str, Any], reason: str, request_id: str,
              releases: list[str | os.PathLike] = (), *, purge: bool = False,
              dry_run: bool = False, lock_timeout: float | None = None) -> Report:
@@ -292,10 +307,16 @@ def takedown(con, match: dict[str, Any], reason: str, request_id: str,
         finally:
             lock.release()
     hit = [Path(r.release) for r in rows if r.action in ("removed", "would remove")]
+    if purge and hit:
+        from .takedown_cache import purge_cached
+
+        for path, n, action in purge_cached(con, _datasets_read(hit), m, request_id, dry_run):
+            rows.append(Row(path, None, n, action))
     for root in exports:
         lost, action = export_again(con, root, hit, dry_run)
         rows.append(Row(str(root), None, lost, action))
-    found = any(r.action in ("removed", "purged") for r in rows)
+    found = any(r.action in ("removed", "purged") or r.action.startswith("deleted cached")
+                for r in rows)
     if found and not dry_run:
         record(con, request_id, reason, keep)
     return Report(request_id, keep, rows, dry_run, found and not dry_run)

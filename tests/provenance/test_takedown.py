@@ -5,6 +5,7 @@ verify."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -210,3 +211,27 @@ def test_a_token_export_of_a_changed_release_is_exported_again(lake, tmp_path):
     assert by[str(shards)].action == "exported again" and by[str(shards)].found == 1
     assert read_manifest(shards)["total_documents"] == 59 and verify(shards).ok
     assert by[str(pinned)].action.startswith(f"skipped: its query reads {out}/v0001 directly")
+
+
+def test_erasure_deletes_cached_copies_holding_the_document(lake, tmp_path):
+    con, cat = lake
+    assert cat.prewarm("web") == 1
+    cached = con.execute("SELECT cache_path FROM corpusql.files WHERE dataset = 'web'"
+                         ).fetchall()[0][0]
+    out = tmp_path / "out"
+    materialize(con, ALL, out, versioned=True)
+    dry = corpusql.takedown(con, {"id": "web-5"}, "GDPR art. 17", "DSR-1", [out], purge=True,
+                            dry_run=True)
+    assert [r.action for r in dry.rows][-1] == "would delete cached copy of dataset web"
+    rep = corpusql.takedown(con, {"id": "web-5"}, "GDPR art. 17", "DSR-1", [out], purge=True)
+    assert rep.rows[-1].action.startswith("deleted cached copy of dataset web")
+    assert rep.rows[-1].found == 1
+    from corpusql.catalog.views import resolve
+
+    where = resolve(cached, str(tmp_path))
+    assert rep.rows[-1].release == where and not os.path.exists(where)
+    st = cat.status("web")
+    assert st.status == "stale" and "DSR-1" in st.error
+    cat.sync("web")  # makes the copy again from the source, which still holds the document
+    r = materialize(con, ALL, out, versioned=True, force=True)
+    assert "web-5" not in ids(out / "current") and r.manifest["takedowns"][0]["removed"] == 1
