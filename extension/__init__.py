@@ -11,7 +11,7 @@ from .version import __version__
 
 __all__ = ["__version__", "annotate", "catalog", "connect", "export_tokens", "materialize",
            "register", "register_embedding_model", "register_macro", "report",
-           "set_memory_budget", "to_datasketch", "train_linear_head", "verify"]
+           "set_memory_budget", "takedown", "to_datasketch", "train_linear_head", "verify"]
 
 
 def __getattr__(name: str):
@@ -19,10 +19,14 @@ def __getattr__(name: str):
         from .report import report
 
         return report
-    if name in ("materialize", "verify"):
-        from . import materializer as _m
+    if name == "materialize":  # versioned=True too: corpusql.releases.materialize
+        from .releases import materialize
 
-        return getattr(_m, name)
+        return materialize
+    if name == "verify":
+        from .materializer import verify
+
+        return verify
     if name == "export_tokens":
         from .export_tokens import export_tokens
 
@@ -43,6 +47,10 @@ def __getattr__(name: str):
         from .udfs.embed_models import register_embedding_model
 
         return register_embedding_model
+    if name == "takedown":
+        from .takedowns import takedown
+
+        return takedown
     if name == "catalog":
         import importlib
 

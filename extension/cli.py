@@ -83,7 +83,7 @@ def _run_setup(con, progress, setup: str | None) -> None:
 
 
 def cmd_materialize(args) -> int:
-    from .materializer import materialize
+    from .releases import materialize
 
     con = _open(args.db)
     progress = _progress(args)
@@ -100,6 +100,7 @@ def cmd_materialize(args) -> int:
             order_by=args.order_by,
             force=args.force,
             lock_timeout=args.lock_timeout,
+            versioned=args.versioned, keep=args.keep, public=args.public,
         )
     finally:
         con.close()
@@ -125,7 +126,7 @@ def cmd_export_tokens(args) -> int:
             shuffle_seed=None if args.no_shuffle else args.shuffle_seed,
             shard_tokens=args.shard_tokens, text_col=args.text_col, order_by=args.order_by,
             dtype=args.dtype, seq_len=args.seq_len, pack=args.pack, overwrite=args.overwrite,
-            lock_timeout=args.lock_timeout, recipe=recipe,
+            lock_timeout=args.lock_timeout, recipe=recipe, public=args.public,
         )
     finally:
         con.close()
@@ -240,6 +241,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lock-timeout", type=float,
                    help="seconds to wait for another writer of OUT_DIR "
                         "(default: $CORPUSQL_LOCK_TIMEOUT, else 0: fail at once)")
+    p.add_argument("--versioned", action="store_true",
+                   help="write OUT_DIR/vNNNN/ and move OUT_DIR/current to it (docs/provenance.md)")
+    p.add_argument("--keep", type=int, help="versions to keep with --versioned "
+                                            "(default: $CORPUSQL_KEEP_VERSIONS, else 5)")
+    p.add_argument("--public", action="store_true",
+                   help="refuse when an input is not redistributable (dataset licences)")
     p.set_defaults(func=cmd_materialize)
 
     p = sub.add_parser("export-tokens",
@@ -261,6 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pack", default="split", choices=["split", "no_split"])
     p.add_argument("--overwrite", action="store_true", help="replace an existing export")
     p.add_argument("--lock-timeout", type=float, help="seconds to wait for another writer")
+    p.add_argument("--public", action="store_true",
+                   help="refuse when an input is not redistributable (dataset licences)")
     p.set_defaults(func=cmd_export_tokens)
 
     p = sub.add_parser("verify", help="re-check a materialized output against its manifest")
@@ -297,6 +306,9 @@ def _add_plugin_commands(sub) -> None:
     except ImportError:
         return
     add_dataset_commands(sub)
+    from .provenance_cli import add_provenance_commands
+
+    add_provenance_commands(sub)
 
 
 def main(argv: list[str] | None = None) -> int:

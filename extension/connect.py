@@ -83,6 +83,9 @@ def connect(
             from .web import bind_web
 
             bind_web(con)
+            from .provenance_sql import bind_releases
+
+            bind_releases(con)
         if setup is not None:
             setup.enter(con)
             # The open file stays readable; its name goes, so nothing can write to it by path.

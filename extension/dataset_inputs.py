@@ -81,7 +81,10 @@ def dataset_inputs(con: duckdb.DuckDBPyConnection, row: dict[str, Any]) -> dict[
         now = _live_listing(row, base)
         for entry in live:  # stored paths (relative under the lake) stay as they are
             entry["source"] = now.get(resolve(entry["path"], base), "missing")
-    return {"uri": row["uri"], "revision": row.get("revision"), "files": files}
+    from .licences import of_row
+
+    return {"uri": row["uri"], "revision": row.get("revision"), "files": files,
+            "licence": of_row(row)}
 
 
 def drift(name: str, record: dict[str, Any]) -> str | None:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from .materializer import sha256_file
+from .files import sha256_file
 from .udfs import token_chunks
 
 BATCH_ROWS = 8192

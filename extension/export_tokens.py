@@ -105,6 +105,7 @@ def export_tokens(
     overwrite: bool = False,
     lock_timeout: float | None = None,
     recipe: str | None = None,
+    public: bool = False,
 ) -> ExportResult:
     """Tokenize ``query``'s ``text_col`` and write shards of token ids under ``out_dir``.
 
@@ -113,7 +114,8 @@ def export_tokens(
     ``mix()`` returns). ``seq_len`` and ``pack`` apply to ``format='parquet'`` only. An existing
     export is replaced only with ``overwrite=True``; a directory corpusql did not write is never
     replaced. ``recipe`` is the SQL that built the tables the query reads (recorded in the
-    manifest, as ``materialize`` does).
+    manifest, as ``materialize`` does). ``public=True`` refuses when the query reads a dataset
+    or a release that is not redistributable (corpusql.licences).
     """
     from .udfs.token_formats import token_dtype
     from .udfs.token_packing import PACK_MODES
@@ -126,6 +128,13 @@ def export_tokens(
     if format == "parquet" and (seq_len < 1 or pack not in PACK_MODES):
         raise ExportError(f"export_tokens: seq_len = {seq_len} must be >= 1 and pack "
                           f"{pack!r} one of {PACK_MODES}")
+    if public:
+        from .public import refuse_public
+
+        try:
+            refuse_public(con, query, f"export_tokens to {out_dir}")
+        except MaterializeError as exc:
+            raise ExportError(str(exc)) from None
     tok, tok_path = _tokenizer(tokenizer)
     vocab = tok.get_vocab_size()
     try:

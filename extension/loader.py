@@ -100,7 +100,7 @@ class TokenShards:
         return self.samples // self.world_size
 
     def _check(self, name: str, *, sha: bool) -> None:
-        from .materializer import sha256_file
+        from .files import sha256_file
 
         entry = self.files.get(name)
         path = self.path / name

@@ -20,7 +20,7 @@ from typing import Any
 
 import duckdb
 
-from . import faults, parquet_copy, provenance, swap
+from . import faults, licences, parquet_copy, provenance, swap, takedown_apply
 from .errors import MaterializeError
 from .files import sha256_file
 from .output_diff import Foreign, differences, existing, some
@@ -104,6 +104,9 @@ def _plan(con, query: str, *, order_by, partition_by, max_rows_per_file, compres
         plan["datasets"] = found.datasets
     if found.unversioned:
         plan["unversioned_inputs"] = found.unversioned
+    requests = sorted({t["request_id"] for t in takedown_apply.recorded_in_db(con)})
+    if requests:  # only once takedowns are recorded, so older manifests stay up to date
+        plan["takedown_requests"] = requests
     models = provenance.models_used(query, recipe)
     if models:  # only when the query scores with a model, so older manifests stay up to date
         plan["models"] = models
@@ -133,6 +136,7 @@ def materialize(
     force: bool = False,
     recipe: str | None = None,
     lock_timeout: float | None = None,
+    public: bool = False,
 ) -> Result:
     """Write ``query``'s rows as Parquet under ``out_dir``, atomically, with ``_manifest.json``.
 
@@ -148,8 +152,15 @@ def materialize(
     One writer per target: a second one waits up to ``lock_timeout`` seconds (default 0, or
     ``$CORPUSQL_LOCK_TIMEOUT``) for the first, then fails naming it. Leftovers of a writer that
     was killed are repaired first; ``Result.recovered`` says how.
+    ``public=True`` refuses to write when an input is not redistributable (corpusql.licences).
+    Versioned releases (``versioned=True``): ``corpusql.materialize``, i.e.
+    :func:`corpusql.releases.materialize`.
     """
     query = query.strip().rstrip(";").strip()
+    if public:
+        from .public import refuse_public
+
+        refuse_public(con, query, f"materialize to {out_dir}")
     target = Path(out_dir).absolute()
     compression = compression.lower()
     if compression not in COMPRESSIONS:
@@ -229,6 +240,8 @@ def _write(con, query: str, target: Path, plan: dict[str, Any]) -> dict[str, Any
         for path, rel in parquet_copy.written(staging):
             files.append({"path": rel, "rows": _parquet_rows(path), "bytes": path.stat().st_size,
                           "sha256": sha256_file(path)})
+        # fingerprint index, then every recorded takedown applied (takedown_apply.py)
+        files, index, taken = takedown_apply.finish(con, staging, target, files, plan)
         manifest = {
             "format": MANIFEST_FORMAT,
             "versions": provenance.versions(),
@@ -236,6 +249,9 @@ def _write(con, query: str, target: Path, plan: dict[str, Any]) -> dict[str, Any
             "files": files,
             "total_rows": sum(f["rows"] for f in files),
             "total_bytes": sum(f["bytes"] for f in files),
+            "licences": licences.release_status(plan),
+            "index": index,
+            **({"takedowns": taken} if taken else {}),
         }
         with open(staging / MANIFEST, "w", encoding="utf-8") as f:
             json.dump(manifest, f, indent=2, sort_keys=True)
@@ -283,6 +299,13 @@ def _check(target: Path) -> tuple[int, list[str]]:
             continue
         if rows != entry["rows"]:
             problems.append(f"{path}: {rows} rows != manifest {entry['rows']}")
+    for entry in (manifest.get("index") or {}).values():  # side files (fingerprints.py)
+        listed.add(entry["path"])
+        path = target / entry["path"]
+        if not path.is_file():
+            problems.append(f"{path}: missing")
+        elif sha256_file(path) != entry["sha256"]:
+            problems.append(f"{path}: sha256 differs from the manifest")
     for path in sorted(target.rglob("*.parquet")):
         rel = path.relative_to(target).as_posix()
         if rel not in listed:
@@ -318,7 +341,9 @@ def verify(out_dir: str | os.PathLike) -> VerifyReport:
     Files missing, changed, or present but not in the manifest are reported as problems.
     Leftovers of a materialization that was killed are repaired first (``recovered``).
     """
-    target = Path(out_dir)
+    from .release_paths import resolve
+
+    target = resolve(out_dir)  # a versioned release's root: its current version
     report = VerifyReport(target)
     report.recovered, _ = _recover_unlocked(target.absolute())
     report.checked, report.problems = _check(target)
@@ -341,7 +366,9 @@ class OutputStatus:
 
 def status(out_dir: str | os.PathLike) -> OutputStatus:
     """Repair a killed writer's leftovers, then describe and verify the output at ``out_dir``."""
-    target = Path(out_dir)
+    from .release_paths import resolve
+
+    target = resolve(out_dir)  # a versioned release's root: its current version
     recovered, writer = _recover_unlocked(target.absolute())
     if writer is None and lock_path(target.absolute()).exists():
         lock = try_lock(target.absolute())

@@ -58,6 +58,7 @@ def existing(target: Path) -> tuple[dict[str, Any] | None, list[str]]:
         raise Foreign(f"{target / MANIFEST} is not a corpusql manifest (no 'files' "
                                f"list); {keep}")
     listed = {f.get("path") for f in manifest["files"] if isinstance(f, dict)} | {MANIFEST}
+    listed |= {f.get("path") for f in (manifest.get("index") or {}).values()}
     extra = sorted(p.relative_to(target).as_posix() for p in target.rglob("*")
                    if not p.is_dir() and p.relative_to(target).as_posix() not in listed)
     return manifest, extra
@@ -125,6 +126,13 @@ def _dataset_changes(old: dict, new: dict) -> list[str]:
             said.append(f"dataset {name} is {'new' if a is None else 'no longer read'}")
             continue
         parts = [f"{k} changed" for k in ("uri", "revision") if a.get(k) != b.get(k)]
+        if a.get("licence") != b.get("licence"):  # corpusql.licences
+            was, now = (a.get("licence") or {}), (b.get("licence") or {})
+            parts.append("licence fields not recorded then (an older corpusql)" if not was else
+                         "licence changed (" + ", ".join(
+                             f"{k} {was.get(k)!r} then, {now.get(k)!r} now"
+                             for k in sorted(set(was) | set(now)) if was.get(k) != now.get(k))
+                         + ")")
         files = _input_changes(a.get("files") or [], b.get("files") or [])
         if files:
             parts.append(files.replace("inputs differ: ", "files "))

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from .materializer import MANIFEST, read_manifest
+from .release_paths import is_versioned
 from .report_html import PAGE, table
 from .report_svg import histogram
 from .version import __version__
@@ -34,7 +35,8 @@ TITLES = {"overview": "Overview", "stages": "What each stage removed, and why",
           "flagged": "Flagged documents (kept, but marked)",
           "mix": "Mix: target and achieved share per source",
           "sources": "Rows and tokens by part and source", "lengths": "Document lengths",
-          "versions": "Functions, versions and queries"}
+          "versions": "Functions, versions and queries",
+          "changes": "Changes since the previous version"}
 DB_ALIAS = "report_db"
 
 
@@ -51,10 +53,12 @@ class Part:
 
 def _outputs(out_dir: Path) -> list[Part]:
     """Every corpusql output (a directory with a manifest) at ``out_dir`` or one level below."""
-    if (out_dir / MANIFEST).exists():
-        return [Part(out_dir.name, out_dir, read_manifest(out_dir))]
-    return [Part(d.name, d, read_manifest(d)) for d in sorted(out_dir.iterdir())
-            if d.is_dir() and (d / MANIFEST).exists()]
+    from .release_paths import is_versioned, resolve
+
+    if (out_dir / MANIFEST).exists() or is_versioned(out_dir):  # a versioned release: current
+        return [Part(out_dir.name, resolve(out_dir), read_manifest(resolve(out_dir)))]
+    return [Part(d.name, resolve(d), read_manifest(resolve(d))) for d in sorted(out_dir.iterdir())
+            if d.is_dir() and ((d / MANIFEST).exists() or is_versioned(d))]
 
 
 def _is_token_export(p: Part) -> bool:
@@ -114,6 +118,10 @@ def build_html(out_dir: str | os.PathLike, *, db: str | os.PathLike | None = Non
             "lengths": _lengths(con, parts),
             "versions": _versions(parts),
         }
+        if any(is_versioned(p) for p in [out, *out.iterdir()] if p.is_dir()):
+            from .release_report import changes  # versioned releases: their last change
+
+            sections["changes"] = changes(con, out, table)
     finally:
         con.close()
     page = "\n".join(f'<section id="{k}"><h2>{TITLES[k]}</h2>\n{v}\n</section>'

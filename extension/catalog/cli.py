@@ -53,6 +53,8 @@ def _print_status(st) -> None:
     print(f"{st.name}\t{st.summary}\t{st.format}\t{st.files} files\t{st.bytes} bytes\t"
           f"{st.cached_files} cached\t{st.quarantined_files} files + {st.quarantined_lines} "
           f"lines quarantined\t{st.uri}")
+    print(f"  licence: {st.licence}\tredistributable: {st.redistributable}\tterms: "
+          f"{st.terms_url or '-'}\tattribution: {st.attribution or '-'}")
     if st.error:
         print(f"  error: {st.error}")
     for note in st.notes:
@@ -74,9 +76,28 @@ def _options(pairs: list[str]) -> dict:
     return out
 
 
+def _terms(a) -> dict:
+    return {"licence": a.licence, "terms_url": a.terms_url, "attribution": a.attribution,
+            "redistributable": a.redistributable}
+
+
 def _add(cat, a):
     _print_status(cat.add(a.name, a.uri, format=a.format, secret=a.secret,
-                          options=_options(a.option), replace=a.replace))
+                          options=_options(a.option), replace=a.replace, **_terms(a)))
+
+
+def _licence(cat, a):
+    _print_status(cat.set_licence(a.name, **_terms(a)))
+
+
+def _terms_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--licence", "--license", default=None,
+                   help="SPDX licence id or expression (CC-BY-4.0), LicenseRef-<name>, or "
+                        "unknown (the default: never guessed)")
+    p.add_argument("--terms-url", default=None, help="where the terms of use are written")
+    p.add_argument("--attribution", default=None, help="the credit line the terms ask for")
+    p.add_argument("--redistributable", default=None, choices=["true", "false", "unknown"],
+                   help="may copies be given to others (default: unknown)")
 
 
 def _list(cat, a):
@@ -233,7 +254,15 @@ def add_dataset_commands(subparsers) -> None:
     p.add_argument("--replace", action="store_true",
                    help="redefine an existing dataset: forget its files and cached copies "
                         "(grants and masks stay); a failed dataset is retried without it")
+    _terms_args(p)
     p.set_defaults(func=_run(_add))
+
+    p = sub.add_parser("licence", help="record a dataset's licence, terms URL, attribution "
+                                       "and whether it is redistributable")
+    _db_arg(p)
+    p.add_argument("name")
+    _terms_args(p)
+    p.set_defaults(func=_run(_licence))
 
     for cmd, fn, text in (("list", _list, "list datasets"),):
         p = sub.add_parser(cmd, help=text)

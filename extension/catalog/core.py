@@ -25,6 +25,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .. import licences
 from ..files import sha256_file as _sha256
 from . import formats, schema, schemas, secrets
 from .roles import PRIVILEGES
@@ -53,6 +54,10 @@ class DatasetStatus:
     quarantined_lines: int
     last_sync: datetime | None
     notes: list[str] = field(default_factory=list)  # "file: values kept in another type"
+    licence: str = "unknown"  # SPDX id or expression, or 'unknown' (corpusql.licences)
+    terms_url: str | None = None
+    attribution: str | None = None
+    redistributable: str = "unknown"  # true, false or unknown
 
     @property
     def summary(self) -> str:
@@ -420,8 +425,15 @@ class Catalog:
     # -- public API --------------------------------------------------------------------------
 
     def add(self, name: str, uri: str, *, format: str = "auto", secret: str | None = None,
-            options: dict | None = None, replace: bool = False) -> DatasetStatus:
+            options: dict | None = None, replace: bool = False, licence: str | None = None,
+            terms_url: str | None = None, attribution: str | None = None,
+            redistributable: bool | str | None = None) -> DatasetStatus:
         """Record dataset ``name`` at ``uri``, list its files and create the view ``name``.
+
+        ``licence`` (an SPDX id or ``'unknown'``; None records ``'unknown'``), ``terms_url``,
+        ``attribution`` and ``redistributable`` (True, False or ``'unknown'``) are recorded
+        with it and copied into the manifest of every output that reads it (see
+        :mod:`corpusql.licences`).
 
         A name whose dataset is ``failed`` is added again (a retry, with this ``uri``); any
         other existing name only with ``replace=True``, which forgets its files, quarantine and
@@ -458,6 +470,11 @@ class Catalog:
             secrets.check_uri(src.scheme, uri)
         except (SourceError, secrets.SecretError) as exc:
             raise CatalogError(f"dataset {name!r}: {exc}") from exc
+        try:
+            terms = licences.normalized(name, licence=licence, terms_url=terms_url,
+                                        attribution=attribution, redistributable=redistributable)
+        except licences.LicenceError as exc:
+            raise CatalogError(str(exc)) from None
         if credentials:
             secret = self._options_secret(name, src.scheme, secret, credentials)
         if src.scheme == "file":
@@ -469,6 +486,8 @@ class Catalog:
         self._q("INSERT INTO corpusql.datasets (name, uri, format, options, secret, owner, "
                 "created, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'syncing')",
                 [name, uri, format, json.dumps(options), secret, getpass.getuser(), _now()])
+        self._q("UPDATE corpusql.datasets SET licence = ?, terms_url = ?, attribution = ?, "
+                "redistributable = ? WHERE name = ?", [*terms.values(), name])
         try:
             self.sync(name)
         except CatalogError as exc:
@@ -809,7 +828,23 @@ class Catalog:
             "SELECT file, note FROM corpusql.notes WHERE dataset = ? ORDER BY file, note", [name])]
         return DatasetStatus(name, self._abs(row["uri"]), row["format"], row["status"],
                              row["error"], files, nbytes, cached, qfiles, qlines,
-                             row["last_sync"], notes)
+                             row["last_sync"], notes, **licences.of_row(row))
+
+    def set_licence(self, name: str, *, licence: str | None = None,
+                    terms_url: str | None = None, attribution: str | None = None,
+                    redistributable: bool | str | None = None) -> DatasetStatus:
+        """Record the licence fields of an existing dataset (all four: an omitted one becomes
+        ``unknown``/NULL). Outputs made before keep the fields their manifests recorded; the
+        next materialization sees the change."""
+        self._row(name)
+        try:
+            terms = licences.normalized(name, licence=licence, terms_url=terms_url,
+                                        attribution=attribution, redistributable=redistributable)
+        except licences.LicenceError as exc:
+            raise CatalogError(str(exc)) from None
+        self._q("UPDATE corpusql.datasets SET licence = ?, terms_url = ?, attribution = ?, "
+                "redistributable = ? WHERE name = ?", [*terms.values(), name])
+        return self.status(name)
 
     def list(self) -> list[DatasetStatus]:
         return [self.status(n) for n in self._names()]

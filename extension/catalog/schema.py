@@ -93,7 +93,12 @@ def exists(con: duckdb.DuckDBPyConnection) -> bool:
 
 #: Columns added after the first release: (table, column, type), added to older catalogs.
 ADDED = [("files", "content_hash", "VARCHAR"),
-         ("masks", "kind", "VARCHAR DEFAULT 'redact'")]  # masks made before kinds redact
+         ("masks", "kind", "VARCHAR DEFAULT 'redact'"),  # masks made before kinds redact
+         # licence and terms (corpusql.licences): SPDX id or 'unknown'; true/false/unknown
+         ("datasets", "licence", "VARCHAR DEFAULT 'unknown'"),
+         ("datasets", "terms_url", "VARCHAR"),
+         ("datasets", "attribution", "VARCHAR"),
+         ("datasets", "redistributable", "VARCHAR DEFAULT 'unknown'")]
 
 
 def missing(con: duckdb.DuckDBPyConnection) -> bool:
