@@ -19,12 +19,14 @@ import re
 
 import duckdb
 
+from .errors import FunctionArgumentError
+
 LABELS_COLUMNS = ("doc_hash VARCHAR, model VARCHAR, model_sha256 VARCHAR, label VARCHAR, "
                   "score DOUBLE, created_at TIMESTAMP")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
 
 
-class AnnotateError(ValueError):
+class AnnotateError(FunctionArgumentError):
     """annotate was called with a table, column or model it cannot use."""
 
 

@@ -11,14 +11,19 @@ messages become which error is decided in one place, :mod:`corpusql.explain`.
 
 from __future__ import annotations
 
+from .udfs.errors import CorpusqlError, FunctionArgumentError, ResourceError
 
-class CorpusqlError(Exception):
-    """A corpusql error whose message is meant for the user as it is."""
+__all__ = ["AccessError", "CatalogError", "CorpusqlError", "FunctionArgumentError",
+           "MaterializeError", "QueryError", "ResourceError"]
 
 
-class FunctionArgumentError(CorpusqlError, ValueError):
-    """A corpusql function or macro was called with an argument it cannot use: a column or table
-    that does not exist, a parameter it does not have, a value of the wrong type."""
+class CatalogError(CorpusqlError, RuntimeError):
+    """A catalog operation (datasets, sources, sync, cache, secrets, masks) was refused or
+    failed; the message names the dataset, file or secret."""
+
+
+class AccessError(CorpusqlError, PermissionError):
+    """A role asked for what it was not granted (a dataset, a file, a function)."""
 
 
 class QueryError(CorpusqlError, RuntimeError):

@@ -22,6 +22,8 @@ import difflib
 import re
 from typing import Any
 
+from .errors import CatalogError
+
 UNKNOWN = "unknown"
 REDISTRIBUTABLE = ("true", "false", UNKNOWN)
 FIELDS = ("licence", "terms_url", "attribution", "redistributable")
@@ -36,7 +38,7 @@ _ID = re.compile(r"^(?:LicenseRef-[A-Za-z0-9.-]+|[A-Za-z0-9][A-Za-z0-9.+-]*)$")
 _OPS = {"AND", "OR", "WITH"}
 
 
-class LicenceError(ValueError):
+class LicenceError(CatalogError, ValueError):
     """A licence field is not well formed; the message names the dataset and the field."""
 
 

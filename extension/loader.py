@@ -35,11 +35,13 @@ from typing import Any
 
 import numpy as np
 
+from .errors import MaterializeError
+
 MANIFEST = "_manifest.json"
 _DATA_SUFFIX = {"datatrove": ".ds", "megatron": ".bin"}
 
 
-class ShardError(ValueError):
+class ShardError(MaterializeError, ValueError):
     """A token export cannot be read: missing, changed, or not a token export."""
 
 

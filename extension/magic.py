@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import duckdb
 
+from .errors import QueryError
+
 _state: dict = {"con": None}
 
 
@@ -44,7 +46,7 @@ def _run(shell, sql: str):
     return cur.df()
 
 
-class SqlError(Exception):
+class SqlError(QueryError):
     """A SQL cell failed: the message is DuckDB's."""
 
 

@@ -12,10 +12,12 @@ import os
 from pathlib import Path
 from typing import Any
 
+from .errors import MaterializeError
+
 MANIFEST = "_manifest.json"
 
 
-class Foreign(ValueError):
+class Foreign(MaterializeError, ValueError):
     """The target holds something corpusql did not write (message says what)."""
 
 

@@ -15,10 +15,12 @@ import threading
 import time
 from pathlib import Path
 
+from .errors import MaterializeError
+
 POLL_SECONDS = 0.05
 
 
-class LockBusy(RuntimeError):
+class LockBusy(MaterializeError):
     """Another process or thread is materializing the same target."""
 
 

@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from .errors import FunctionArgumentError
+
 REQUIRED = object()
 
 #: How a function treats NULL in its column arguments.
@@ -22,7 +24,7 @@ REQUIRED = object()
 NULL_POLICIES = ("null", "kernel")
 
 
-class RegistryError(ValueError):
+class RegistryError(FunctionArgumentError):
     """A registry row is malformed or collides with another."""
 
 

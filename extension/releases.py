@@ -22,12 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from . import faults, swap
+from .errors import MaterializeError
 from .release_paths import _VERSION, CURRENT, current, is_versioned, resolve, versions  # noqa: F401
 
 DEFAULT_KEEP = 5
 
 
-class ReleaseError(RuntimeError):
+class ReleaseError(MaterializeError):
     """A release operation was refused; the message names the release and the knob."""
 
 

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import duckdb
 
+from .errors import QueryError
 
-class ScriptError(RuntimeError):
+
+class ScriptError(QueryError):
     """A statement of a script failed; the message names the file and line."""
 
 

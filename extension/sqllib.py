@@ -32,6 +32,7 @@ from pathlib import Path
 import duckdb
 
 from . import sqlparse
+from .errors import FunctionArgumentError
 
 HEADER_KEYS = ("tables", "columns", "returns", "requires", "depends", "source", "duckdb-only")
 SKIP_DIRS = {"recipes"}
@@ -42,7 +43,7 @@ _CREATE_RE = re.compile(
 _CALL_RE = re.compile(r"^([A-Za-z_]\w*)\s*(?:\((.*)\))?\s*$")
 
 
-class SqlLibraryError(ValueError):
+class SqlLibraryError(FunctionArgumentError):
     """A library file is malformed or disagrees with its header."""
 
 

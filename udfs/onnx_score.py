@@ -24,6 +24,7 @@ import numpy as np
 import pyarrow as pa
 
 from . import paths
+from .errors import FunctionArgumentError
 
 #: Names accepted by ``model :=`` for the models shipped in ``corpusql/udfs/data``.
 BUNDLED = {"quality": "quality.onnx"}
@@ -36,7 +37,7 @@ _INT_TYPES = {"tensor(int64)": np.int64, "tensor(int32)": np.int32}
 _FLOAT_TYPES = ("tensor(float)", "tensor(double)", "tensor(float16)")
 
 
-class ModelError(ValueError):
+class ModelError(FunctionArgumentError):
     """A model file is missing, malformed or not usable by onnx_score."""
 
 

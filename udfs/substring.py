@@ -50,6 +50,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .errors import ResourceError
+
 _CJK = ("\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
         "\U00020000-\U0002fa1f")
 #: One token: a CJK character, a run of word characters (letters, digits, marks, ``_``) outside
@@ -78,7 +80,7 @@ def _offsets(text: str, wanted: set) -> dict[int, tuple[int, int]]:
     return {i: m.span() for i, m in enumerate(TOKEN_RE.finditer(text)) if i in wanted}
 
 
-class MemoryBudgetError(MemoryError):
+class MemoryBudgetError(ResourceError):
     """The estimate of a buffering step exceeds the connection's memory budget."""
 
 

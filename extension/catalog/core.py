@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .. import licences
+from ..errors import CatalogError
 from ..files import sha256_file as _sha256
 from . import formats, schema, schemas, secrets
 from .roles import PRIVILEGES
@@ -34,10 +35,6 @@ from .views import ident, relative, resolve, view_sql
 
 log = logging.getLogger("corpusql.catalog")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-class CatalogError(RuntimeError):
-    """A catalog operation failed; the message names the dataset and the file."""
 
 
 @dataclass

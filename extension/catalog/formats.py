@@ -27,6 +27,7 @@ from collections.abc import Iterable
 
 import pyarrow as pa
 
+from ..errors import CatalogError
 from .columns import INT64
 from .jsonl import Parsed, lineage_columns, parse_jsonl, utf8
 from .schemas import LINEAGE, parquet_footer, reserved
@@ -40,7 +41,7 @@ _EXT = {
 }
 
 
-class FormatError(ValueError):
+class FormatError(CatalogError, ValueError):
     """A dataset's files have an unknown or mixed format."""
 
 

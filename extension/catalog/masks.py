@@ -33,6 +33,7 @@ from importlib import resources
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..errors import CatalogError
 from . import secrets
 
 KINDS = ("redact", "hash", "null")
@@ -43,7 +44,7 @@ FORMAT = 1
 BATCH_ROWS = 8192
 
 
-class MaskError(ValueError):
+class MaskError(CatalogError, ValueError):
     """A mask is unknown, or a masked copy cannot be made."""
 
 

@@ -27,6 +27,8 @@ from urllib.parse import unquote
 
 from fsspec import AbstractFileSystem
 
+from ..errors import CatalogError
+
 log = logging.getLogger("corpusql.catalog")
 
 PROTOCOL = "corpusql"
@@ -35,7 +37,7 @@ ATTEMPTS = 3
 BACKOFF = 0.05
 
 
-class RemoteError(RuntimeError):
+class RemoteError(CatalogError):
     """A remote source could not be listed or read after the bounded retries."""
 
 

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 import duckdb
 import pyarrow as pa
 
+from ..errors import AccessError
 from ..udfs.paths import PathGuard
 from ..version import STORAGE_VERSION
 from . import schema
@@ -57,7 +58,7 @@ _COPIED = {
 }
 
 
-class RoleError(PermissionError):
+class RoleError(AccessError):
     """A role is unknown, or a dataset is not granted to it."""
 
 

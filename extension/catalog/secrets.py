@@ -13,6 +13,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from ..errors import CatalogError
+
 KINDS = {
     "s3": {"key", "secret", "token", "region", "profile", "endpoint_url"},
     "http": {"headers", "username", "password"},
@@ -28,7 +30,7 @@ SCHEME_KINDS = {"s3": "s3", "http": "http", "https": "http"}
 _CREDENTIALS = {"s3": KINDS["s3"] - PLAIN_OPTIONS, "http": KINDS["http"]}
 
 
-class SecretError(ValueError):
+class SecretError(CatalogError, ValueError):
     """A secret is missing, malformed or of the wrong kind."""
 
 

@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from ..errors import CatalogError
 from . import secrets
 from .remote import Backend, FsspecBackend, GitBackend, RouteFS
 
 
-class SourceError(ValueError):
+class SourceError(CatalogError, ValueError):
     """A dataset URI cannot be understood."""
 
 

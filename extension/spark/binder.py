@@ -18,13 +18,14 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from ..errors import FunctionArgumentError
 from ..registry import Function
 from .types import SparkType, SparkTypeError, quote, spark_literal, spark_type
 
 PRIVATE_PREFIX = "__corpusql_"
 
 
-class SparkRegistrationError(ValueError):
+class SparkRegistrationError(FunctionArgumentError):
     """A registry row cannot run on Spark; the message names the function and why."""
 
 

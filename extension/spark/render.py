@@ -23,11 +23,12 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.optimizer.simplify import simplify
 
+from ..errors import FunctionArgumentError
 from ..sqllib import SqlLibraryError, SqlObject, library_by_name
 from ..sqlparse import LibraryDuckDB, macro_body
 
 
-class MacroCallError(ValueError):
+class MacroCallError(FunctionArgumentError):
     """A library macro was called with arguments it cannot take; the message says which."""
 
 

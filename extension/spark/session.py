@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ..errors import CorpusqlError
+
 #: The oldest Java that Spark 4 runs on.
 MIN_JAVA = 17
 INSTALL_JAVA = ("install it with `apt-get install -y openjdk-17-jdk-headless` (Debian, Ubuntu) "
@@ -16,7 +18,7 @@ INSTALL_JAVA = ("install it with `apt-get install -y openjdk-17-jdk-headless` (D
 INSTALL_PYSPARK = "pip install 'corpusql[spark]'"
 
 
-class JavaMissing(RuntimeError):
+class JavaMissing(CorpusqlError, RuntimeError):
     """No usable Java for Spark; the message says how to install one."""
 
 

@@ -19,8 +19,10 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from ..errors import FunctionArgumentError
 
-class SparkTypeError(ValueError):
+
+class SparkTypeError(FunctionArgumentError):
     """A registry SQL type has no Spark equivalent."""
 
 
