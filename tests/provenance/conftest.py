@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import duckdb
 import pytest
+from prov_helpers import write_docs
 
 import corpusql
 
@@ -15,17 +16,6 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.delenv("CORPUSQL_CACHE", raising=False)
     monkeypatch.delenv("CORPUSQL_KEEP_VERSIONS", raising=False)
     monkeypatch.delenv("CORPUSQL_FAULT", raising=False)
-
-
-def write_docs(con, path, n: int, *, source: str, start: int = 0, host: str = "example.com"):
-    """``n`` documents id, text, url, source as Parquet at ``path``."""
-    con.execute(
-        f"COPY (SELECT '{source}-' || i AS id, 'Document ' || i || ' from {source}: ' || "
-        f"array_to_string(list_transform(range(30), lambda j: "
-        f"translate(md5('{source}' || i || '-' || j)[1:8], '0123456789', 'ghijklmnop')), ' ')"
-        f" AS text, "
-        f"'https://www.{host}/{source}/' || i || '?utm_source=feed' AS url, "
-        f"'{source}' AS source FROM range({start}, {start + n}) t(i)) TO '{path}'")
 
 
 @pytest.fixture

@@ -119,7 +119,7 @@ def test_a_rebuild_never_brings_a_taken_down_document_back(lake, tmp_path):
     again = materialize(con, ALL, out, versioned=True)
     assert again.status == "up to date"
     write = tmp_path / "web.parquet"  # the source changes: a real rebuild
-    from conftest import write_docs
+    from prov_helpers import write_docs
 
     write_docs(con, write, 45, source="web")
     cat.sync("web")
