@@ -25,11 +25,11 @@ def export_again(con, root: Path, hit: list[Path], dry_run: bool) -> tuple[int, 
     releases in which the takedown found documents (see the module docstring)."""
     from .export_tokens import ExportError, export_tokens
     from .materializer import read_manifest
-    from .provenance import _FILE_LITERAL
-    from .releases import _VERSION
+    from .release_paths import _VERSION
+    from .sqlparse import reads as sql_reads
 
     man = read_manifest(root)
-    reads = [Path(p).absolute() for p in _FILE_LITERAL.findall(man.get("query", ""))]
+    reads = [Path(p).absolute() for p in sql_reads(man.get("query", "")).files]
     mine = [(r, p) for r in hit for p in reads if p.is_relative_to(r)]
     if not mine:
         return (0, "no match (reads none of the releases changed)")
