@@ -9,8 +9,15 @@ import pkgutil
 import pytest
 
 import corpusql
-from corpusql.errors import (AccessError, CatalogError, CorpusqlError, FunctionArgumentError,
-                             MaterializeError, QueryError, ResourceError)
+from corpusql.errors import (
+    AccessError,
+    CatalogError,
+    CorpusqlError,
+    FunctionArgumentError,
+    MaterializeError,
+    QueryError,
+    ResourceError,
+)
 
 AREAS = (CatalogError, MaterializeError, FunctionArgumentError, AccessError, ResourceError,
          QueryError)
