@@ -29,6 +29,7 @@ from functools import lru_cache
 import duckdb
 
 from .errors import CorpusqlError, FunctionArgumentError, QueryError
+from .sqlparse import split_args
 
 TYPE_NAMES = {"INT8": "TINYINT", "INT16": "SMALLINT", "INT32": "INTEGER", "INT64": "BIGINT",
               "UINT8": "UTINYINT", "UINT32": "UINTEGER", "UINT64": "UBIGINT", "BOOL": "BOOLEAN",
@@ -59,35 +60,13 @@ def signatures() -> dict[str, Signature]:
     for row in function_rows():
         inner = row.signature[row.signature.index("(") + 1:row.signature.rindex(")")]
         params, defaults = [], {}
-        for part in _split_args(inner):
+        for part in split_args(inner):
             name, _, default = part.partition(":=")
             params.append(name.strip())
             if default:
                 defaults[name.strip()] = default.strip()
         out[row.name] = Signature(row.name, tuple(params), defaults)
     return out
-
-
-def _split_args(text: str) -> list[str]:
-    """Split at top-level commas (not inside parentheses, brackets or quotes)."""
-    parts, depth, quote, cur = [], 0, "", []
-    for ch in text:
-        if quote:
-            quote = "" if ch == quote else quote
-        elif ch in "'\"":
-            quote = ch
-        elif ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            parts.append("".join(cur).strip())
-            cur = []
-            continue
-        cur.append(ch)
-    if "".join(cur).strip():
-        parts.append("".join(cur).strip())
-    return parts
 
 
 def calls(sql: str) -> list[Call]:
@@ -115,7 +94,7 @@ def calls(sql: str) -> list[Call]:
         if end is None:
             continue
         args, unknown = {}, []
-        for pos, part in enumerate(_split_args(sql[m.end():end])):
+        for pos, part in enumerate(split_args(sql[m.end():end])):
             named = re.match(r'^"?([a-z_][a-z0-9_]*)"?\s*(?::=|=>)\s*(.*)$', part, re.I | re.S)
             if named:
                 key = named.group(1).lower()

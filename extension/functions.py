@@ -7,7 +7,30 @@ get ``:=`` defaults. See :mod:`corpusql.registry` for the fields.
 
 from __future__ import annotations
 
-from corpusql.udfs import hashing, split, text
+from corpusql.udfs import (
+    blocklist,
+    decontam,
+    diversity,
+    graph,
+    hashing,
+    langid,
+    minhash,
+    mixing,
+    pii,
+    sets,
+    shingles,
+    split,
+    text,
+    tokens,
+)
+from corpusql.udfs import embed as embed_kernels
+from corpusql.udfs import html as html_kernels
+from corpusql.udfs import kmeans as kmeans_kernels
+from corpusql.udfs import line_hash as line_hash_kernels
+from corpusql.udfs import onnx_score as onnx_kernels
+from corpusql.udfs import substring as substring_kernels
+from corpusql.udfs import url as url_kernels
+from corpusql.udfs.quality import c4, fineweb, gopher, repetition
 
 from .registry import REQUIRED, Param, Registry, fn
 
@@ -43,12 +66,6 @@ FOUNDATION = [
 ]
 
 # --- near-duplicates (issue 3) -----------------------------------------------------------------
-from corpusql.udfs import (  # kept in this section (one area per block)
-    graph,
-    minhash,
-    sets,
-    shingles,
-)
 
 _NUM_PERM = {"low": 2, "high": 1024}
 _NGRAM = _const("ngram", "INTEGER", low=1, high=64)
@@ -93,7 +110,6 @@ NEAR_DUP: list = [
 ]
 
 # --- quality signals (issue 4) -----------------------------------------------------------------
-from corpusql.udfs.quality import c4, fineweb, gopher, repetition  # kept in this section
 
 _FLAVOR = _const("flavor", "VARCHAR", choices=("datatrove",))
 _GOPHER = [
@@ -165,8 +181,6 @@ QUALITY: list = [
 ]
 
 # --- language id and model scoring (issue 4) ---------------------------------------------------
-from corpusql.udfs import langid  # noqa: E402 - kept in this section (one area per block)
-from corpusql.udfs import onnx_score as onnx_kernels  # noqa: E402
 
 _POSITIVE = {"low": 1, "high": 1_000_000}
 MODELS: list = [
@@ -186,7 +200,6 @@ MODELS: list = [
 ]
 
 # --- PII and blocklists (issue 4) --------------------------------------------------------------
-from corpusql.udfs import blocklist, pii  # noqa: E402 - kept in this section (one area per block)
 
 # NULL terms (e.g. `(SELECT list(term) FROM blocklist)` over an empty table) block nothing.
 _TERMS = _const("terms", "VARCHAR[]", nullable=True)
@@ -206,7 +219,6 @@ PII: list = [
 ]
 
 # --- tokens, mixing, splitting (issue 5) -------------------------------------------------------
-from corpusql.udfs import decontam, mixing, tokens  # noqa: E402 - kept in this section
 
 TOKENIZER = _const("tokenizer", "VARCHAR")
 TOKENS = [
@@ -229,7 +241,6 @@ TOKENS = [
 ]
 
 # --- diversity (issue 5) -----------------------------------------------------------------------
-from corpusql.udfs import diversity  # kept in this section (one area per block)
 
 DIVERSITY: list = [
     fn("k_center_pick", diversity.k_center_pick, [
@@ -244,8 +255,6 @@ DIVERSITY: list = [
 ]
 
 # --- meaning as a column: embeddings and clustering (issue 14) -------------------------------
-from corpusql.udfs import embed as embed_kernels  # noqa: E402 - kept in this section
-from corpusql.udfs import kmeans as kmeans_kernels  # noqa: E402
 
 _VECTORS = Param("vectors", "FLOAT[][]")
 _VECTORS_EX = {"vectors": "if(text IS NULL, NULL, [[length(text) % 7, 1], [2, length(text) % 5], "
@@ -279,8 +288,6 @@ SEMANTIC: list = [
 ]
 
 # --- web: HTML and URLs (issue 20; the WARC reader is bound in corpusql.web) ------------------
-from corpusql.udfs import html as html_kernels  # noqa: E402 - kept in this section
-from corpusql.udfs import url as url_kernels  # noqa: E402
 
 _HTML = [Param("html", "BLOB"), Param("charset", "VARCHAR", None)]
 _EXTRACTOR = [_const("extractor", "VARCHAR", choices=html_kernels.EXTRACTORS),
@@ -305,8 +312,6 @@ WEB: list = [
 ]
 
 # --- line and substring dedup (issue 17) -------------------------------------------------------
-from corpusql.udfs import line_hash as line_hash_kernels  # noqa: E402 - kept in this section
-from corpusql.udfs import substring as substring_kernels  # noqa: E402
 
 LINE_DEDUP: list = [
     fn("line_hash", line_hash_kernels.line_hash, [TEXT], "UBIGINT", null="kernel"),

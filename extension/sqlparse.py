@@ -203,6 +203,29 @@ def call_sites(sql: str, names: set[str]) -> list[Call]:
     return out
 
 
+def split_args(text: str) -> list[str]:
+    """Split an argument or parameter list at its top-level commas (not inside parentheses,
+    brackets, braces or quotes); parts are stripped."""
+    parts, depth, quote, cur = [], 0, "", []
+    for ch in text:
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append("".join(cur).strip())
+            cur = []
+            continue
+        cur.append(ch)
+    if "".join(cur).strip():
+        parts.append("".join(cur).strip())
+    return parts
+
+
 def strip_comments(sql: str) -> str:
     """``sql`` without its comments: the text between two tokens becomes one space (a newline
     when it held one); tokens, string literals included, are kept byte for byte."""

@@ -126,3 +126,14 @@ def test_only_jit_modules_import_numba():
                                                         for a in n.names)
                    for n in ast.walk(tree))
         assert not uses or path.stem.endswith("_jit"), f"{path} imports numba"
+
+
+CATALOG_FILES = sorted((ROOT / "extension" / "catalog").glob("*.py"))
+
+
+@pytest.mark.parametrize("path", CATALOG_FILES, ids=[p.name for p in CATALOG_FILES])
+def test_catalog_modules_stay_small(path):
+    """The catalog is split by responsibility (datasets, staging, sync, verify, access, secrets,
+    routes, the CLI), each module under 300 lines."""
+    n = len(path.read_text(encoding="utf-8").splitlines())
+    assert n < 300, f"{path.name} has {n} lines; split it by responsibility"

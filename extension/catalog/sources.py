@@ -12,7 +12,8 @@ import duckdb
 
 from ..errors import CatalogError
 from . import secrets
-from .remote import Backend, FsspecBackend, GitBackend, RouteFS
+from .remote import Backend, FsspecBackend, GitBackend
+from .routefs import RouteFS
 
 
 class SourceError(CatalogError, ValueError):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from .remote import route_path, route_sql
+from .routefs import route_path, route_sql
 
 
 def _local(p: str) -> bool:

@@ -25,7 +25,7 @@ from sqlglot.optimizer.simplify import simplify
 
 from ..errors import FunctionArgumentError
 from ..sqllib import SqlLibraryError, SqlObject, library_by_name
-from ..sqlparse import LibraryDuckDB, macro_body
+from ..sqlparse import LibraryDuckDB, macro_body, split_args
 
 
 class MacroCallError(FunctionArgumentError):
@@ -55,28 +55,6 @@ class MacroSpec:
     def body(self) -> exp.Expression:
         """A fresh parse of the body (the query of a table macro, the expression of a scalar)."""
         return _parse_body(self.name)
-
-
-def _split_args(text: str) -> list[str]:
-    """Split a parameter list on top-level commas (outside quotes and parentheses)."""
-    out, depth, quote, cur = [], 0, None, []
-    for ch in text:
-        if quote:
-            quote = None if ch == quote else quote
-        elif ch in "'\"":
-            quote = ch
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            out.append("".join(cur).strip())
-            cur = []
-            continue
-        cur.append(ch)
-    if "".join(cur).strip():
-        out.append("".join(cur).strip())
-    return out
 
 
 def _header_list(obj: SqlObject, key: str) -> frozenset[str]:
@@ -144,7 +122,7 @@ def spec(name: str) -> MacroSpec:
         raise MacroCallError(f"{obj.path}: {name!r} is a view, not a macro")
     m = _CALL_ARGS_RE.match(obj.call)
     params = []
-    for arg in _split_args(m.group(1) if m else ""):
+    for arg in split_args(m.group(1) if m else ""):
         pname, sep, default = arg.partition(":=")
         params.append(Param(_unquote(pname.strip()), default.strip() if sep else None))
     try:

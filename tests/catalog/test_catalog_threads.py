@@ -9,7 +9,8 @@ import uuid
 from fsspec.implementations.http import HTTPFileSystem
 from fsspec.implementations.local import LocalFileSystem
 
-from corpusql.catalog.remote import FsspecBackend, RouteFS, route_path
+from corpusql.catalog.remote import FsspecBackend
+from corpusql.catalog.routefs import RouteFS, route_path
 
 
 def _hammer(fs, path, data, threads=8, reads=150):

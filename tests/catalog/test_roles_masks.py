@@ -20,7 +20,7 @@ from catalog_helpers import write_jsonl
 
 import corpusql
 from corpusql.catalog import CatalogError
-from corpusql.catalog.remote import route_path
+from corpusql.catalog.routefs import route_path
 
 PEOPLE = [
     {"id": 1, "text": "write to ann@example.com today", "name": "Ann Smith",
