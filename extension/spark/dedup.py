@@ -6,23 +6,34 @@ Connected components: Kiveris et al., "Connected Components in MapReduce and Bey
 the smallest node of its neighbourhood; small-star links a node and its smaller neighbours to
 the smallest of them. Both keep connectivity; the rounds stop when the edges form stars (each
 node has one parent and no parent has a parent), whose roots are the smallest node of each
-component. Each round is checkpointed (``localCheckpoint``) so the plan stays short.
+component. Each round is checkpointed (``localCheckpoint``) so the plan stays short. The
+number of rounds run is logged (logger ``corpusql.spark.dedup``, INFO) and stored in the
+caller's ``stats`` dict when one is passed.
 """
 
 from __future__ import annotations
+
+import logging
+
+log = logging.getLogger("corpusql.spark.dedup")
 
 #: Rounds before giving up; the number of rounds grows like log(component diameter).
 MAX_ROUNDS = 100
 
 
-def connected_components(edges, src: str = "src", dst: str = "dst"):
-    """DataFrame (node, component) for every node of ``edges``; component = its smallest node."""
+def connected_components(edges, src: str = "src", dst: str = "dst", *,
+                         stats: dict | None = None):
+    """DataFrame (node, component) for every node of ``edges``; component = its smallest node.
+
+    ``stats``: a dict that receives ``rounds``, the large-star/small-star rounds run (at least
+    one: the round after which the edges are stars); the edges are computed then, eagerly.
+    """
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     e = (edges.select(F.least(src, dst).alias("u"), F.greatest(src, dst).alias("v"))
          .where("u IS NOT NULL AND v IS NOT NULL AND u != v").distinct())
-    for _ in range(MAX_ROUNDS):
+    for rounds in range(1, MAX_ROUNDS + 1):
         both = e.select(F.col("u").alias("a"), F.col("v").alias("b")).unionByName(
             e.select(F.col("v").alias("a"), F.col("u").alias("b")))
         m = F.least(F.col("a"), F.min("b").over(Window.partitionBy("a")))
@@ -36,6 +47,9 @@ def connected_components(edges, src: str = "src", dst: str = "dst"):
         two_parents = e.groupBy("v").count().where("count > 1").limit(1).count()
         deep = e.join(e.select(F.col("v").alias("u")), "u", "left_semi").limit(1).count()
         if two_parents == 0 and deep == 0:
+            log.info("connected_components: stars after %d round(s)", rounds)
+            if stats is not None:
+                stats["rounds"] = rounds
             roots = e.select(F.col("u").alias("node"), F.col("u").alias("component"))
             return (e.select(F.col("v").alias("node"), F.col("u").alias("component"))
                     .unionByName(roots).distinct())
@@ -45,7 +59,8 @@ def connected_components(edges, src: str = "src", dst: str = "dst"):
 def near_dup_clusters(spark, docs, text_col: str, id_col: str, threshold: float = 0.8,
                       verify: bool = True, keep_by: str | None = None, num_perm: int = 128,
                       ngram: int = 5, unit: str = "word", seed: int = 1,
-                      norm_numbers: bool = True, fn_weight: float = 0.9, max_bucket: int = 1000):
+                      norm_numbers: bool = True, fn_weight: float = 0.9, max_bucket: int = 1000,
+                      stats: dict | None = None):
     """The ``near_dup_clusters`` macro on Spark: DataFrame (id, cluster_id, cluster_size, is_kept).
 
     ``docs``: a DataFrame or a table name. Same parameters, defaults and answer as the macro
@@ -53,7 +68,8 @@ def near_dup_clusters(spark, docs, text_col: str, id_col: str, threshold: float 
     Jaccard of shingle sets when ``verify``, clustered by connected components; cluster_id is
     the smallest id, and each cluster keeps the highest ``keep_by`` value, then the smallest id.
     A band bucket with more than ``max_bucket`` members is over-full and gives only the pairs
-    (its smallest id, member), as the single-machine near_dup_candidates does.
+    (its smallest id, member), as the single-machine near_dup_candidates does. ``stats``: a
+    dict that receives ``rounds``, the connected-components rounds (see connected_components).
     """
     from pyspark.sql import Window
     from pyspark.sql import functions as F
@@ -99,7 +115,7 @@ def near_dup_clusters(spark, docs, text_col: str, id_col: str, threshold: float 
                  .join(sb, F.col("dst") == F.col("sb.id"))
                  .where(F.expr("set_jaccard(sa.s, sb.s)") >= F.lit(float(threshold)))
                  .select("src", "dst"))
-    labels = connected_components(pairs)
+    labels = connected_components(pairs, stats=stats)
     clustered = (base.join(labels, base["id"] == labels["node"], "left")
                  .select("id", "priority", F.coalesce("component", "id").alias("component")))
     by_component = Window.partitionBy("component")
