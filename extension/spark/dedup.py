@@ -6,23 +6,34 @@ Connected components: Kiveris et al., "Connected Components in MapReduce and Bey
 the smallest node of its neighbourhood; small-star links a node and its smaller neighbours to
 the smallest of them. Both keep connectivity; the rounds stop when the edges form stars (each
 node has one parent and no parent has a parent), whose roots are the smallest node of each
-component. Each round is checkpointed (``localCheckpoint``) so the plan stays short.
+component. Each round is checkpointed (``localCheckpoint``) so the plan stays short. The
+number of rounds run is logged (logger ``corpusql.spark.dedup``, INFO) and stored in the
+caller's ``stats`` dict when one is passed.
 """
 
 from __future__ import annotations
+
+import logging
+
+log = logging.getLogger("corpusql.spark.dedup")
 
 #: Rounds before giving up; the number of rounds grows like log(component diameter).
 MAX_ROUNDS = 100
 
 
-def connected_components(edges, src: str = "src", dst: str = "dst"):
-    """DataFrame (node, component) for every node of ``edges``; component = its smallest node."""
+def connected_components(edges, src: str = "src", dst: str = "dst", *,
+                         stats: dict | None = None):
+    """DataFrame (node, component) for every node of ``edges``; component = its smallest node.
+
+    ``stats``: a dict that receives ``rounds``, the large-star/small-star rounds run (at least
+    one: the round after which the edges are stars); the edges are computed then, eagerly.
+    """
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     e = (edges.select(F.least(src, dst).alias("u"), F.greatest(src, dst).alias("v"))
          .where("u IS NOT NULL AND v IS NOT NULL AND u != v").distinct())
-    for _ in range(MAX_ROUNDS):
+    for rounds in range(1, MAX_ROUNDS + 1):
         both = e.select(F.col("u").alias("a"), F.col("v").alias("b")).unionByName(
             e.select(F.col("v").alias("a"), F.col("u").alias("b")))
         m = F.least(F.col("a"), F.min("b").over(Window.partitionBy("a")))
@@ -36,70 +47,90 @@ def connected_components(edges, src: str = "src", dst: str = "dst"):
         two_parents = e.groupBy("v").count().where("count > 1").limit(1).count()
         deep = e.join(e.select(F.col("v").alias("u")), "u", "left_semi").limit(1).count()
         if two_parents == 0 and deep == 0:
+            log.info("connected_components: stars after %d round(s)", rounds)
+            if stats is not None:
+                stats["rounds"] = rounds
             roots = e.select(F.col("u").alias("node"), F.col("u").alias("component"))
             return (e.select(F.col("v").alias("node"), F.col("u").alias("component"))
                     .unionByName(roots).distinct())
     raise RuntimeError(f"connected_components: no convergence after {MAX_ROUNDS} rounds")
 
 
-def near_dup_clusters(spark, docs, text_col: str, id_col: str, threshold: float = 0.8,
-                      verify: bool = True, keep_by: str | None = None, num_perm: int = 128,
-                      ngram: int = 5, unit: str = "word", seed: int = 1,
-                      norm_numbers: bool = True, fn_weight: float = 0.9, max_bucket: int = 1000):
-    """The ``near_dup_clusters`` macro on Spark: DataFrame (id, cluster_id, cluster_size, is_kept).
-
-    ``docs``: a DataFrame or a table name. Same parameters, defaults and answer as the macro
-    (see sql/governance/near_dup_clusters.sql): MinHash LSH candidates, verified by the exact
-    Jaccard of shingle sets when ``verify``, clustered by connected components; cluster_id is
-    the smallest id, and each cluster keeps the highest ``keep_by`` value, then the smallest id.
-    A band bucket with more than ``max_bucket`` members is over-full and gives only the pairs
-    (its smallest id, member), as the single-machine near_dup_candidates does.
-    """
-    from pyspark.sql import Window
-    from pyspark.sql import functions as F
-
-    if not max_bucket >= 1:
-        raise ValueError(f"near_dup_clusters: max_bucket = {max_bucket} must be at least 1")
-    if not (0 < threshold <= 1):
-        raise ValueError(f"near_dup_clusters: threshold = {threshold} is out of range (0, 1]")
-    if isinstance(docs, str):
-        docs = spark.table(docs)
-    opts = (f"ngram => {int(ngram)}, unit => '{unit}', norm_numbers => "
+def shingle_options(ngram: int = 5, unit: str = "word", norm_numbers: bool = True) -> str:
+    """The shingling arguments shared by minhash_signature and shingle_set, in Spark's spelling."""
+    return (f"ngram => {int(ngram)}, unit => '{unit}', norm_numbers => "
             f"{'true' if norm_numbers else 'false'}")
+
+
+def banding(spark, threshold: float = 0.8, num_perm: int = 128,
+            fn_weight: float = 0.9) -> tuple[int, int]:
+    """(bands, rows) of ``minhash_params``, the one row near_dup_clusters collects."""
     p = spark.sql(f"SELECT minhash_params(CAST({float(threshold)!r} AS DOUBLE), "
                   f"num_perm => {int(num_perm)}, fn_weight => CAST({float(fn_weight)!r} AS DOUBLE))"
                   " AS p").first()["p"]
-    base = docs.select(F.col(id_col).alias("id"), F.col(text_col).alias("text"),
-                       (F.col(keep_by) if keep_by else F.lit(None)).alias("priority"))
-    sigs = base.select("id", F.expr(f"minhash_signature(text, num_perm => {int(num_perm)}, "
-                                    f"seed => {int(seed)}, {opts})").alias("sig"))
+    return int(p["bands"]), int(p["rows"])
+
+
+def signatures(base, num_perm: int = 128, seed: int = 1, options: str = ""):
+    """Stage 1: DataFrame (id, sig) from (id, text): the MinHash signature of each text."""
+    from pyspark.sql import functions as F
+
+    return base.select("id", F.expr(f"minhash_signature(text, num_perm => {int(num_perm)}, "
+                                    f"seed => {int(seed)}{', ' + options if options else ''})")
+                       .alias("sig"))
+
+
+def band_keys(sigs, bands: int, rows: int):
+    """Stage 2: DataFrame (id, band_key), one row per band of each non-NULL signature."""
+    from pyspark.sql import functions as F
+
     # Spark refuses a SQL function inside explode(): make the list a column first
-    bands = sigs.where("sig IS NOT NULL").select(
-        "id", F.expr(f"minhash_bands(sig, bands => {p['bands']}, rows => {p['rows']})")
+    keyed = sigs.where("sig IS NOT NULL").select(
+        "id", F.expr(f"minhash_bands(sig, bands => {int(bands)}, rows => {int(rows)})")
         .alias("keys"))
-    keys = bands.select("id", F.explode("keys").alias("band_key"))
-    # an over-full bucket (more than max_bucket members) gives (smallest id, member) pairs only
+    return keyed.select("id", F.explode("keys").alias("band_key"))
+
+
+def candidate_pairs(keys, max_bucket: int = 1000):
+    """Stage 3: DataFrame (src, dst), src < dst, the distinct pairs sharing a band bucket; a
+    bucket with more than ``max_bucket`` members gives (its smallest id, member) pairs only."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
     bucket = Window.partitionBy("band_key")
     keys = keys.select("id", "band_key", F.count(F.lit(1)).over(bucket).alias("n"),
                        F.min("id").over(bucket).alias("rep")).where("n > 1")
     full = keys.where(F.col("n") <= F.lit(int(max_bucket)))
     a, b = full.alias("a"), full.alias("b")
     stars = keys.where((F.col("n") > F.lit(int(max_bucket))) & (F.col("id") != F.col("rep")))
-    pairs = (a.join(b, (F.col("a.band_key") == F.col("b.band_key")) & (F.col("a.id") < F.col("b.id")))
-             .select(F.col("a.id").alias("src"), F.col("b.id").alias("dst"))
-             .unionByName(stars.select(F.col("rep").alias("src"), F.col("id").alias("dst")))
-             .distinct())
-    if verify:
-        nodes = pairs.select(F.col("src").alias("id")).unionByName(
-            pairs.select(F.col("dst").alias("id"))).distinct()
-        sets = base.join(nodes, "id", "left_semi").select(
-            "id", F.expr(f"shingle_set(text, {opts})").alias("s"))
-        sa, sb = sets.alias("sa"), sets.alias("sb")
-        pairs = (pairs.join(sa, F.col("src") == F.col("sa.id"))
-                 .join(sb, F.col("dst") == F.col("sb.id"))
-                 .where(F.expr("set_jaccard(sa.s, sb.s)") >= F.lit(float(threshold)))
-                 .select("src", "dst"))
-    labels = connected_components(pairs)
+    return (a.join(b, (F.col("a.band_key") == F.col("b.band_key")) & (F.col("a.id") < F.col("b.id")))
+            .select(F.col("a.id").alias("src"), F.col("b.id").alias("dst"))
+            .unionByName(stars.select(F.col("rep").alias("src"), F.col("id").alias("dst")))
+            .distinct())
+
+
+def verified_pairs(pairs, base, threshold: float = 0.8, options: str = ""):
+    """Stage 3b: the ``pairs`` (src, dst) whose texts in ``base`` (id, text) have shingle-set
+    Jaccard >= ``threshold``; each candidate's shingle set is computed once."""
+    from pyspark.sql import functions as F
+
+    nodes = pairs.select(F.col("src").alias("id")).unionByName(
+        pairs.select(F.col("dst").alias("id"))).distinct()
+    sets = base.join(nodes, "id", "left_semi").select(
+        "id", F.expr(f"shingle_set(text{', ' + options if options else ''})").alias("s"))
+    sa, sb = sets.alias("sa"), sets.alias("sb")
+    return (pairs.join(sa, F.col("src") == F.col("sa.id"))
+            .join(sb, F.col("dst") == F.col("sb.id"))
+            .where(F.expr("set_jaccard(sa.s, sb.s)") >= F.lit(float(threshold)))
+            .select("src", "dst"))
+
+
+def clusters(base, labels):
+    """Stage 4b: DataFrame (id, cluster_id, cluster_size, is_kept) from ``base`` (id, priority)
+    and connected_components' (node, component); unlabelled ids are singletons."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
     clustered = (base.join(labels, base["id"] == labels["node"], "left")
                  .select("id", "priority", F.coalesce("component", "id").alias("component")))
     by_component = Window.partitionBy("component")
@@ -110,6 +141,42 @@ def near_dup_clusters(spark, docs, text_col: str, id_col: str, threshold: float 
         F.count(F.lit(1)).over(by_component).alias("cluster_size"),
         (rank == 1).alias("is_kept"),
     )
+
+
+def near_dup_clusters(spark, docs, text_col: str, id_col: str, threshold: float = 0.8,
+                      verify: bool = True, keep_by: str | None = None, num_perm: int = 128,
+                      ngram: int = 5, unit: str = "word", seed: int = 1,
+                      norm_numbers: bool = True, fn_weight: float = 0.9, max_bucket: int = 1000,
+                      stats: dict | None = None):
+    """The ``near_dup_clusters`` macro on Spark: DataFrame (id, cluster_id, cluster_size, is_kept).
+
+    ``docs``: a DataFrame or a table name. Same parameters, defaults and answer as the macro
+    (see sql/governance/near_dup_clusters.sql): MinHash LSH candidates, verified by the exact
+    Jaccard of shingle sets when ``verify``, clustered by connected components; cluster_id is
+    the smallest id, and each cluster keeps the highest ``keep_by`` value, then the smallest id.
+    A band bucket with more than ``max_bucket`` members is over-full and gives only the pairs
+    (its smallest id, member), as the single-machine near_dup_candidates does. ``stats``: a
+    dict that receives ``rounds``, the connected-components rounds (see connected_components).
+    The stages are also public (signatures, band_keys, candidate_pairs, verified_pairs,
+    connected_components, clusters), so that a caller can materialize each (bench/spark.py).
+    """
+    from pyspark.sql import functions as F
+
+    if not max_bucket >= 1:
+        raise ValueError(f"near_dup_clusters: max_bucket = {max_bucket} must be at least 1")
+    if not (0 < threshold <= 1):
+        raise ValueError(f"near_dup_clusters: threshold = {threshold} is out of range (0, 1]")
+    if isinstance(docs, str):
+        docs = spark.table(docs)
+    opts = shingle_options(ngram, unit, norm_numbers)
+    bands, rows = banding(spark, threshold, num_perm, fn_weight)
+    base = docs.select(F.col(id_col).alias("id"), F.col(text_col).alias("text"),
+                       (F.col(keep_by) if keep_by else F.lit(None)).alias("priority"))
+    keys = band_keys(signatures(base, num_perm, seed, opts), bands, rows)
+    pairs = candidate_pairs(keys, max_bucket)
+    if verify:
+        pairs = verified_pairs(pairs, base, threshold, opts)
+    return clusters(base, connected_components(pairs, stats=stats))
 
 
 def exact_dup_groups(spark, docs, text_col: str, id_col: str, normalize: bool = True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 from importlib import resources
 
@@ -30,6 +31,25 @@ def test_connected_components_on_a_long_shuffled_chain(spark, con):
     assert set(got.values()) == {0, 500, 600}
 
 
+def test_connected_components_reports_its_rounds(spark, caplog):
+    """``stats["rounds"]`` (and an INFO log line) give the large-star/small-star rounds run: one
+    for edges that are stars already, more for a long path, within Kiveris et al.'s O(log^2 n)."""
+    star = spark.createDataFrame([(1, 2), (1, 3), (1, 4)], "src BIGINT, dst BIGINT")
+    stats: dict = {}
+    with caplog.at_level(logging.INFO, logger="corpusql.spark.dedup"):
+        assert sorted(tuple(r) for r in connected_components(star, stats=stats).collect()) == [
+            (1, 1), (2, 1), (3, 1), (4, 1)]
+    assert stats == {"rounds": 1}
+    assert "connected_components: stars after 1 round(s)" in caplog.text
+    rng = random.Random(3)
+    order = list(range(256))
+    rng.shuffle(order)
+    path = spark.createDataFrame([(order[i], order[i + 1]) for i in range(255)],
+                                 "src BIGINT, dst BIGINT")
+    connected_components(path, stats=stats)
+    assert 1 < stats["rounds"] <= 8 * 8  # log2(256) = 8
+
+
 @pytest.fixture
 def docs_con(con):
     con.execute(f"CREATE TABLE docs AS FROM read_parquet('{SAMPLE}')")
@@ -44,8 +64,10 @@ def test_near_dup_clusters_same_as_duckdb(spark, docs_con, keep_by):
         "SELECT id, cluster_id, cluster_size, is_kept FROM "
         f"near_dup_clusters('docs', 'text', 'id', keep_by := {keep}) ORDER BY id").fetchall()
     docs = spark.read.parquet(SAMPLE)
-    got = near_dup_clusters(spark, docs, "text", "id", keep_by=keep_by).orderBy("id").collect()
-    assert [tuple(r) for r in got] == want
+    stats: dict = {}
+    got = near_dup_clusters(spark, docs, "text", "id", keep_by=keep_by, stats=stats)
+    assert [tuple(r) for r in got.orderBy("id").collect()] == want
+    assert stats["rounds"] >= 1, "near_dup_clusters passes on the rounds of its components"
     assert max(r[2] for r in want) > 1, "the sample has near-duplicates"
 
 
