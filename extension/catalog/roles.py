@@ -29,6 +29,7 @@ import json
 import os
 import shutil
 import tempfile
+import weakref
 from dataclasses import dataclass, field
 
 import duckdb
@@ -54,6 +55,15 @@ _COPIED = {
     "secrets": "name IN (SELECT secret FROM corpusql.datasets "
                "WHERE name IN (SELECT * FROM __granted))",
 }
+
+
+#: Role connections and the setup they were entered with (see :func:`entered`).
+_ENTERED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def entered(con: duckdb.DuckDBPyConnection) -> RoleSetup | None:
+    """The :class:`RoleSetup` of role connection ``con``, None for any other connection."""
+    return _ENTERED.get(con)
 
 
 class RoleError(PermissionError):
@@ -133,6 +143,7 @@ class RoleSetup:
         con.execute("SET allowed_paths = [" + ", ".join(lit(p) for p in allowed) + "]")
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
+        _ENTERED[con] = self
 
 
 def _view_sql(name: str, v: dict) -> str:
