@@ -16,6 +16,8 @@ import uuid
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 import corpusql
@@ -104,6 +106,9 @@ def test_local_parquet_and_jsonl_same_rows_and_lineage(spark, db, tmp_path):
     data = tmp_path / "data"
     write_parquet(data / "a.parquet", 300, row_group_size=64)
     write_parquet(data / "b.parquet", 200, start=300, row_group_size=64)
+    # a third file with one more column and another type for id: the views union by name
+    pq.write_table(pa.table({"id": [f"s{i}" for i in range(7)], "text": ["x"] * 7,
+                             "extra": pa.array(range(7), pa.uint32())}), data / "c.parquet")
     write_jsonl(tmp_path / "notes" / "n.jsonl", [{"t": "one", "k": 1}, {"t": "two"}, {"k": 3}])
     pq_name, js_name = _unique("pq"), _unique("js")
     con = duckdb.connect(str(db))
@@ -113,15 +118,17 @@ def test_local_parquet_and_jsonl_same_rows_and_lineage(spark, db, tmp_path):
         cat.add(js_name, str(tmp_path / "notes" / "*.jsonl"))
         frames = corpusql.spark.catalog_views(spark, con)
         assert {pq_name, js_name} <= set(frames)
-        assert assert_same_view(con, spark, pq_name) == 500
+        assert assert_same_view(con, spark, pq_name) == 507
         assert assert_same_view(con, spark, js_name) == 3
         lineage = spark.sql(f"SELECT _file, max(_row) FROM {pq_name} GROUP BY _file "
                             "ORDER BY _file").collect()
         assert [tuple(r) for r in lineage] == [(str(data / "a.parquet"), 300),
-                                               (str(data / "b.parquet"), 200)]
-        assert cat.prewarm(pq_name) == 2  # now read from cached copies, same lineage
+                                               (str(data / "b.parquet"), 200),
+                                               (str(data / "c.parquet"), 7)]
+        assert dict(frames[pq_name].dtypes)["extra"] == "bigint"  # UINTEGER, widened
+        assert cat.prewarm(pq_name) == 3  # now read from cached copies, same lineage
         corpusql.spark.catalog_views(spark, con, [pq_name])
-        assert assert_same_view(con, spark, pq_name) == 500
+        assert assert_same_view(con, spark, pq_name) == 507
     finally:
         con.close()
 
