@@ -28,6 +28,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import weakref
 from dataclasses import dataclass, field
 
 import duckdb
@@ -57,6 +58,13 @@ _COPIED = {
 }
 
 
+#: Role connections and the setup they were entered with (see :func:`entered`).
+_ENTERED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def entered(con: duckdb.DuckDBPyConnection) -> RoleSetup | None:
+    """The :class:`RoleSetup` of role connection ``con``, None for any other connection."""
+    return _ENTERED.get(con)
 
 
 def granted(con: duckdb.DuckDBPyConnection, role: str) -> list[str]:
@@ -129,6 +137,7 @@ class RoleSetup:
         con.execute("SET allowed_paths = [" + ", ".join(lit(p) for p in allowed) + "]")
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
+        _ENTERED[con] = self
 
 
 
