@@ -28,13 +28,15 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
+from ..errors import CatalogError
+
 log = logging.getLogger("corpusql.spark")
 
 #: Rows per Arrow batch a file is read in.
 BATCH_ROWS = 8192
 
 
-class CatalogViewError(ValueError):
+class CatalogViewError(CatalogError, ValueError):
     """A dataset cannot become a Spark view (unknown, not granted, or unreadable)."""
 
 
