@@ -4,18 +4,20 @@
 function registered; ``corpusql.spark.register(spark)`` does the same on a session you already
 have. The SQL library runs through corpusql's expansion: ``corpusql.spark.sql(spark, "SELECT *
 FROM split_summary('docs')")``, or ``corpusql.spark.split_summary(spark, "docs")`` for a
-DataFrame (docs/spark-sql-library.md). Needs ``pip install 'corpusql[spark]'`` (pyspark 4.1+) and Java 17+ (see docs/scale-out.md).
+DataFrame (docs/spark-sql-library.md). ``corpusql.spark.materialize(spark, query, out_dir)``
+writes Parquet atomically with the DuckDB materializer's manifest (docs/scale-out.md). Needs ``pip install 'corpusql[spark]'`` (pyspark 4.1+) and Java 17+ (see docs/scale-out.md).
 """
 
 from __future__ import annotations
 
 from .binder import SparkRegistrationError, plan, register
 from .library import call, expand, sql
+from .materialize import materialize
 from .session import JavaMissing, check_java, session
 from .types import SparkTypeError, spark_type
 
 __all__ = ["JavaMissing", "SparkRegistrationError", "SparkTypeError", "call", "check_java",
-           "expand", "plan", "register", "session", "spark_type", "sql"]
+           "expand", "materialize", "plan", "register", "session", "spark_type", "sql"]
 
 
 def __getattr__(name: str):
