@@ -187,7 +187,11 @@ def materialize(
         from .library import expand
 
         query = query_or_dataframe.strip().rstrip(";").strip()
-        df = spark.sql(expand(query))
+        try:
+            df = spark.sql(expand(query))
+        except Exception as exc:  # noqa: BLE001 - Spark's analysis errors, re-raised named
+            raise MaterializeError(f"Spark cannot run the query for {target} (nothing was "
+                                   f"written): {_first_lines(exc, 2)}") from exc
     else:
         df = query_or_dataframe
         query = "<DataFrame>\n" + _plan_text(df)

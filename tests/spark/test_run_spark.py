@@ -17,12 +17,11 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from test_materialize_spark import leftovers, rows_hash
 
 from corpusql.demo import QUERIES, recipe_sql, sample_path
 from corpusql.materializer import read_manifest, verify
 from corpusql.spark.run import directives, run_recipe, statements
-
-from .test_materialize_spark import leftovers, rows_hash
 
 RECIPE = Path(__file__).resolve().parents[2] / "sql" / "recipes" / "demo.sql"
 SUBMIT_ARGS = ("--driver-memory 2g --conf spark.ui.enabled=false "
@@ -97,7 +96,7 @@ def test_kill_9_of_the_driver_leaves_the_target_absent_or_unchanged(sig_recipe, 
         time.sleep(0.02)
     assert job is not None, f"the write finished before it could be killed: {proc.stderr.read()}"
     os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=120)
+    proc.communicate(timeout=120)  # reaps it and closes its pipes
     assert proc.returncode == -signal.SIGKILL
     assert not target.exists()
     assert any(n.startswith(".sigs.staging-") for n in leftovers(target))  # hidden, unclaimed
