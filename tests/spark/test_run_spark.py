@@ -41,6 +41,7 @@ def test_demo_recipe_declares_the_demo_outputs():
 
 
 @pytest.mark.spark
+@pytest.mark.slow
 def test_demo_recipe_on_spark_gives_the_duckdb_rows(spark, tmp_path):
     from corpusql.demo import demo
 
