@@ -152,9 +152,23 @@ def _render(select: exp.Expression, variant: bool) -> str:
     return render_spark(_expand_nested(select, _Counter(), "spark"))
 
 
+#: Spark names a cached table by its whole plan's text; a recipe's plans nest every stage
+#: before (the demo's ran the driver out of heap at its quality stage): cap that text.
+PLAN_STRING_LIMIT = "1000000"
+
+
 def _cached(spark, df, name: str):
-    df = df.persist()
-    df.count()
+    key = "spark.sql.maxPlanStringLength"
+    before = spark.conf.get(key, None)
+    spark.conf.set(key, PLAN_STRING_LIMIT)
+    try:
+        df = df.persist()
+        df.count()
+    finally:
+        if before is None:
+            spark.conf.unset(key)
+        else:
+            spark.conf.set(key, before)
     df.createOrReplaceTempView(name)
     return df
 

@@ -21,7 +21,7 @@ from test_materialize_spark import leftovers, rows_hash
 
 from corpusql.demo import QUERIES, recipe_sql, sample_path
 from corpusql.materializer import read_manifest, verify
-from corpusql.spark.run import directives, run_recipe, statements
+from corpusql.spark.run import PLAN_STRING_LIMIT, directives, run_recipe, statements
 
 RECIPE = Path(__file__).resolve().parents[2] / "sql" / "recipes" / "demo.sql"
 SUBMIT_ARGS = ("--driver-memory 2g --conf spark.ui.enabled=false "
@@ -118,3 +118,23 @@ def test_kill_9_of_the_driver_leaves_the_target_absent_or_unchanged(sig_recipe, 
     assert proc.returncode == -signal.SIGKILL
     assert {p.name: p.read_bytes() for p in target.iterdir()} == before
     assert verify(target).ok and leftovers(target) == []  # verify removed the staging copy
+
+
+@pytest.mark.spark
+def test_temp_tables_inserts_and_a_spark_variant(spark, tmp_path):
+    recipe = tmp_path / "small.sql"
+    recipe.write_text(
+        f"-- input docs = {sample_path()}\n"
+        "-- output kept: SELECT id, n FROM small_kept ORDER BY id\n"
+        "CREATE OR REPLACE TEMP TABLE small_kept AS\n"
+        "SELECT id, word_count(text) AS n FROM docs WHERE id LIKE 'debref:%';\n"
+        "-- spark: (Spark spells it differently)\n"
+        "--     INSERT INTO small_kept SELECT 'zz' AS id, CAST(size(array(1, 2)) AS INT) AS n\n"
+        "INSERT INTO small_kept SELECT 'zz', len([1, 2]);\n"
+        "INSERT INTO small_kept SELECT 'zy', 1;\n", encoding="utf-8")
+    result = run_recipe(spark, recipe, tmp_path / "out", overwrite=True)
+    out = result.outputs["kept"]
+    assert result.statements == 3 and verify(out.out_dir).ok
+    rows = {r["id"]: r["n"] for r in pq.read_table(out.out_dir).to_pylist()}
+    assert rows["zz"] == 2 and rows["zy"] == 1 and len(rows) == out.rows > 2
+    assert spark.conf.get("spark.sql.maxPlanStringLength") != PLAN_STRING_LIMIT
