@@ -61,6 +61,10 @@ def cmd_run(args) -> int:
     from .display import render
     from .scripts import run_file
 
+    if args.engine == "spark" or args.out_dir:
+        from .spark.run import cli_run
+
+        return cli_run(args, lambda cols, rows: print(render(cols, rows, args.mode)))
     con = _open(args.db, role=args.role)
     progress = _progress(args)
     progress.attach(con)
@@ -225,6 +229,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", help="database file (default: $CORPUSQL_DB, else in memory)")
     p.add_argument("--mode", default="table", choices=["table", "csv", "json", "markdown"])
     p.add_argument("--role", help="run as this catalog role: read-only, its granted datasets only")
+    p.add_argument("out_dir", nargs="?", help="--engine spark: materialize the recipe's outputs here")
+    p.add_argument("--engine", default="duckdb", choices=["duckdb", "spark"])
+    p.add_argument("--master", default="local[2]", help="--engine spark: the Spark master URL")
+    p.add_argument("--input", action="append", metavar="NAME=PATH",
+                   help="--engine spark: read Parquet PATH as the view NAME (repeatable)")
+    p.add_argument("--overwrite", action="store_true", help="replace earlier outputs")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("materialize", help="write a query to Parquet atomically, with manifest")
@@ -312,7 +322,13 @@ def _add_plugin_commands(sub) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "run" and args.out_dir is None and len(extra) == 1 \
+            and not extra[0].startswith("-"):
+        args.out_dir = extra[0]  # `run SCRIPT --engine spark OUT`: OUT after the options
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:

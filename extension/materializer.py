@@ -170,6 +170,35 @@ def materialize(
     if max_rows_per_file and partition_by:
         raise MaterializeError("use either partition_by or max_rows_per_file, not both")
     timeout = _lock_timeout(lock_timeout)
+
+    def plan() -> dict[str, Any]:
+        return _worded(query, con, _plan, con, query, order_by=order_by,
+                       partition_by=partition_by, max_rows_per_file=max_rows_per_file,
+                       compression=compression, recipe=recipe)
+
+    def fill(staging: Path, plan: dict[str, Any]) -> None:
+        _worded(query, con, parquet_copy.copy, con, query, staging, order_by=plan["order_by"],
+                partition_by=plan["partition_by"], max_rows=plan["max_rows_per_file"],
+                compression=plan["compression"])
+
+    def finish(staging: Path, target: Path, files: list[dict], plan: dict[str, Any]):
+        return takedown_apply.finish(con, staging, target, files, plan)
+
+    return guarded(target, plan, fill, overwrite=overwrite, force=force, timeout=timeout,
+                   finish=finish)
+
+
+def guarded(target: Path, make_plan, fill, *, overwrite: bool, force: bool, timeout: float,
+            versions: dict[str, str] | None = None, finish=None) -> Result:
+    """Under ``target``'s lock: repair leftovers, refuse foreign or differently made outputs,
+    return 'up to date' when nothing changed, else write with ``fill`` and swap into place.
+
+    ``make_plan()`` gives the manifest's description of the call; ``fill(staging, plan)``
+    writes its ``*.parquet.partial`` files (parquet_copy's names) into the staging directory.
+    ``finish(staging, target, files, plan)`` writes the fingerprint index and applies recorded
+    takedowns (takedown_apply.finish; default: without a catalog connection).
+    Shared by the DuckDB materializer and ``corpusql.spark.materialize``.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
         lock = OutputLock(target, timeout).acquire()
@@ -181,15 +210,15 @@ def materialize(
         if lock.stale:
             recovered.insert(0, f"recovered {target}: took over the lock left by pid "
                                 f"{lock.stale}, which is no longer running")
-        plan = _worded(query, con, _plan, con, query, order_by=order_by,
-                       partition_by=partition_by, max_rows_per_file=max_rows_per_file,
-                       compression=compression, recipe=recipe)
+        plan = make_plan()
         try:
             old, extra = existing(target)
         except Foreign as exc:
             raise MaterializeError(str(exc)) from None
         if old is not None:
             said = differences(old, plan)
+            if "engine" not in plan and old.get("engine", "duckdb") != "duckdb":
+                said.append(f"it was written by {old['engine']}, this call runs on duckdb")
             if not said and not force:
                 _, problems = _check(target)
                 if not problems:
@@ -205,7 +234,7 @@ def materialize(
                 raise MaterializeError(
                     f"{target} holds an earlier corpusql output made differently: {why}; pass "
                     "overwrite=True (--overwrite) to replace it")
-        manifest = _worded(query, con, _write, con, query, target, plan)
+        manifest = _write(target, plan, fill, versions, finish or _finish_standalone)
     finally:
         lock.release()
     return Result("written", target, manifest, recovered)
@@ -226,25 +255,34 @@ def _worded(query: str, con, fn, *args, **kwargs):
         raise ours from exc
 
 
-def _write(con, query: str, target: Path, plan: dict[str, Any]) -> dict[str, Any]:
+def _finish_standalone(staging: Path, target: Path, files: list[dict], plan: dict[str, Any]):
+    """takedown_apply.finish for a writer with no DuckDB connection of its own (Spark): the
+    fingerprint index, and the takedowns recorded in the previous version's manifest."""
+    con = duckdb.connect()
+    try:
+        return takedown_apply.finish(con, staging, target, files, plan)
+    finally:
+        con.close()
+
+
+def _write(target: Path, plan: dict[str, Any], fill, versions, finish) -> dict[str, Any]:
     """Stage the output under a name private to this call, then swap it into place."""
     tok = swap.token()
     staging = swap.staging_path(target, tok)
     staging.mkdir()
     try:
-        parquet_copy.copy(con, query, staging, order_by=plan["order_by"],
-                          partition_by=plan["partition_by"], max_rows=plan["max_rows_per_file"],
-                          compression=plan["compression"])
+        fill(staging, plan)
         faults.point("write:copied")
         files = []
         for path, rel in parquet_copy.written(staging):
             files.append({"path": rel, "rows": _parquet_rows(path), "bytes": path.stat().st_size,
                           "sha256": sha256_file(path)})
         # fingerprint index, then every recorded takedown applied (takedown_apply.py)
-        files, index, taken = takedown_apply.finish(con, staging, target, files, plan)
+        files, index, taken = finish(staging, target, files, plan)
         manifest = {
             "format": MANIFEST_FORMAT,
-            "versions": provenance.versions(),
+            "engine": "duckdb",
+            "versions": versions or provenance.versions(),
             **plan,
             "files": files,
             "total_rows": sum(f["rows"] for f in files),

@@ -101,6 +101,15 @@ def materialize(con, query: str, out_dir, *, versioned: bool = False, keep: int 
     return m.materialize(con, query, out_dir, **options)
 
 
+def _fill(m, con, query: str):
+    """The DuckDB materializer's ``fill``: the query's rows into a staging directory."""
+    def fill(staging: Path, plan: dict[str, Any]) -> None:
+        m.parquet_copy.copy(con, query, staging, order_by=plan["order_by"],
+                            partition_by=plan["partition_by"],
+                            max_rows=plan["max_rows_per_file"], compression=plan["compression"])
+    return fill
+
+
 def materialize_versioned(con, query: str, out_dir, *, keep: int | None = None,
                           lock_timeout: float | None = None, public: bool = False,
                           force: bool = False, **options):
@@ -141,7 +150,9 @@ def materialize_versioned(con, query: str, out_dir, *, keep: int | None = None,
             if not differences(old, plan) and not m._check(root / cur)[1]:
                 return m.Result("up to date", root / cur, old, recovered)
         version = next_version(root)
-        manifest = m._write(con, query, root / version, plan)
+        manifest = m._write(root / version, plan, _fill(m, con, query), None,
+                            lambda staging, target, files, p: m.takedown_apply.finish(
+                                con, staging, target, files, p))
         faults.point("releases:version-written")
         set_current(root, version)
         prune(root, kept)

@@ -12,6 +12,16 @@
 -- 7. count tokens, 8. leakage-free split (near-duplicate clusters never straddle splits),
 -- 9. mix the training split by source weights to a token budget (small sources upsampled).
 -- Outputs: `demo_train_mix` (train) and `demo_release` (val and test rows; train is the mix).
+--
+-- On Spark (`corpusql run demo.sql --engine spark OUT`), `docs` is read from the bundled sample
+-- and the outputs below are materialized under OUT; `corpusql demo` writes the same three.
+-- input docs = corpusql/data/sample.parquet
+-- output train: SELECT id, text, source, lang, url, detected_lang, n_tokens, n_words, n_chars,
+--     quality, pii_redacted, 'train' AS split, epoch, mix_rank FROM demo_train_mix ORDER BY id, epoch
+-- output val: SELECT id, text, source, lang, url, detected_lang, n_tokens, n_words, n_chars,
+--     quality, pii_redacted, split FROM demo_release WHERE split = 'val' ORDER BY id
+-- output test: SELECT id, text, source, lang, url, detected_lang, n_tokens, n_words, n_chars,
+--     quality, pii_redacted, split FROM demo_release WHERE split = 'test' ORDER BY id
 
 -- 1. Empty or whitespace-only text cannot be trained on: set aside with its reason.
 CREATE OR REPLACE TEMP TABLE demo_removed AS
@@ -44,6 +54,11 @@ WHERE detected.lang IN (SELECT lang FROM demo_languages);
 CREATE OR REPLACE TEMP TABLE demo_exact_groups AS
 SELECT * FROM exact_dup_groups('demo_in_language', 'text', 'id');
 
+-- spark: (an ordered aggregate as a window function: Spark's first() takes no ORDER BY)
+--     INSERT INTO demo_removed
+--     SELECT id, 'exact_dedup' AS step, 'exact duplicate of ' || first_value(id) OVER (PARTITION BY group_id ORDER BY is_kept DESC, id) AS reason
+--     FROM demo_exact_groups
+--     QUALIFY NOT is_kept
 INSERT INTO demo_removed
 SELECT id, 'exact_dedup', 'exact duplicate of ' || first(id ORDER BY is_kept DESC, id) OVER (PARTITION BY group_id),
     'text_normalize(text) equal in a group of ' || group_size
@@ -57,6 +72,11 @@ SELECT d.* FROM demo_in_language AS d JOIN demo_exact_groups AS g USING (id) WHE
 CREATE OR REPLACE TEMP TABLE demo_near_clusters AS
 SELECT * FROM near_dup_clusters('demo_exact_deduped', 'text', 'id', threshold := 0.8);
 
+-- spark: (as above)
+--     INSERT INTO demo_removed
+--     SELECT id, 'near_dedup' AS step, 'near duplicate (Jaccard >= 0.8) of ' || first_value(id) OVER (PARTITION BY cluster_id ORDER BY is_kept DESC, id) AS reason
+--     FROM demo_near_clusters
+--     QUALIFY NOT is_kept
 INSERT INTO demo_removed
 SELECT c.id, 'near_dedup', 'near duplicate (Jaccard >= 0.8) of ' || c.kept_id,
     'jaccard with the kept text = ' || round(jaccard(d.text, k.text), 3) || ', cluster of ' || c.cluster_size

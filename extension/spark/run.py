@@ -1,0 +1,272 @@
+"""``corpusql run recipe.sql --engine spark OUT``: a DuckDB recipe run on Spark, outputs materialized.
+
+A recipe is a DuckDB SQL script (``sql/recipes/demo.sql``). On Spark each statement is read
+with DuckDB's grammar, its library macro calls are expanded (``corpusql.spark.expand``) and it
+is rendered as Spark SQL, with these meanings:
+
+- ``CREATE [OR REPLACE] [TEMP] TABLE t AS SELECT ...``: a temp view over the result, cached and
+  computed at once (a table is computed once, as in DuckDB);
+- ``INSERT INTO t SELECT ...``: ``t`` redefined as ``t UNION ALL (the SELECT)``, by position,
+  cached and computed at once;
+- ``CREATE [OR REPLACE] [TEMP] VIEW v AS SELECT ...``: a temp view (computed when read);
+- a plain ``SELECT``: run, and its rows handed to ``on_result``.
+
+A statement with no Spark form gets a variant beside it, in the comment lines just above it::
+
+    -- spark:
+    --     INSERT INTO t SELECT ... (Spark SQL, indented four spaces; library macros allowed)
+
+DuckDB reads the comment as a comment. Directives in comment lines name what a run reads and
+writes on an engine without corpusql's catalog:
+
+- ``-- input docs = corpusql/data/sample.parquet``: the temp view ``docs`` reads that Parquet
+  (a path starting ``corpusql/`` is inside the installed package; others are relative to the
+  recipe's folder); ``inputs={'docs': path}`` (``--input docs=PATH``) overrides it;
+- ``-- output train: SELECT ... ORDER BY id, epoch``: after the recipe, ``OUT/train`` is
+  materialized from that query, rows in that order (``corpusql.spark.materialize``),
+  continued on following comment lines indented four spaces.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+import sqlglot
+from sqlglot import exp
+
+from ..materializer import Result
+from ..scripts import ScriptError
+
+_VARIANT = re.compile(r"^--\s*spark:")
+_INDENTED = re.compile(r"^--\s{4,}(\S.*)$")
+_INPUT = re.compile(r"^--\s*input\s+(\w+)\s*=\s*(\S+)\s*$")
+_OUTPUT = re.compile(r"^--\s*output\s+(\w+)\s*:\s*(\S.*)$")
+
+
+@dataclass
+class Output:
+    """One declared output: its folder name under OUT, its query and the rows' total order."""
+
+    name: str
+    query: str
+    order_by: str = "ALL"
+
+
+@dataclass
+class Statement:
+    """One recipe statement: the SQL run on Spark, where it starts, and whether it is a variant."""
+
+    sql: str
+    line: int
+    variant: bool = False
+
+
+@dataclass
+class RunResult:
+    """What ``run_recipe`` did: the statements run and each output's materialize ``Result``."""
+
+    statements: int
+    outputs: dict[str, Result] = field(default_factory=dict)
+
+
+def _comment_block(lines: list[str], i: int) -> tuple[str, int]:
+    """The text of the indented comment lines from ``lines[i]`` on, and the index after."""
+    parts = []
+    while i < len(lines) and _INDENTED.match(lines[i].strip()):
+        parts.append(_INDENTED.match(lines[i].strip()).group(1))
+        i += 1
+    return "\n".join(parts), i
+
+
+def directives(sql: str, base: Path) -> tuple[dict[str, str], list[Output]]:
+    """The recipe's ``-- input`` paths and ``-- output`` queries (see the module docstring)."""
+    inputs: dict[str, str] = {}
+    outputs: list[Output] = []
+    lines = sql.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i].strip()
+        i += 1
+        m = _INPUT.match(line)
+        if m:
+            inputs[m.group(1)] = _input_path(m.group(2), base)
+            continue
+        m = _OUTPUT.match(line)
+        if m:
+            more, i = _comment_block(lines, i)
+            outputs.append(_output(m.group(1), m.group(2) + ("\n" + more if more else "")))
+    return inputs, outputs
+
+
+def _input_path(given: str, base: Path) -> str:
+    if given.startswith("corpusql/"):
+        return str(resources.files("corpusql").joinpath(given[len("corpusql/"):]))
+    return str((base / given).resolve())
+
+
+def _output(name: str, query: str) -> Output:
+    """Split a trailing ORDER BY off the query: it is the output's order."""
+    tree = sqlglot.parse_one(query, read="duckdb")
+    order = tree.args.get("order")
+    if order is None:
+        return Output(name, query.strip())
+    tree.set("order", None)
+    keys = ", ".join(k.sql(dialect="duckdb") for k in order.expressions)
+    return Output(name, tree.sql(dialect="duckdb"), keys)
+
+
+def statements(sql: str) -> list[Statement]:
+    """The recipe's statements in order, each replaced by its ``-- spark:`` variant if any."""
+    out = []
+    offset = 0
+    for stmt in duckdb.extract_statements(sql):
+        lines = stmt.query.strip().splitlines()
+        first = next((ln.strip() for ln in lines if not ln.strip().startswith("--")), "")
+        start = sql.find(first[:40], offset) if first else -1
+        offset = max(offset, start)
+        line = sql.count("\n", 0, start) + 1 if start >= 0 else 0
+        variant = None
+        for i, ln in enumerate(lines):
+            if _VARIANT.match(ln.strip()):
+                variant, _ = _comment_block(lines, i + 1)
+                break
+        body = "\n".join(ln for ln in lines if not ln.strip().startswith("--")).strip()
+        if variant:
+            out.append(Statement(variant, line, True))
+        elif body:
+            out.append(Statement(body, line))
+    return out
+
+
+def _render(select: exp.Expression, variant: bool) -> str:
+    from .library import expand, render_spark
+    from .render import _Counter, _expand_nested
+
+    if variant:
+        return expand(select.sql(dialect="spark"))
+    return render_spark(_expand_nested(select, _Counter(), "spark"))
+
+
+#: Spark names a cached table by its whole plan's text; a recipe's plans nest every stage
+#: before (the demo's ran the driver out of heap at its quality stage): cap that text.
+PLAN_STRING_LIMIT = "1000000"
+
+
+def _cached(spark, df, name: str):
+    key = "spark.sql.maxPlanStringLength"
+    before = spark.conf.get(key, None)
+    spark.conf.set(key, PLAN_STRING_LIMIT)
+    try:
+        df = df.persist()
+        df.count()
+    finally:
+        if before is None:
+            spark.conf.unset(key)
+        else:
+            spark.conf.set(key, before)
+    df.createOrReplaceTempView(name)
+    return df
+
+
+def run_statement(spark, st: Statement, on_result=None) -> None:
+    """Run one recipe statement on ``spark`` (meanings in the module docstring)."""
+    from .dialect import LibraryDuckDB
+
+    tree = sqlglot.parse_one(st.sql, read="spark" if st.variant else LibraryDuckDB)
+    if isinstance(tree, exp.Create) and tree.kind in ("TABLE", "VIEW") and \
+            isinstance(tree.expression, exp.Query):
+        name = tree.this.name if isinstance(tree.this, exp.Table) else tree.this.this.name
+        df = spark.sql(_render(tree.expression, st.variant))
+        if tree.kind == "TABLE":
+            _cached(spark, df, name)
+        else:
+            df.createOrReplaceTempView(name)
+        return
+    if isinstance(tree, exp.Insert) and isinstance(tree.expression, exp.Query):
+        target = tree.this
+        if not isinstance(target, exp.Table):
+            raise ValueError("INSERT INTO with a column list has no Spark form here")
+        name = target.name
+        old = spark.table(name)
+        new = spark.sql(_render(tree.expression, st.variant))
+        if len(new.columns) != len(old.columns):
+            raise ValueError(f"INSERT INTO {name} gives {len(new.columns)} columns, {name} has "
+                             f"{len(old.columns)}")
+        _cached(spark, old.union(new.toDF(*old.columns)), name)
+        return
+    if isinstance(tree, exp.Query):
+        df = spark.sql(_render(tree, st.variant))
+        if on_result is not None:
+            on_result(st.sql, df.columns, [tuple(r) for r in df.collect()])
+        return
+    raise ValueError(f"no Spark form for {type(tree).__name__} statements: add a `-- spark:` "
+                     "variant beside it (Spark SQL in comment lines indented four spaces)")
+
+
+def run_recipe(spark, path: str | os.PathLike, out_dir: str | os.PathLike | None = None, *,
+               inputs: dict[str, str] | None = None, overwrite: bool = False,
+               on_result=None) -> RunResult:
+    """Run the recipe at ``path`` on ``spark``, then materialize its ``-- output`` queries under
+    ``out_dir`` (each with the recipe recorded in its manifest); returns what was written.
+
+    ``inputs`` ({view: Parquet path}) override the recipe's ``-- input`` directives.
+    """
+    from .materialize import materialize
+
+    p = Path(path)
+    try:
+        sql = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScriptError(f"{p}: no such SQL file") from None
+    declared, outputs = directives(sql, p.parent.absolute())
+    for name, where in {**declared, **(inputs or {})}.items():
+        spark.read.parquet(where).createOrReplaceTempView(name)
+    steps = statements(sql)
+    for n, st in enumerate(steps, 1):
+        try:
+            run_statement(spark, st, on_result)
+        except Exception as exc:  # noqa: BLE001 - Spark, sqlglot and corpusql errors alike
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            what = "its `-- spark:` variant" if st.variant else "statement"
+            raise ScriptError(f"{p}:{st.line}: statement {n} ({what}) on Spark: {first}") \
+                from exc
+    result = RunResult(len(steps))
+    if out_dir is None:
+        return result
+    if not outputs:
+        raise ScriptError(f"{p}: declares no outputs (`-- output NAME: SELECT ...`), so there "
+                          f"is nothing to write to {out_dir}")
+    for o in outputs:
+        result.outputs[o.name] = materialize(spark, o.query, Path(out_dir) / o.name,
+                                             order_by=o.order_by, overwrite=overwrite,
+                                             recipe=sql)
+    return result
+
+
+def cli_run(args, show) -> int:
+    """``corpusql run SCRIPT [OUT] --engine spark [--master URL] [--input NAME=PATH]``."""
+    if args.engine != "spark":
+        raise ValueError(f"an OUT_DIR ({args.out_dir}) is written only with --engine spark; on "
+                         "duckdb use `corpusql materialize QUERY OUT --setup SCRIPT`")
+    from .session import session
+
+    inputs = {}
+    for given in args.input or []:
+        name, sep, where = given.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"--input {given!r}: write NAME=PATH")
+        inputs[name.strip()] = where.strip()
+    spark = session(args.master)
+    result = run_recipe(spark, args.script, args.out_dir, inputs=inputs,
+                        overwrite=args.overwrite, on_result=lambda _s, c, r: show(c, r))
+    for name, out in result.outputs.items():
+        for line in out.recovered:
+            print(line)
+        print(f"{out.out_dir}: {out.status}, {out.rows} rows in {len(out.files)} files "
+              f"(output {name}, engine spark)")
+    return 0
