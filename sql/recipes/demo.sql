@@ -56,7 +56,8 @@ SELECT * FROM exact_dup_groups('demo_in_language', 'text', 'id');
 
 -- spark: (an ordered aggregate as a window function: Spark's first() takes no ORDER BY)
 --     INSERT INTO demo_removed
---     SELECT id, 'exact_dedup' AS step, 'exact duplicate of ' || first_value(id) OVER (PARTITION BY group_id ORDER BY is_kept DESC, id) AS reason
+--     SELECT id, 'exact_dedup' AS step, 'exact duplicate of ' || first_value(id) OVER (PARTITION BY group_id ORDER BY is_kept DESC, id) AS reason,
+--         'text_normalize(text) equal in a group of ' || group_size AS detail
 --     FROM demo_exact_groups
 --     QUALIFY NOT is_kept
 INSERT INTO demo_removed
@@ -74,9 +75,15 @@ SELECT * FROM near_dup_clusters('demo_exact_deduped', 'text', 'id', threshold :=
 
 -- spark: (as above)
 --     INSERT INTO demo_removed
---     SELECT id, 'near_dedup' AS step, 'near duplicate (Jaccard >= 0.8) of ' || first_value(id) OVER (PARTITION BY cluster_id ORDER BY is_kept DESC, id) AS reason
---     FROM demo_near_clusters
---     QUALIFY NOT is_kept
+--     SELECT c.id, 'near_dedup', 'near duplicate (Jaccard >= 0.8) of ' || c.kept_id,
+--         'jaccard with the kept text = ' || round(jaccard(d.text, k.text), 3) || ', cluster of ' || c.cluster_size
+--     FROM (
+--         SELECT id, cluster_size, is_kept, first_value(id) OVER (PARTITION BY cluster_id ORDER BY is_kept DESC, id) AS kept_id
+--         FROM demo_near_clusters
+--     ) AS c
+--     JOIN demo_exact_deduped AS d ON d.id = c.id
+--     JOIN demo_exact_deduped AS k ON k.id = c.kept_id
+--     WHERE NOT c.is_kept
 INSERT INTO demo_removed
 SELECT c.id, 'near_dedup', 'near duplicate (Jaccard >= 0.8) of ' || c.kept_id,
     'jaccard with the kept text = ' || round(jaccard(d.text, k.text), 3) || ', cluster of ' || c.cluster_size

@@ -77,8 +77,8 @@ def test_spark_output_has_the_manifest_and_passes_verify(sview, docs, tmp_path):
     assert m["total_rows"] == sum(f["rows"] for f in m["files"]) == 300
     assert all(f["path"].startswith("part-") and f["path"].endswith(".parquet")
                for f in m["files"])
-    assert sorted(p.name for p in out.iterdir()) == sorted(
-        [f["path"] for f in m["files"]] + ["_manifest.json"])  # no _SUCCESS, no .crc
+    assert sorted(p.name for p in out.iterdir()) == sorted(  # no _SUCCESS, no .crc
+        [f["path"] for f in m["files"]] + ["_manifest.json", m["index"]["fingerprints"]["path"]])
     assert leftovers(out) == []
     assert verify(out).ok
     done = run_cli("verify", str(out))
