@@ -38,15 +38,6 @@ def shared_data() -> Path:
     return path
 
 
-def pytest_collect_file(parent, file_path):
-    """Collect ``tests/sql/**/*.test`` SQL logic test files."""
-    if file_path.suffix == ".test" and "sql" in file_path.parts:
-        from sqllogic import SqlLogicFile
-
-        return SqlLogicFile.from_parent(parent, path=file_path)
-    return None
-
-
 def pytest_addoption(parser):
     parser.addoption("--update-golden", action="store_true",
                      help="rewrite golden files from the current outputs (review the diff)")
