@@ -20,7 +20,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from cluster import alive, standalone_cluster
-from test_cross_engine import CALLS_PER_QUERY, NAMED, _arg_exprs, _plain, _returns, _spark_spelling
+from test_cross_engine import (
+    CALLS_PER_QUERY,
+    NAMED,
+    _arg_exprs,
+    _plain,
+    _returns,
+    _spark_spelling,
+    sliced_inputs,
+)
 
 import corpusql
 from corpusql.functions import REGISTRY
@@ -98,7 +106,7 @@ def duckdb_side(tmp) -> tuple[pa.Table, dict[str, str]]:
     types = {"id": spark_type("VARCHAR"), "text": spark_type("VARCHAR")}
     for f in REGISTRY:
         args = _arg_exprs(f)
-        inputs.update(dict(args))
+        inputs.update(dict(sliced_inputs(f, args)))
         for (name, _), p in zip(args, [p for p in f.params if p.column]):
             types[name] = spark_type(p.sql_type)
         cols = ", ".join(name for name, _ in args)
