@@ -132,25 +132,7 @@ def register(spark, registry: Iterable[Function] | None = None) -> list[str]:
             spark.udf.register(sf.private, udf)
             spark.sql(sf.create_sql())
         declare_budget(spark)
-        allow_recursion(spark)
     return [sf.name for sf in planned]
-
-
-#: Recursion levels the library's recursive CTEs need: ``mix`` fills the gap of each group's
-#: token budget with first-fit over up to 1,024 candidates, one level each.
-RECURSION_LEVELS = 1100
-
-
-def allow_recursion(spark) -> None:
-    """Raise the session's ``spark.sql.cteRecursionLevelLimit`` (100 by default) to
-    :data:`RECURSION_LEVELS`, unless the user set it higher."""
-    key = "spark.sql.cteRecursionLevelLimit"
-    try:
-        now = int(spark.conf.get(key, "100"))
-    except ValueError:
-        now = 100
-    if now < RECURSION_LEVELS:
-        spark.conf.set(key, str(RECURSION_LEVELS))
 
 
 def declare_budget(spark) -> None:

@@ -10,7 +10,9 @@ library's constructs: named arguments (``f(x, n := 3)`` becomes ``f(x, n => 3)``
 is sorted by ``array_sort`` over (k, x) structs), ``range(n)`` (``sequence(0, n - 1)`` is
 wrong for n = 0), list slices ``l[a:b]`` (1-based and inclusive in DuckDB: ``slice(l, a,
 b - a + 1)``) and ``unnest(l, recursive := true)`` of a list of
-structs (``inline``), ``MATERIALIZED`` CTEs (Spark has no such hint), and ``x / y`` (NULL for y = 0 in DuckDB,
+structs (``inline``), ``list_reduce(l, lambda acc, x: ..., initial)`` (Spark's
+``aggregate(l, initial, (acc, x) -> ...)``; the form without an initial value has none),
+``MATERIALIZED`` CTEs (Spark has no such hint), and ``x / y`` (NULL for y = 0 in DuckDB,
 an error in Spark's ANSI mode: ``try_divide``).
 """
 
@@ -70,6 +72,12 @@ def to_spark(tree: exp.Expression) -> exp.Expression:
                 for a in node.expressions):
             # unnest(list_of_structs, recursive := true): one row per element, one column per field
             return exp.Inline(this=node.this)
+        if isinstance(node, exp.Anonymous) and node.name.lower() == "list_reduce":
+            if len(node.expressions) != 3:
+                raise ValueError("no Spark form for list_reduce() without an initial value: "
+                                 + node.sql("duckdb")[:200])
+            items, merge, initial = node.expressions
+            return exp.Anonymous(this="aggregate", expressions=[items, initial, merge])
         if isinstance(node, exp.Div):  # DuckDB: x / 0 is NULL; Spark (ANSI): an error
             return exp.func("try_divide", node.this, node.expression)
         if isinstance(node, exp.CTE) and node.args.get("materialized") is not None:

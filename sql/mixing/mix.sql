@@ -50,7 +50,7 @@
 --     JOIN docs AS d ON d.doc_row = c.doc_row
 --     ORDER BY c.mix_group, c.mix_rank
 CREATE OR REPLACE MACRO mix(tbl, weights_tbl, budget_tokens, seed := 0, "by" := 'source', token_col := 'n_tokens', max_epochs := 4, id_col := 'id') AS TABLE
-WITH RECURSIVE docs AS MATERIALIZED (
+WITH docs AS MATERIALIZED (
     SELECT
         r AS doc,
         row_number() OVER () AS doc_row,
@@ -174,17 +174,34 @@ tail AS (
     JOIN gaps AS g ON g.mix_group = p.mix_group
     WHERE p.pos > g.boundary_pos AND p.pos <= g.boundary_pos + 1024
 ),
-first_fit(mix_group, step, remaining, taken) AS (
-    SELECT mix_group, 0, gap_tokens, false FROM gaps WHERE gap_tokens > 0
-    UNION ALL
+first_fit AS (
+    -- first-fit over each group's tail as a fold (no recursion): remaining_list[i] is the gap
+    -- left before step i, so step i is taken when that gap is positive and the document fits
     SELECT
-        t.mix_group,
-        t.step,
-        CASE WHEN t.n_tokens <= f.remaining THEN f.remaining - t.n_tokens ELSE f.remaining END,
-        t.n_tokens <= f.remaining
-    FROM first_fit AS f
-    JOIN tail AS t ON t.mix_group = f.mix_group AND t.step = f.step + 1
-    WHERE f.remaining > 0
+        mix_group,
+        unnest(range(1, len(n_list) + 1)) AS step,
+        unnest(n_list) AS n_tokens,
+        unnest(remaining_list[1:len(n_list)]) AS remaining_before
+    FROM (
+        SELECT
+            g.mix_group,
+            t.n_list,
+            list_reduce(
+                t.n_list,
+                lambda acc, x: list_append(acc, CASE
+                    WHEN acc[len(acc)] > 0 AND x <= acc[len(acc)] THEN acc[len(acc)] - x
+                    ELSE acc[len(acc)]
+                END),
+                [g.gap_tokens]
+            ) AS remaining_list
+        FROM gaps AS g
+        JOIN (
+            SELECT mix_group, list(n_tokens ORDER BY step) AS n_list
+            FROM tail
+            GROUP BY mix_group
+        ) AS t ON t.mix_group = g.mix_group
+        WHERE g.gap_tokens > 0
+    )
 ),
 chosen AS (
     SELECT doc_row, mix_group, epoch, pos FROM prefix WHERE running_tokens <= target_tokens
@@ -193,7 +210,7 @@ chosen AS (
     FROM first_fit AS f
     JOIN gaps AS g ON g.mix_group = f.mix_group
     JOIN prefix AS p ON p.mix_group = f.mix_group AND p.pos = g.boundary_pos + f.step
-    WHERE f.taken
+    WHERE f.remaining_before > 0 AND f.n_tokens <= f.remaining_before
     UNION ALL
     -- never yields a row: raises the first problem found, if any
     SELECT NULL, NULL, NULL, NULL

@@ -125,3 +125,28 @@ def test_variants_replace_only_their_cte_and_only_for_spark():
     assert set(render.variants("mix", "spark")) == {"docs", "(select)"}
     assert render.variants("mix", "duckdb") == {}
     assert set(render.variants("quality_report", "spark")) == {"rows_with_source", "failures"}
+
+
+@pytest.mark.parametrize(("duckdb_sql", "spark_sql"), [
+    # DuckDB's fold takes (list, lambda, initial); Spark's aggregate takes (list, initial, lambda)
+    ("SELECT list_reduce(l, lambda acc, x: acc + x, 0) FROM t",
+     "SELECT AGGREGATE(l, 0, (acc, x) -> acc + x) FROM t"),
+    # a 1-based DuckDB index is 0-based in Spark; len() of a list is size()
+    ("SELECT l[len(l)] FROM t", "SELECT l[SIZE(l) + -1] FROM t"),
+    ("SELECT x / y FROM t", "SELECT TRY_DIVIDE(x, y) FROM t"),
+])
+def test_spark_dialect_rewrites(duckdb_sql, spark_sql):
+    from corpusql.spark.dialect import spark_sql as render_spark
+    from corpusql.sqlparse import LibraryDuckDB
+
+    assert render_spark(sqlglot.parse_one(duckdb_sql, read=LibraryDuckDB)) == spark_sql
+
+
+def test_list_reduce_without_initial_value_has_no_spark_form():
+    from corpusql.spark.dialect import spark_sql as render_spark
+    from corpusql.sqlparse import LibraryDuckDB
+
+    tree = sqlglot.parse_one("SELECT list_reduce(l, lambda acc, x: acc + x) FROM t",
+                             read=LibraryDuckDB)
+    with pytest.raises(ValueError, match="list_reduce.*without an initial value"):
+        render_spark(tree)
