@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .sets_jit import sort_inplace
+
 _OPTS = {"nogil": True, "cache": True, "boundscheck": False}
 
 _M32 = np.uint64(0xFFFFFFFF)
@@ -320,16 +322,21 @@ def min_affine32(h64, lengths, a, b):
 def distinct_runs(h64, lengths):
     """Sort each run of values and drop repeats: (values, new lengths), runs in the same order."""
     out = np.empty_like(h64)
+    run = np.empty_like(h64)  # scratch: the current run, sorted in place
     new_lengths = np.empty(len(lengths), dtype=np.int64)
     pos = 0
     w = 0
     for r in range(len(lengths)):
-        run = np.sort(h64[pos:pos + lengths[r]])
-        pos += lengths[r]
+        n = lengths[r]
+        for k in range(n):
+            run[k] = h64[pos + k]
+        view = run[:n]
+        sort_inplace(view)
+        pos += n
         start = w
-        for k in range(len(run)):
-            if k == 0 or run[k] != run[k - 1]:
-                out[w] = run[k]
+        for k in range(n):
+            if k == 0 or view[k] != view[k - 1]:
+                out[w] = view[k]
                 w += 1
         new_lengths[r] = w - start
     return out[:w], new_lengths
