@@ -3,10 +3,13 @@
 The same function as ``hashlib.blake2b(data, digest_size=n, key=key)`` (the tests compare them
 on random inputs), written for batches of short keys, where a Python call per row would cost
 more than the hash and hold the GIL: this loop releases it, so DuckDB's threads hash their
-batches in parallel. Long texts are better served by hashlib's C code.
+batches in parallel. Long texts are better served by hashlib's C code. A process hashes its
+first ``COMPILE_AFTER_ROWS`` rows with hashlib, so a small job does not pay for the compile.
 """
 
 from __future__ import annotations
+
+import hashlib
 
 import numpy as np
 from numba import njit
@@ -91,8 +94,43 @@ def _compress(h, block, t, last, m):
     h[7] ^= v7 ^ v15
 
 
+#: Rows a process hashes with hashlib before it switches to the compiled loop. Below this the
+#: compile (seconds, once per install) would cost more than it saves (hashlib: about 1 µs a
+#: row, holding the GIL), so a small job, like the demo's first run, never compiles it.
+COMPILE_AFTER_ROWS = 200_000
+_rows_hashed = 0
+
+
+def blake2b_first_words(buf, offsets, valid, key, digest_size: int) -> np.ndarray:
+    """The first 8 bytes of BLAKE2b(data, digest_size, key), read little-endian, of each string
+    ``buf[offsets[i]:offsets[i+1]]``; 0 where ``valid`` is false. ``digest_size`` >= 8.
+
+    The first ``COMPILE_AFTER_ROWS`` rows of a process go through hashlib, later ones through
+    the compiled loop (``compiled_first_words``); both give the same words."""
+    global _rows_hashed
+    n = len(offsets) - 1
+    if _rows_hashed >= COMPILE_AFTER_ROWS:
+        return compiled_first_words(buf, offsets, valid, key, digest_size)
+    _rows_hashed += n
+    return hashlib_first_words(buf, offsets, valid, key, digest_size)
+
+
+def hashlib_first_words(buf, offsets, valid, key, digest_size: int) -> np.ndarray:
+    """``compiled_first_words`` with one hashlib call per row."""
+    out = np.zeros(len(offsets) - 1, dtype=np.uint64)
+    view = memoryview(np.ascontiguousarray(buf, dtype=np.uint8))
+    k = bytes(np.asarray(key, dtype=np.uint8))
+    bounds = np.asarray(offsets, dtype=np.int64).tolist()
+    words = [
+        int.from_bytes(hashlib.blake2b(view[bounds[i]:bounds[i + 1]], digest_size=digest_size,
+                                       key=k).digest()[:8], "little")
+        for i in np.flatnonzero(valid).tolist()]
+    out[np.flatnonzero(valid)] = np.array(words, dtype=np.uint64)
+    return out
+
+
 @njit(**_OPTS)
-def blake2b_first_words(buf, offsets, valid, key, digest_size):
+def compiled_first_words(buf, offsets, valid, key, digest_size):
     """The first 8 bytes of BLAKE2b(data, digest_size, key), read little-endian, of each string
     ``buf[offsets[i]:offsets[i+1]]``; 0 where ``valid`` is false. ``digest_size`` >= 8.
 
