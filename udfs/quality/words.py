@@ -158,27 +158,25 @@ def _affix_tokens(chunk: str, specials: dict) -> tuple[str, ...]:
     Works on indices into the chunk (no re-slicing), so a long chunk of punctuation costs time
     linear in its length.
     """
-    _compile()
+    if _url is None:
+        _compile()
     prefixes: list[str] = []
     suffixes: list[str] = []
     s = chunk
     lo, hi = 0, len(s)
     last = -1
-
-    def special(a: int, b: int) -> bool:
-        return b - a <= _MAX_SPECIAL and s[a:b] in specials
-
+    longest = _MAX_SPECIAL  # (special-case checks written out: a closure per call cost more)
     while lo < hi and hi - lo != last:
-        if special(lo, hi):
+        if hi - lo <= longest and s[lo:hi] in specials:
             break
         last = hi - lo
         pre = _prefix_len(s, lo, hi)
-        if pre and lo + pre < hi and special(lo + pre, hi):
+        if pre and lo + pre < hi and hi - lo - pre <= longest and s[lo + pre:hi] in specials:
             prefixes.append(s[lo:lo + pre])
             lo += pre
             break
         suf = _suffix_len(s, lo + pre, hi)
-        if suf and lo < hi - suf and special(lo, hi - suf):
+        if suf and lo < hi - suf and hi - suf - lo <= longest and s[lo:hi - suf] in specials:
             suffixes.append(s[hi - suf:hi])
             hi -= suf
             break
@@ -235,6 +233,8 @@ def _merge_specials(tokens: tuple[str, ...]) -> tuple[str, ...]:
     if len(tokens) < 2:
         return tokens
     pats = _patterns()
+    if _PATTERN_FIRST.isdisjoint(tokens):  # the common case, checked without a Python loop
+        return tokens
     spans = []
     n = len(tokens)
     for i in range(n):
