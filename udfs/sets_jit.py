@@ -6,6 +6,8 @@ in one kind of file.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 from numba import njit
 
@@ -88,11 +90,74 @@ def _read_only(a: np.ndarray) -> np.ndarray:
     return view
 
 
+def shared_counts_compiled(va, oa, vb, ob) -> np.ndarray:
+    """``shared_counts`` by the compiled merge. The arrays are passed to the compiled loop as read-only views, so Arrow's read-only buffers
+    and numpy's writable arrays share one compiled version (numba compiles one per flag)."""
+    return _shared_counts(_read_only(np.asarray(va)), _read_only(np.asarray(oa, np.int64)),
+                          _read_only(np.asarray(vb)), _read_only(np.asarray(ob, np.int64)))
+
+
+# --- small jobs: the same results with numpy, so they never wait for a compile -----------------
+#: Values a process passes through the uncompiled paths (numpy sorts, several times slower than
+#: the compiled loops) before it compiles them; a kernel already compiled by an earlier process
+#: of this install (its numba cache index exists) is used from the start.
+COMPILE_AFTER_VALUES = 20_000_000
+_values_seen = 0
+
+
+def use_compiled(dispatcher, n_values: int) -> bool:
+    """True when ``dispatcher`` should run: it is cached on disk, or this process has passed
+    COMPILE_AFTER_VALUES values through the numpy paths (then the compile pays for itself)."""
+    global _values_seen
+    if _values_seen >= COMPILE_AFTER_VALUES:
+        return True
+    try:
+        if os.path.exists(dispatcher._cache._cache_file._index_path):
+            return True
+    except AttributeError:  # numba internals moved: compile as before
+        return True
+    _values_seen += n_values
+    return False
+
+
+def _keyed_counts(run: np.ndarray, values: np.ndarray):
+    """Distinct (run, value) pairs, sorted, with how often each occurs."""
+    order = np.lexsort((values, run))
+    r, v = run[order], values[order]
+    first = np.ones(len(v), dtype=bool)
+    first[1:] = (r[1:] != r[:-1]) | (v[1:] != v[:-1])
+    starts = np.flatnonzero(first)
+    return r[starts], v[starts], np.diff(np.append(starts, len(v)))
+
+
+def shared_counts_numpy(va, oa, vb, ob) -> np.ndarray:
+    """``shared_counts`` with numpy sorts: per pair, the size of the multiset intersection of
+    the two runs (for runs of distinct values, the number of shared values), as the compiled
+    merge counts it."""
+    oa = np.asarray(oa, dtype=np.int64)
+    ob = np.asarray(ob, dtype=np.int64)
+    n = len(oa) - 1
+    if n <= 0:
+        return np.zeros(max(n, 0), dtype=np.int64)
+    ra, xa, ca = _keyed_counts(np.repeat(np.arange(n), np.diff(oa)), np.asarray(va)[oa[0]:oa[-1]])
+    rb, xb, cb = _keyed_counts(np.repeat(np.arange(n), np.diff(ob)), np.asarray(vb)[ob[0]:ob[-1]])
+    r = np.concatenate([ra, rb])
+    x = np.concatenate([xa, xb])
+    c = np.concatenate([ca, cb])
+    order = np.lexsort((x, r))
+    r, x, c = r[order], x[order], c[order]
+    both = (r[1:] == r[:-1]) & (x[1:] == x[:-1])  # each key once per side: a pair is a match
+    shared = np.minimum(c[1:], c[:-1])[both]
+    return np.bincount(r[1:][both], weights=shared, minlength=n).astype(np.int64)
+
+
 def shared_counts(va, oa, vb, ob) -> np.ndarray:
     """For each pair i, how many values the runs va[oa[i]:oa[i+1]] and vb[ob[i]:ob[i+1]] share
     (each run a set of distinct values; a run that is not sorted is sorted first).
 
-    The arrays are passed to the compiled loop as read-only views, so Arrow's read-only buffers
-    and numpy's writable arrays share one compiled version (numba compiles one per flag)."""
-    return _shared_counts(_read_only(np.asarray(va)), _read_only(np.asarray(oa, np.int64)),
-                          _read_only(np.asarray(vb)), _read_only(np.asarray(ob, np.int64)))
+    Compiled (``_shared_counts``) for large jobs; numpy (``shared_counts_numpy``, same counts)
+    while the job is small and the compiled version is not cached (see ``use_compiled``)."""
+    va, vb = np.asarray(va), np.asarray(vb)
+    if va.dtype != vb.dtype or use_compiled(_shared_counts, len(va) + len(vb)):
+        return shared_counts_compiled(va, oa, vb, ob)
+    return shared_counts_numpy(va, oa, vb, ob)
