@@ -3,10 +3,13 @@
 The same function as ``hashlib.blake2b(data, digest_size=n, key=key)`` (the tests compare them
 on random inputs), written for batches of short keys, where a Python call per row would cost
 more than the hash and hold the GIL: this loop releases it, so DuckDB's threads hash their
-batches in parallel. Long texts are better served by hashlib's C code.
+batches in parallel. Long texts are better served by hashlib's C code. A process hashes its
+first ``COMPILE_AFTER_ROWS`` rows with hashlib, so a small job does not pay for the compile.
 """
 
 from __future__ import annotations
+
+import hashlib
 
 import numpy as np
 from numba import njit
@@ -32,22 +35,28 @@ _SIGMA = np.array([
 _OPTS = {"nogil": True, "cache": True, "boundscheck": False}
 
 
-@njit(**_OPTS)
-def _rotr(x, n):
-    return (x >> np.uint64(n)) | (x << np.uint64(64 - n))
+_R32, _L32 = np.uint64(32), np.uint64(32)
+_R24, _L24 = np.uint64(24), np.uint64(40)
+_R16, _L16 = np.uint64(16), np.uint64(48)
+_R63, _L63 = np.uint64(63), np.uint64(1)
 
 
 @njit(**_OPTS)
 def _g(a, b, c, d, x, y):
-    """The mixing function G on four state words and two message words."""
+    """The mixing function G on four state words and two message words (rotations by 32, 24,
+    16 and 63 bits written out: one compiled function, no specialization per constant)."""
     a = a + b + x
-    d = _rotr(d ^ a, 32)
+    d ^= a
+    d = (d >> _R32) | (d << _L32)
     c = c + d
-    b = _rotr(b ^ c, 24)
+    b ^= c
+    b = (b >> _R24) | (b << _L24)
     a = a + b + y
-    d = _rotr(d ^ a, 16)
+    d ^= a
+    d = (d >> _R16) | (d << _L16)
     c = c + d
-    b = _rotr(b ^ c, 63)
+    b ^= c
+    b = (b >> _R63) | (b << _L63)
     return a, b, c, d
 
 
@@ -85,44 +94,86 @@ def _compress(h, block, t, last, m):
     h[7] ^= v7 ^ v15
 
 
-@njit(**_OPTS)
-def blake2b_first_words(buf, offsets, valid, key, digest_size):
+#: Rows a process hashes with hashlib before it switches to the compiled loop. Below this the
+#: compile (seconds, once per install) would cost more than it saves (hashlib: about 1 µs a
+#: row, holding the GIL), so a small job, like the demo's first run, never compiles it.
+COMPILE_AFTER_ROWS = 200_000
+_rows_hashed = 0
+
+
+def blake2b_first_words(buf, offsets, valid, key, digest_size: int) -> np.ndarray:
     """The first 8 bytes of BLAKE2b(data, digest_size, key), read little-endian, of each string
-    ``buf[offsets[i]:offsets[i+1]]``; 0 where ``valid`` is false. ``digest_size`` >= 8."""
+    ``buf[offsets[i]:offsets[i+1]]``; 0 where ``valid`` is false. ``digest_size`` >= 8.
+
+    The first ``COMPILE_AFTER_ROWS`` rows of a process go through hashlib, later ones through
+    the compiled loop (``compiled_first_words``); both give the same words."""
+    global _rows_hashed
+    n = len(offsets) - 1
+    if _rows_hashed >= COMPILE_AFTER_ROWS:
+        return compiled_first_words(buf, offsets, valid, key, digest_size)
+    _rows_hashed += n
+    return hashlib_first_words(buf, offsets, valid, key, digest_size)
+
+
+def hashlib_first_words(buf, offsets, valid, key, digest_size: int) -> np.ndarray:
+    """``compiled_first_words`` with one hashlib call per row."""
+    out = np.zeros(len(offsets) - 1, dtype=np.uint64)
+    view = memoryview(np.ascontiguousarray(buf, dtype=np.uint8))
+    k = bytes(np.asarray(key, dtype=np.uint8))
+    bounds = np.asarray(offsets, dtype=np.int64).tolist()
+    words = [
+        int.from_bytes(hashlib.blake2b(view[bounds[i]:bounds[i + 1]], digest_size=digest_size,
+                                       key=k).digest()[:8], "little")
+        for i in np.flatnonzero(valid).tolist()]
+    out[np.flatnonzero(valid)] = np.array(words, dtype=np.uint64)
+    return out
+
+
+@njit(**_OPTS)
+def compiled_first_words(buf, offsets, valid, key, digest_size):
+    """The first 8 bytes of BLAKE2b(data, digest_size, key), read little-endian, of each string
+    ``buf[offsets[i]:offsets[i+1]]``; 0 where ``valid`` is false. ``digest_size`` >= 8.
+
+    Written for a short first compile: one call site of ``_compress`` (one specialization) and
+    element loops instead of slice copies (whose shape checks pull in numba's exception
+    formatting)."""
     n = len(offsets) - 1
     out = np.zeros(n, dtype=np.uint64)
     h = np.empty(8, dtype=np.uint64)
     m = np.empty(16, dtype=np.uint64)
     block = np.empty(128, dtype=np.uint8)
-    keylen = len(key)
+    keylen = np.int64(len(key))
     for row in range(n):
         if not valid[row]:
             continue
         for i in range(8):
             h[i] = _IV[i]
         h[0] ^= np.uint64(0x01010000) ^ (np.uint64(keylen) << np.uint64(8)) ^ np.uint64(digest_size)
-        lo = offsets[row]
-        size = offsets[row + 1] - lo
-        t = 0
-        if keylen > 0:
-            block[:] = 0
-            block[:keylen] = key
-            t = 128
-            if size == 0:
-                _compress(h, block, t, True, m)
-                out[row] = h[0]
-                continue
-            _compress(h, block, t, False, m)
-        pos = 0
-        while size - pos > 128:
-            block[:] = buf[lo + pos: lo + pos + 128]
-            t += 128
-            _compress(h, block, t, False, m)
-            pos += 128
-        rest = size - pos
-        block[:] = 0
-        block[:rest] = buf[lo + pos: lo + size]
-        t += rest
-        _compress(h, block, t, True, m)
+        lo = np.int64(offsets[row])
+        size = np.int64(offsets[row + 1]) - lo
+        # The message is the key padded to one block (when there is a key), then the data; the
+        # last block, zero-padded, is compressed with the final flag (one block at least).
+        total = size + (128 if keylen > 0 else 0)
+        n_blocks = max(1, (total + 127) // 128)
+        t = np.int64(0)
+        for k in range(n_blocks):
+            filled = np.int64(0)
+            for b in range(128):
+                p = 128 * k + b
+                if keylen > 0:
+                    if p < 128:
+                        block[b] = key[p] if p < keylen else 0
+                        filled = b + 1
+                        continue
+                    p -= 128
+                if p < size:
+                    block[b] = buf[lo + p]
+                    filled = b + 1
+                else:
+                    block[b] = 0
+            if keylen > 0 and k == 0:
+                filled = 128
+            t += filled
+            _compress(h, block, t, k == n_blocks - 1, m)
         out[row] = h[0]
     return out

@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .sets_jit import sort_inplace, use_compiled
+
 _OPTS = {"nogil": True, "cache": True, "boundscheck": False}
 
 _M32 = np.uint64(0xFFFFFFFF)
@@ -316,20 +318,48 @@ def min_affine32(h64, lengths, a, b):
     return out
 
 
-@njit(**_OPTS)
 def distinct_runs(h64, lengths):
-    """Sort each run of values and drop repeats: (values, new lengths), runs in the same order."""
+    """Sort each run of values and drop repeats: (values, new lengths), runs in the same order.
+
+    Compiled (``distinct_runs_compiled``) for large jobs; numpy (``distinct_runs_numpy``, the
+    same result) while the job is small and the compiled version is not cached
+    (``sets_jit.use_compiled``)."""
+    if use_compiled(distinct_runs_compiled, len(h64)):
+        return distinct_runs_compiled(h64, lengths)
+    return distinct_runs_numpy(h64, lengths)
+
+
+def distinct_runs_numpy(h64, lengths):
+    """``distinct_runs`` with one numpy sort of (run, value) keys."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    run = np.repeat(np.arange(len(lengths)), lengths)
+    values = np.asarray(h64)[:len(run)]
+    order = np.lexsort((values, run))
+    v = values[order]
+    keep = np.ones(len(v), dtype=bool)
+    keep[1:] = (v[1:] != v[:-1]) | (run[1:] != run[:-1])  # run[order] == run: runs are in order
+    return v[keep], np.bincount(run[keep], minlength=len(lengths)).astype(np.int64)
+
+
+@njit(**_OPTS)
+def distinct_runs_compiled(h64, lengths):
+    """``distinct_runs`` compiled: each run copied, heapsorted in place and scanned."""
     out = np.empty_like(h64)
+    run = np.empty_like(h64)  # scratch: the current run, sorted in place
     new_lengths = np.empty(len(lengths), dtype=np.int64)
     pos = 0
     w = 0
     for r in range(len(lengths)):
-        run = np.sort(h64[pos:pos + lengths[r]])
-        pos += lengths[r]
+        n = lengths[r]
+        for k in range(n):
+            run[k] = h64[pos + k]
+        view = run[:n]
+        sort_inplace(view)
+        pos += n
         start = w
-        for k in range(len(run)):
-            if k == 0 or run[k] != run[k - 1]:
-                out[w] = run[k]
+        for k in range(n):
+            if k == 0 or view[k] != view[k - 1]:
+                out[w] = view[k]
                 w += 1
         new_lengths[r] = w - start
     return out[:w], new_lengths

@@ -158,27 +158,25 @@ def _affix_tokens(chunk: str, specials: dict) -> tuple[str, ...]:
     Works on indices into the chunk (no re-slicing), so a long chunk of punctuation costs time
     linear in its length.
     """
-    _compile()
+    if _url is None:
+        _compile()
     prefixes: list[str] = []
     suffixes: list[str] = []
     s = chunk
     lo, hi = 0, len(s)
     last = -1
-
-    def special(a: int, b: int) -> bool:
-        return b - a <= _MAX_SPECIAL and s[a:b] in specials
-
+    longest = _MAX_SPECIAL  # (special-case checks written out: a closure per call cost more)
     while lo < hi and hi - lo != last:
-        if special(lo, hi):
+        if hi - lo <= longest and s[lo:hi] in specials:
             break
         last = hi - lo
         pre = _prefix_len(s, lo, hi)
-        if pre and lo + pre < hi and special(lo + pre, hi):
+        if pre and lo + pre < hi and hi - lo - pre <= longest and s[lo + pre:hi] in specials:
             prefixes.append(s[lo:lo + pre])
             lo += pre
             break
         suf = _suffix_len(s, lo + pre, hi)
-        if suf and lo < hi - suf and special(lo, hi - suf):
+        if suf and lo < hi - suf and hi - suf - lo <= longest and s[lo:hi - suf] in specials:
             suffixes.append(s[hi - suf:hi])
             hi -= suf
             break
@@ -235,6 +233,8 @@ def _merge_specials(tokens: tuple[str, ...]) -> tuple[str, ...]:
     if len(tokens) < 2:
         return tokens
     pats = _patterns()
+    if _PATTERN_FIRST.isdisjoint(tokens):  # the common case, checked without a Python loop
+        return tokens
     spans = []
     n = len(tokens)
     for i in range(n):
@@ -284,23 +284,45 @@ class _Tables:
         self.flags = np.zeros(1024, dtype=np.int8)
         self.chunks: dict[str, tuple[int, ...]] = {}
 
-    def _token(self, tok: str) -> int:
-        tid = self.token_id.get(tok)
-        if tid is None:
-            tid = len(self.tokens)
-            if tid == len(self.length):
-                self.length = np.concatenate([self.length, np.zeros_like(self.length)])
-                self.flags = np.concatenate([self.flags, np.zeros_like(self.flags)])
-            self.tokens.append(tok)
-            self.token_id[tok] = tid
-            self.length[tid] = len(tok)
-            self.flags[tid] = _token_flags(tok)
-        return tid
+    def _grow(self, size: int) -> None:
+        """Room for ``size`` tokens; arrays grow by replacement (see ``words``)."""
+        if size > len(self.length):
+            size = max(size, 2 * len(self.length))
+            length = np.zeros(size, dtype=np.int64)
+            length[:len(self.length)] = self.length
+            flags = np.zeros(size, dtype=np.int8)
+            flags[:len(self.flags)] = self.flags
+            self.length, self.flags = length, flags
+
+    def add_chunks(self, chunks: list[str]) -> list[tuple[int, ...]]:
+        """Tokenize chunks not seen before and register them, and their new tokens, at once.
+
+        One pass over the batch's new tokens (ids, lengths and attribute flags in bulk) instead
+        of one dictionary round trip per token of every chunk."""
+        toks = list(map(spacy_en_tokens, chunks))
+        flat = list(itertools.chain.from_iterable(toks))
+        token_id = self.token_id
+        new = [t for t in dict.fromkeys(flat) if t not in token_id]
+        if new:
+            base = len(self.tokens)
+            end = base + len(new)
+            self._grow(end)
+            self.tokens.extend(new)
+            token_id.update(zip(new, range(base, end)))
+            self.length[base:end] = np.fromiter(map(len, new), dtype=np.int64, count=len(new))
+            self.flags[base:end] = np.fromiter(map(_token_flags, new), dtype=np.int8,
+                                               count=len(new))
+        ids = list(map(token_id.__getitem__, flat))
+        out = []
+        pos = 0
+        for t in toks:
+            out.append(tuple(ids[pos:pos + len(t)]))
+            pos += len(t)
+        self.chunks.update(zip(chunks, out))
+        return out
 
     def chunk(self, chunk: str) -> tuple[int, ...]:
-        ids = tuple(self._token(t) for t in spacy_en_tokens(chunk))
-        self.chunks[chunk] = ids
-        return ids
+        return self.add_chunks([chunk])[0]
 
 
 def _is_punct_char(c: str) -> bool:
@@ -374,8 +396,11 @@ def _chunk_tokens(text: pa.Array):
         if len(_TABLES.chunks) > _MAX_CHUNKS:
             _TABLES = _Tables()
         t = _TABLES
-        get = t.chunks.get
-        per_chunk = [get(s) or t.chunk(s) for s in uniq]
+        per_chunk = list(map(t.chunks.get, uniq))
+        missing = [i for i, ids in enumerate(per_chunk) if ids is None]
+        if missing:
+            for i, ids in zip(missing, t.add_chunks([uniq[i] for i in missing])):
+                per_chunk[i] = ids
     return chunk_offsets, occ, per_chunk, t
 
 
