@@ -8,8 +8,14 @@ batches in parallel. Long texts are better served by hashlib's C code.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 from numba import njit
+
+if sys.byteorder != "little":  # pragma: no cover - every platform corpusql ships wheels for
+    raise ImportError("corpusql.udfs.blake2b_jit reads BLAKE2b message words in native order, "
+                      "which must be little-endian; this machine is big-endian")
 
 _IV = np.array([
     0x6A09E667F3BCC908, 0xBB67AE8584CAA73B, 0x3C6EF372FE94F82B, 0xA54FF53A5F1D36F1,
@@ -54,11 +60,9 @@ def _g(a, b, c, d, x, y):
 @njit(**_OPTS)
 def _compress(h, block, t, last, m):
     """The compression function F on one 128-byte block; ``t`` bytes so far including it."""
+    words = block.view(np.uint64)  # little-endian words, as RFC 7693 reads them (x86, ARM)
     for i in range(16):
-        w = np.uint64(0)
-        for b in range(8):
-            w |= np.uint64(block[8 * i + b]) << np.uint64(8 * b)
-        m[i] = w
+        m[i] = words[i]
     v0, v1, v2, v3, v4, v5, v6, v7 = h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]
     v8, v9, v10, v11 = _IV[0], _IV[1], _IV[2], _IV[3]
     v12 = _IV[4] ^ np.uint64(t)  # t < 2^64: the high counter word stays 0
@@ -95,24 +99,34 @@ def blake2b_first_words(buf, offsets, valid, key, digest_size):
     m = np.empty(16, dtype=np.uint64)
     block = np.empty(128, dtype=np.uint8)
     keylen = len(key)
+    # the state after the key block (not the last one) is the same for every row: compute it once
+    h0 = np.empty(8, dtype=np.uint64)
+    for i in range(8):
+        h0[i] = _IV[i]
+    h0[0] ^= np.uint64(0x01010000) ^ (np.uint64(keylen) << np.uint64(8)) ^ np.uint64(digest_size)
+    keyed = h0.copy()
+    if keylen > 0:
+        block[:] = 0
+        block[:keylen] = key
+        _compress(keyed, block, 128, False, m)
     for row in range(n):
         if not valid[row]:
             continue
-        for i in range(8):
-            h[i] = _IV[i]
-        h[0] ^= np.uint64(0x01010000) ^ (np.uint64(keylen) << np.uint64(8)) ^ np.uint64(digest_size)
         lo = offsets[row]
         size = offsets[row + 1] - lo
         t = 0
         if keylen > 0:
-            block[:] = 0
-            block[:keylen] = key
             t = 128
             if size == 0:
+                h[:] = h0
+                block[:] = 0
+                block[:keylen] = key
                 _compress(h, block, t, True, m)
                 out[row] = h[0]
                 continue
-            _compress(h, block, t, False, m)
+            h[:] = keyed
+        else:
+            h[:] = h0
         pos = 0
         while size - pos > 128:
             block[:] = buf[lo + pos: lo + pos + 128]
