@@ -4,6 +4,8 @@ Running every repeat of one side before the other lets caches, the page cache an
 load favour one side; alternating gives both the same conditions. Peak RSS of a call is sampled
 from /proc/self/statm every 5 ms while it runs (the whole process: Python, DuckDB, the data the
 script holds), so it is comparable between sides of one run, not an exact per-call allocation.
+CPU is the least process CPU time (every thread) over a side's runs, the steadier figure
+when other jobs load the machine: wall time then measures the wait for a core as well.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class Side:
 
     name: str
     times: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)  # process CPU seconds (all threads) per run
     peak_rss: int = 0
 
     @property
@@ -46,13 +49,15 @@ class Side:
         return max(self.times) - min(self.times)
 
     def line(self, ref: Side | None = None) -> str:
-        ratio = f"  {self.best / ref.best:5.2f}x {ref.name} (median {self.median / ref.median:.2f}x)" \
+        ratio = (f"  {self.best / ref.best:5.2f}x (median {self.median / ref.median:.2f}x, "
+                 f"CPU {min(self.cpu) / min(ref.cpu):.2f}x)") \
             if ref is not None and ref is not self else ""
-        return (f"{self.name:34s} best {self.best:7.2f} s  median {self.median:7.2f} s  "
-                f"spread {self.spread:5.2f} s  peak RSS {self.peak_rss / 2**20:7.0f} MB{ratio}")
+        return (f"{self.name:30s} best {self.best:7.2f} s  median {self.median:7.2f} s  "
+                f"spread {self.spread:5.2f} s  CPU {min(self.cpu):7.2f} s  "
+                f"peak RSS {self.peak_rss / 2**20:6.0f} MB{ratio}")
 
 
-def _timed(fn: Callable[[], object]) -> tuple[float, int]:
+def _timed(fn: Callable[[], object]) -> tuple[float, float, int]:
     peak = [rss_bytes()]
     done = threading.Event()
 
@@ -62,14 +67,14 @@ def _timed(fn: Callable[[], object]) -> tuple[float, int]:
 
     t = threading.Thread(target=sample, daemon=True)
     t.start()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     try:
         fn()
     finally:
-        elapsed = time.perf_counter() - t0
+        elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
         done.set()
         t.join()
-    return elapsed, max(peak[0], rss_bytes())
+    return elapsed, cpu, max(peak[0], rss_bytes())
 
 
 def alternate(sides: dict[str, Callable[[], object]], repeat: int) -> dict[str, Side]:
@@ -78,8 +83,9 @@ def alternate(sides: dict[str, Callable[[], object]], repeat: int) -> dict[str, 
     out = {name: Side(name) for name in sides}
     for _ in range(repeat):
         for name, fn in sides.items():
-            elapsed, peak = _timed(fn)
+            elapsed, cpu, peak = _timed(fn)
             out[name].times.append(elapsed)
+            out[name].cpu.append(cpu)
             out[name].peak_rss = max(out[name].peak_rss, peak)
     return out
 
