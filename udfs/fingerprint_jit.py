@@ -224,15 +224,35 @@ def _hex_array(digests: np.ndarray, valid: np.ndarray, null_count: int) -> pa.Ar
                                                   pa.py_buffer(hexed.tobytes())], null_count)
 
 
+#: Bytes of text a process fingerprints through the reference expression before it builds
+#: the tables and loads (or, on a fresh install, compiles) the kernel: small jobs such as the
+#: demo never pay that start-up cost. Both paths give the same values.
+COMPILE_AFTER = 64 * 2**20
+_seen = 0
+
+
+def _reference(text: pa.Array, normalize: bool) -> pa.Array:
+    from .text import text_normalize
+
+    values = (text_normalize(text) if normalize else text).to_pylist()
+    return pa.array([None if v is None else hashlib.blake2b(v.encode("utf-8"), digest_size=16)
+                     .hexdigest() for v in values], pa.string())
+
+
 def fingerprint(text: pa.Array | pa.ChunkedArray, *, normalize: bool = True) -> pa.Array:
     """``fingerprint128(text_normalize(text))`` (or of ``text`` itself when not ``normalize``);
-    see the module docstring. Rows the tables do not cover go through that very expression."""
-    from .text import text_normalize
+    see the module docstring. Rows the tables do not cover go through that very expression,
+    and so does everything until the process has seen :data:`COMPILE_AFTER` bytes of text."""
+    global _seen
 
     if isinstance(text, pa.ChunkedArray):
         text = text.combine_chunks() if text.num_chunks else pa.array([], pa.string())
     if not pa.types.is_large_string(text.type):
         text = text.cast(pa.large_string())
+    if _seen < COMPILE_AFTER:
+        _seen += text.nbytes
+        if _seen < COMPILE_AFTER:
+            return _reference(text, normalize)
     bufs = text.buffers()
     offsets = np.frombuffer(bufs[1], dtype=np.int64)[text.offset: text.offset + len(text) + 1]
     data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(0, np.uint8)
@@ -244,8 +264,7 @@ def fingerprint(text: pa.Array | pa.ChunkedArray, *, normalize: bool = True) -> 
     if not slow.any():
         return out
     rows = np.flatnonzero(slow)
-    ref = b"".join(hashlib.blake2b(v.encode("utf-8"), digest_size=16).hexdigest().encode()
-                   for v in text_normalize(text.take(pa.array(rows))).to_pylist())
+    ref = "".join(_reference(text.take(pa.array(rows)), True).to_pylist()).encode()
     hexed = np.frombuffer(out.buffers()[2], dtype=np.uint8).reshape(len(text), 32).copy()
     hexed[rows] = np.frombuffer(ref, dtype=np.uint8).reshape(-1, 32)
     return pa.Array.from_buffers(pa.string(), len(text), [out.buffers()[0], out.buffers()[1],

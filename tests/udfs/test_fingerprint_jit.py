@@ -13,9 +13,31 @@ import random
 import pyarrow as pa
 import pytest
 
+from corpusql.udfs import fingerprint_jit
 from corpusql.udfs.fingerprint_jit import fingerprint
 from corpusql.udfs.hashing import text_fingerprint
 from corpusql.udfs.text import text_normalize
+
+
+@pytest.fixture(autouse=True)
+def compiled_path(monkeypatch):
+    """Every call takes the compiled kernel (small inputs would take the reference path)."""
+    monkeypatch.setattr(fingerprint_jit, "COMPILE_AFTER", 0)
+
+
+def test_small_jobs_start_on_the_reference_path(monkeypatch):
+    monkeypatch.setattr(fingerprint_jit, "COMPILE_AFTER", 100)
+    monkeypatch.setattr(fingerprint_jit, "_seen", 0)
+    monkeypatch.setattr(fingerprint_jit, "normalized_digests", None)  # must not be called
+    values = pa.array(["Hello,  WORLD!", None, "日本語"])
+    assert fingerprint(values).to_pylist() == reference(values)
+    monkeypatch.setattr(fingerprint_jit, "normalized_digests", _fail)
+    with pytest.raises(AssertionError, match="compiled"):
+        fingerprint(pa.array(["x" * 200]))  # past COMPILE_AFTER: the compiled kernel
+
+
+def _fail(*args):
+    raise AssertionError("compiled kernel called")
 
 
 def reference(text: pa.Array, normalize: bool = True) -> list[str | None]:
