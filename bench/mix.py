@@ -11,16 +11,20 @@ then times, in the same run and on the same connection:
   groups are upsampled);
 - COPY (FROM split_stratified(...)) and COPY (FROM split_grouped(...)) to Parquet.
 
-Prints each time and its ratio to the reference (target: mixing + splitting within 2x). Best of
-``--repeat`` runs each.
+The jobs alternate (COPY, mix, split_stratified, split_grouped, COPY, ...); each line gives
+the best and median time, the spread and the peak RSS seen, and the ratio to the reference
+(target: each within 2x). ``--profile`` also prints where mix's time goes (DuckDB's profile of
+one run: the operators by time).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import tempfile
-import time
+
+from _compare import alternate, load_average  # bench/ is the script's directory
 
 import corpusql
 
@@ -28,7 +32,8 @@ import corpusql
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=1_000_000)
-    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--profile", action="store_true")
     args = ap.parse_args()
 
     con = corpusql.connect()
@@ -61,26 +66,59 @@ def main() -> None:
             "split_stratified": "(FROM split_stratified('docs', 'id', 'lang', seed := 1))",
             "split_grouped": "(FROM split_grouped('docs', 'id', 'site', seed := 1))",
         }
-        best: dict[str, float] = {}
-        for _ in range(args.repeat):
-            for name, source in jobs.items():
-                path = os.path.join(tmp, name.split()[0] + ".parquet")
-                t0 = time.perf_counter()
-                con.execute(f"COPY {source} TO '{path}' (FORMAT parquet)")
-                best[name] = min(best.get(name, float("inf")), time.perf_counter() - t0)
+
+        def job(name, source):
+            path = os.path.join(tmp, name.split()[0] + ".parquet")
+            return lambda: con.execute(f"COPY {source} TO '{path}' (FORMAT parquet)")
+
+        print(load_average())
+        sides = alternate({name: job(name, source) for name, source in jobs.items()},
+                          args.repeat)
         report = con.execute(
             f"SELECT max(abs(share_error_pp)), sum(shortfall_tokens) "
             f"FROM mix_report('docs', 'w', {budget}, seed := 1)"
         ).fetchall()[0]
+        if args.profile:
+            for name in ("mix", "split_stratified", "split_grouped"):
+                _profile(con, name, jobs[name], tmp)
     con.close()
 
-    ref = best["COPY table (reference)"]
+    ref = sides["COPY table (reference)"]
     print(f"rows {args.rows:,}, {total:,} tokens, budget {budget:,}, {os.cpu_count()} cpus")
-    for name, t in best.items():
-        print(f"{name:24s} {t:7.2f} s  {t / ref:5.2f}x COPY")
-    both = best["mix"] + best["split_stratified"] + best["split_grouped"]
-    print(f"{'mix + both splits':24s} {both:7.2f} s  {both / ref:5.2f}x COPY")
+    for side in sides.values():
+        print(side.line(ref))
     print(f"mix max |share error| {report[0]:.4f} pp, shortfall {report[1]:,.0f} tokens")
+    print(load_average())
+
+
+def _profile(con, name: str, source: str, tmp: str) -> None:
+    """Print the operators of one COPY of ``source`` by time (DuckDB's JSON profile)."""
+    out = os.path.join(tmp, "profile.json")
+    con.execute("PRAGMA enable_profiling = 'json'")
+    con.execute(f"PRAGMA profiling_output = '{out}'")
+    con.execute(f"COPY {source} TO '{os.path.join(tmp, 'p.parquet')}' (FORMAT parquet)")
+    con.execute("PRAGMA disable_profiling")
+    with open(out) as f:
+        tree = json.load(f)
+    ops: list[tuple[float, str, int]] = []
+
+    def walk(node, depth=0):
+        extra = json.dumps(node.get("extra_info", {}))[:100]
+        ops.append((node.get("timing", 0.0), f"{'  ' * depth}{node.get('name')} {extra}",
+                    node.get("intermediate_rows", 0)))
+        for child in node.get("children", []):
+            walk(child, depth + 1)
+
+    for node in tree.get("operator", []):
+        walk(node)
+    q = tree.get("query", {})
+    print(f"-- {name}: wall {q.get('total_time', 0):.2f} s, thread time {q.get('cpu_time', 0):.2f}"
+          " s; operators taking >= 3% of the thread time (a Python UDF's waits for the GIL "
+          "count here), rows out")
+    total = sum(t for t, _, _ in ops) or 1
+    for t, op, rows in ops:
+        if t / total >= 0.03:
+            print(f"{t:8.2f} s {100 * t / total:5.1f}%  {rows:>12,}  {op}")
 
 
 if __name__ == "__main__":

@@ -5,15 +5,17 @@
 Takes a fixed sample of ../shared/data/corpus-dev.parquet (every source; documents cut to their
 first 8,000 characters), counts tokens with the default tokenizer both ways and prints the
 throughput and the ratio direct_time / sql_time (1.0 = SQL as fast as calling tokenizers
-directly; the target is >= 0.9). Best of ``--repeat`` runs each, interleaved.
+directly; the target is >= 0.9). The two sides alternate (direct, SQL, direct, SQL ...); each
+line gives the best and median time, the spread and the peak RSS seen during the calls.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import time
 from pathlib import Path
+
+from _compare import alternate, load_average  # bench/ is the script's directory
 
 import corpusql
 from corpusql.udfs.tokens import load_tokenizer
@@ -40,23 +42,28 @@ def main() -> None:
     tok = load_tokenizer("default")
     sql = "SELECT sum(token_count(text)) FROM docs"
 
-    direct_times, sql_times = [], []
-    for _ in range(args.repeat):
-        t0 = time.perf_counter()
-        direct = sum(len(e.ids) for e in tok.encode_batch(texts, add_special_tokens=False))
-        direct_times.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        via_sql = con.execute(sql).fetchall()[0][0]
-        sql_times.append(time.perf_counter() - t0)
-        assert via_sql == direct, (via_sql, direct)
-    con.close()
+    counts: dict[str, int] = {}
 
-    d, s = min(direct_times), min(sql_times)
-    print(f"docs {len(texts):,}, {n_chars / 1e6:.1f} M chars, {direct:,} tokens, "
+    def direct():
+        counts["direct"] = sum(len(e.ids) for e in tok.encode_batch(texts,
+                                                                    add_special_tokens=False))
+
+    def via_sql():
+        counts["sql"] = con.execute(sql).fetchall()[0][0]
+
+    print(load_average())
+    sides = alternate({"direct encode_batch": direct, "SQL token_count": via_sql}, args.repeat)
+    con.close()
+    assert counts["sql"] == counts["direct"], counts
+
+    d, s = sides["direct encode_batch"], sides["SQL token_count"]
+    print(f"docs {len(texts):,}, {n_chars / 1e6:.1f} M chars, {counts['direct']:,} tokens, "
           f"{os.cpu_count()} cpus, duckdb threads default")
-    print(f"direct encode_batch : {d:7.2f} s  {n_chars / d / 1e6:6.2f} M chars/s")
-    print(f"SQL token_count     : {s:7.2f} s  {n_chars / s / 1e6:6.2f} M chars/s")
-    print(f"ratio direct/SQL    : {d / s:7.2f}x  (target >= 0.9)")
+    for side in (d, s):
+        print(f"{side.line()}  {n_chars / side.best / 1e6:6.2f} M chars/s")
+    print(f"ratio direct/SQL    : {d.best / s.best:7.2f}x best, {d.median / s.median:.2f}x median "
+          "(target >= 0.9)")
+    print(load_average())
 
 
 if __name__ == "__main__":

@@ -26,6 +26,8 @@ Finding a document across many releases reads these files, not the releases.
 from __future__ import annotations
 
 import os
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -77,12 +79,16 @@ def _text(col):
 
 def rows_of(path: str | os.PathLike, rel: str, plan: dict[str, Any]):
     """The index rows of one data file, as Arrow record batches (see the module docstring)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
+    for job in _jobs(path, rel, plan):
+        yield job()
 
-    from .udfs.hashing import text_fingerprint
-    from .udfs.url import url_normalize
+
+def _jobs(path: str | os.PathLike, rel: str, plan: dict[str, Any]):
+    """One callable per batch of the data file, each giving that batch's index rows: the
+    file is read here, in order; the callables hold no shared state, so they may run on
+    threads (the kernels release the GIL)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
     pf = pq.ParquetFile(path)
     names = pf.schema_arrow.names
@@ -95,34 +101,54 @@ def rows_of(path: str | os.PathLike, rel: str, plan: dict[str, Any]):
     cols = [c for c in dict.fromkeys((text, ident, url, tokens, "source")) if c in names]
     start = 0
     for batch in pf.iter_batches(batch_size=BATCH_ROWS, columns=cols):
-        n = batch.num_rows
-        rows = pa.array(range(start, start + n), type=pa.int64())
-        start += n
+        yield lambda batch=batch, start=start: _index_batch(
+            batch, start, rel, names, hive, (text, ident, url, tokens), every, by_name)
+        start += batch.num_rows
 
-        def col(name, _batch=batch, _n=n):
-            if name in names:
-                return _text(_batch.column(name))
-            if name in hive:
-                return pa.array([hive[name]] * _n, type=pa.string())
-            return pa.nulls(_n, pa.string())
 
-        none = pa.nulls(n, pa.string())
-        ids = col(ident) if ident else pc.binary_join_element_wise(
-            pa.array([rel] * n), rows.cast(pa.string()), ":")
-        source = col("source")
-        if every is not None:
-            lic = pa.array([every] * n, type=pa.string())
-        else:
-            lic = pa.array([by_name.get(s.lower(), "unknown") if s else "unknown"
-                            for s in source.to_pylist()], type=pa.string())
-        texts = col(text) if text else None
-        urls = col(url) if url else none
-        yield pa.record_batch([
-            ids, text_fingerprint(texts) if text else none, urls,
-            url_normalize(urls) if url else none, source, lic,
-            pc.utf8_length(texts).cast(pa.int64()) if text else pa.nulls(n, pa.int64()),
-            batch.column(tokens).cast(pa.int64()) if tokens else pa.nulls(n, pa.int64()),
-            pa.array([rel] * n, type=pa.string()), rows], schema=_schema())
+def _index_batch(batch, start: int, rel: str, names: list[str], hive: dict[str, str],
+                 columns: tuple, every: str | None, by_name: dict[str, str]):
+    """The index rows of one record batch whose first row is row ``start`` of file ``rel``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from .udfs.hashing import text_fingerprint
+    from .udfs.url import url_normalize
+
+    text, ident, url, tokens = columns
+    n = batch.num_rows
+    rows = pa.array(range(start, start + n), type=pa.int64())
+
+    def col(name):
+        if name in names:
+            return _text(batch.column(name))
+        if name in hive:
+            return pa.repeat(pa.scalar(hive[name], pa.string()), n)
+        return pa.nulls(n, pa.string())
+
+    none = pa.nulls(n, pa.string())
+    ids = col(ident) if ident else pc.binary_join_element_wise(
+        pa.repeat(pa.scalar(rel, pa.string()), n), rows.cast(pa.string()), ":")
+    source = col("source")
+    if every is not None:
+        lic = pa.repeat(pa.scalar(every, pa.string()), n)
+    else:  # each distinct source looked up once
+        distinct = pc.unique(source)
+        names_lic = pa.array([by_name.get(s.lower(), "unknown") if s else "unknown"
+                              for s in distinct.to_pylist()], type=pa.string())
+        lic = pc.take(names_lic, pc.index_in(source, distinct))
+    texts = col(text) if text else None
+    urls = col(url) if url else none
+    return pa.record_batch([
+        ids, text_fingerprint(texts) if text else none, urls,
+        url_normalize(urls) if url else none, source, lic,
+        pc.utf8_length(texts).cast(pa.int64()) if text else pa.nulls(n, pa.int64()),
+        batch.column(tokens).cast(pa.int64()) if tokens else pa.nulls(n, pa.int64()),
+        pa.repeat(pa.scalar(rel, pa.string()), n), rows], schema=_schema())
+
+
+#: Threads computing index batches at once (the kernels release the GIL).
+WORKERS = max(1, min(4, os.cpu_count() or 1))
 
 
 ROW_GROUP_ROWS = 16384
@@ -138,7 +164,7 @@ def _sorted_copy(con, scan: str, out: Path) -> None:
 def write_index(out: Path, sources: list[tuple[str | os.PathLike, str]],
                 plan: dict[str, Any]) -> None:
     """Write the index of data files ``sources`` ((path on disk, path in the release)) to
-    ``out``, computed one batch at a time.
+    ``out``, computed one batch at a time on up to :data:`WORKERS` threads, written in order.
 
     Rows are stored sorted by ``url_key`` (then id, file, row) in row groups of 16,384, so a
     lookup by URL reads one row group per release thanks to the Parquet min/max statistics;
@@ -149,10 +175,16 @@ def write_index(out: Path, sources: list[tuple[str | os.PathLike, str]],
 
     raw = out.with_name(out.name + ".unsorted")
     try:
-        with pq.ParquetWriter(raw, _schema(), compression="zstd") as w:
+        with pq.ParquetWriter(raw, _schema(), compression="zstd") as w, \
+                ThreadPoolExecutor(WORKERS) as pool:
+            pending: deque = deque()
             for path, rel in sorted(sources, key=lambda s: s[1]):
-                for batch in rows_of(path, rel, plan):
-                    w.write_batch(batch)
+                for job in _jobs(path, rel, plan):
+                    pending.append(pool.submit(job))
+                    if len(pending) > WORKERS:
+                        w.write_batch(pending.popleft().result())
+            while pending:
+                w.write_batch(pending.popleft().result())
         con = duckdb.connect()
         try:
             _sorted_copy(con, f"read_parquet('{str(raw).replace(chr(39), chr(39) * 2)}')", out)

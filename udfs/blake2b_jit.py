@@ -134,8 +134,8 @@ def compiled_first_words(buf, offsets, valid, key, digest_size):
     """The first 8 bytes of BLAKE2b(data, digest_size, key), read little-endian, of each string
     ``buf[offsets[i]:offsets[i+1]]``; 0 where ``valid`` is false. ``digest_size`` >= 8.
 
-    Written for a short first compile: one call site of ``_compress`` (one specialization) and
-    element loops instead of slice copies (whose shape checks pull in numba's exception
+    Written for a short first compile: ``_compress`` always called with the same argument types
+    (one specialization) and element loops instead of slice copies (whose shape checks pull in numba's exception
     formatting)."""
     n = len(offsets) - 1
     out = np.zeros(n, dtype=np.uint64)
@@ -143,36 +143,50 @@ def compiled_first_words(buf, offsets, valid, key, digest_size):
     m = np.empty(16, dtype=np.uint64)
     block = np.empty(128, dtype=np.uint8)
     keylen = np.int64(len(key))
+    h0 = np.empty(8, dtype=np.uint64)  # the parameter block's state
+    for i in range(8):
+        h0[i] = _IV[i]
+    h0[0] ^= np.uint64(0x01010000) ^ (np.uint64(keylen) << np.uint64(8)) ^ np.uint64(digest_size)
+    # With a key, the message starts with the key padded to one block: the state after that
+    # block (when more data follows it) is the same for every row, so it is computed once.
+    keyed = np.empty(8, dtype=np.uint64)
+    for i in range(8):
+        keyed[i] = h0[i]
+    key_t = np.int64(128)  # bytes compressed once the key block is
+    if keylen > 0:
+        for b in range(128):
+            block[b] = key[b] if b < keylen else 0
+        _compress(keyed, block, key_t, keylen < 0, m)  # not the last block
     for row in range(n):
         if not valid[row]:
             continue
-        for i in range(8):
-            h[i] = _IV[i]
-        h[0] ^= np.uint64(0x01010000) ^ (np.uint64(keylen) << np.uint64(8)) ^ np.uint64(digest_size)
         lo = np.int64(offsets[row])
         size = np.int64(offsets[row + 1]) - lo
-        # The message is the key padded to one block (when there is a key), then the data; the
-        # last block, zero-padded, is compressed with the final flag (one block at least).
-        total = size + (128 if keylen > 0 else 0)
-        n_blocks = max(1, (total + 127) // 128)
-        t = np.int64(0)
+        if keylen > 0 and size == 0:
+            # the key block is the whole message: compressed with the final flag
+            for i in range(8):
+                h[i] = h0[i]
+            for b in range(128):
+                block[b] = key[b] if b < keylen else 0
+            _compress(h, block, key_t, keylen > 0, m)  # the last block
+            out[row] = h[0]
+            continue
+        start = keyed if keylen > 0 else h0
+        for i in range(8):
+            h[i] = start[i]
+        t = key_t if keylen > 0 else np.int64(0)
+        # the data, the last block zero-padded and compressed with the final flag (one block
+        # at least, also for empty data without a key)
+        n_blocks = max(1, (size + 127) // 128)
         for k in range(n_blocks):
             filled = np.int64(0)
             for b in range(128):
                 p = 128 * k + b
-                if keylen > 0:
-                    if p < 128:
-                        block[b] = key[p] if p < keylen else 0
-                        filled = b + 1
-                        continue
-                    p -= 128
                 if p < size:
                     block[b] = buf[lo + p]
                     filled = b + 1
                 else:
                     block[b] = 0
-            if keylen > 0 and k == 0:
-                filled = 128
             t += filled
             _compress(h, block, t, k == n_blocks - 1, m)
         out[row] = h[0]

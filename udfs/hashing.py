@@ -58,9 +58,9 @@ def text_fingerprint(text: pa.Array, *, normalize: bool = True) -> pa.Array:
     BLAKE2b with a 16-byte digest (RFC 7693, no key) over the UTF-8 bytes of the text, after
     ``text_normalize`` with its defaults when ``normalize`` is true (so copies that differ only in
     case, punctuation, compatibility forms or spacing share a fingerprint). NULL gives NULL.
+    Computed in one compiled pass per batch (corpusql.udfs.fingerprint_jit), equal to that
+    definition on every input.
     """
-    from .text import text_normalize
+    from .fingerprint_jit import fingerprint
 
-    if normalize:
-        text = text_normalize(text)
-    return fingerprint128(text)
+    return fingerprint(text, normalize=normalize)
