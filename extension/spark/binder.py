@@ -11,6 +11,7 @@ inside the Spark worker, between casts from Spark's Arrow types to the kernel's 
 from __future__ import annotations
 
 import inspect
+import re
 import warnings
 from collections.abc import Iterable
 from contextlib import contextmanager
@@ -111,6 +112,63 @@ def make_spark_udf(sf: SparkFunction):
     return udf
 
 
+#: Suffix of a private UDF's signed form (see :func:`signed_form`).
+SIGNED_SUFFIX = "__signed"
+
+
+def _has_ubigint(sql_type: str) -> bool:
+    return re.search(r"\bUBIGINT\b", sql_type, re.IGNORECASE) is not None
+
+
+def _signed(sql_type: str) -> SparkType:
+    """The Spark type of ``sql_type`` with each UBIGINT carried as a BIGINT of the same bits."""
+    return spark_type(re.sub(r"\bUBIGINT\b", "BIGINT", sql_type, flags=re.IGNORECASE))
+
+
+def signed_form(sf: SparkFunction):
+    """``(private name, Spark return DDL, worker function)`` of ``sf``'s signed form, or None
+    when no parameter or result of ``sf`` is UBIGINT.
+
+    The public function carries UBIGINT as DECIMAL(20,0), which holds every value but costs a
+    decimal per element in the JVM. The signed form (``__corpusql_<name>__signed``, all
+    parameters positional, never a public SQL function) carries the same 64 bits as a signed
+    BIGINT: values of 2**63 and above read as negative numbers (x - 2**64), a bijection, so
+    equality, grouping and joins give the same answer and the values go back to the kernel's
+    UBIGINT bit for bit. corpusql.spark.dedup passes band keys and shingle sets this way; their
+    values are never shown to users.
+    """
+    f = sf.function
+    params = [p.sql_type for p in f.params]
+    if not (_has_ubigint(f.returns) or any(_has_ubigint(t) for t in params)):
+        return None
+    from ..binder import make_udf
+
+    ret_signed = _signed(f.returns) if _has_ubigint(f.returns) else None
+    body = make_udf(f, sf.returns.kernel if ret_signed else sf.returns.spark)
+    steps = []  # per argument: ("view" | "cast" | None, Arrow type)
+    for t, sql_type in zip(sf.params, params):
+        if _has_ubigint(sql_type):
+            steps.append(("view", t.kernel))
+        elif t.kernel != t.spark:
+            steps.append(("cast", t.kernel))
+        else:
+            steps.append((None, None))
+
+    def udf(*args: pa.Array) -> pa.Array:
+        kernel_args = [a if how is None else a.view(to) if how == "view" else a.cast(to)
+                       for a, (how, to) in zip(args, steps)]
+        result = body(*kernel_args)
+        return result.view(ret_signed.kernel) if ret_signed else result
+
+    udf.__signature__ = inspect.Signature(
+        [inspect.Parameter(p.name, inspect.Parameter.POSITIONAL_ONLY, annotation=pa.Array)
+         for p in f.params], return_annotation=pa.Array)
+    udf.__annotations__ = {**{p.name: pa.Array for p in f.params}, "return": pa.Array}
+    udf.__name__ = sf.private + SIGNED_SUFFIX
+    udf.__doc__ = f.kernel.__doc__
+    return udf.__name__, (ret_signed or sf.returns).ddl, udf
+
+
 def register(spark, registry: Iterable[Function] | None = None) -> list[str]:
     """Register every row of ``registry`` (default: corpusql's) on the SparkSession ``spark``.
 
@@ -131,6 +189,13 @@ def register(spark, registry: Iterable[Function] | None = None) -> list[str]:
                 udf = udf.asNondeterministic()
             spark.udf.register(sf.private, udf)
             spark.sql(sf.create_sql())
+            signed = signed_form(sf)
+            if signed is not None:
+                name, ddl, fn = signed
+                signed_udf = arrow_udf(fn, ddl)
+                if not sf.function.deterministic:
+                    signed_udf = signed_udf.asNondeterministic()
+                spark.udf.register(name, signed_udf)
         declare_budget(spark)
     return [sf.name for sf in planned]
 

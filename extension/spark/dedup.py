@@ -44,9 +44,7 @@ def connected_components(edges, src: str = "src", dst: str = "dst", *,
              .unionByName(small.where("u != m").select(F.col("m").alias("u"),
                                                         F.col("u").alias("v")))
              .distinct().localCheckpoint(eager=True))
-        two_parents = e.groupBy("v").count().where("count > 1").limit(1).count()
-        deep = e.join(e.select(F.col("v").alias("u")), "u", "left_semi").limit(1).count()
-        if two_parents == 0 and deep == 0:
+        if _stars(e):
             log.info("connected_components: stars after %d round(s)", rounds)
             if stats is not None:
                 stats["rounds"] = rounds
@@ -54,6 +52,19 @@ def connected_components(edges, src: str = "src", dst: str = "dst", *,
             return (e.select(F.col("v").alias("node"), F.col("u").alias("component"))
                     .unionByName(roots).distinct())
     raise RuntimeError(f"connected_components: no convergence after {MAX_ROUNDS} rounds")
+
+
+def _stars(e) -> bool:
+    """True when the edges (u, v) are stars: no v has two parents and no parent has a parent.
+
+    One job: each node's count of parents (rows where it is v) and whether it is a parent."""
+    from pyspark.sql import functions as F
+
+    roles = e.select(F.col("v").alias("n"), F.lit(1).alias("up"), F.lit(0).alias("down"))\
+        .unionByName(e.select(F.col("u").alias("n"), F.lit(0).alias("up"), F.lit(1).alias("down")))
+    bad = roles.groupBy("n").agg(F.sum("up").alias("up"), F.max("down").alias("down"))\
+        .where("up > 1 OR (up = 1 AND down = 1)")
+    return bad.limit(1).count() == 0
 
 
 def shingle_options(ngram: int = 5, unit: str = "word", norm_numbers: bool = True) -> str:
@@ -71,6 +82,13 @@ def banding(spark, threshold: float = 0.8, num_perm: int = 128,
     return int(p["bands"]), int(p["rows"])
 
 
+def _signed(name: str) -> str:
+    """The private signed form of registry function ``name`` (UBIGINT as BIGINT bits)."""
+    from .binder import PRIVATE_PREFIX, SIGNED_SUFFIX
+
+    return f"{PRIVATE_PREFIX}{name}{SIGNED_SUFFIX}"
+
+
 def signatures(base, num_perm: int = 128, seed: int = 1, options: str = ""):
     """Stage 1: DataFrame (id, sig) from (id, text): the MinHash signature of each text."""
     from pyspark.sql import functions as F
@@ -81,48 +99,64 @@ def signatures(base, num_perm: int = 128, seed: int = 1, options: str = ""):
 
 
 def band_keys(sigs, bands: int, rows: int):
-    """Stage 2: DataFrame (id, band_key), one row per band of each non-NULL signature."""
+    """Stage 2: DataFrame (id, band_key), one row per band of each non-NULL signature.
+
+    band_key is minhash_bands' UBIGINT carried as a signed BIGINT of the same 64 bits (the
+    private signed form, corpusql.spark.binder.signed_form): equal keys stay equal, and a BIGINT
+    groups, sorts and shuffles far cheaper than the public function's DECIMAL(20,0)."""
     from pyspark.sql import functions as F
 
     # Spark refuses a SQL function inside explode(): make the list a column first
     keyed = sigs.where("sig IS NOT NULL").select(
-        "id", F.expr(f"minhash_bands(sig, bands => {int(bands)}, rows => {int(rows)})")
+        "id", F.expr(f"{_signed('minhash_bands')}(sig, {int(bands)}, {int(rows)})")
         .alias("keys"))
     return keyed.select("id", F.explode("keys").alias("band_key"))
 
 
 def candidate_pairs(keys, max_bucket: int = 1000):
     """Stage 3: DataFrame (src, dst), src < dst, the distinct pairs sharing a band bucket; a
-    bucket with more than ``max_bucket`` members gives (its smallest id, member) pairs only."""
-    from pyspark.sql import Window
+    bucket with more than ``max_bucket`` members gives (its smallest id, member) pairs only.
+
+    One shuffle groups each bucket's ids into a sorted list; the pairs are generated from the
+    list (each id with every larger one), then made distinct: no window sort and no self-join."""
     from pyspark.sql import functions as F
 
-    bucket = Window.partitionBy("band_key")
-    keys = keys.select("id", "band_key", F.count(F.lit(1)).over(bucket).alias("n"),
-                       F.min("id").over(bucket).alias("rep")).where("n > 1")
-    full = keys.where(F.col("n") <= F.lit(int(max_bucket)))
-    a, b = full.alias("a"), full.alias("b")
-    stars = keys.where((F.col("n") > F.lit(int(max_bucket))) & (F.col("id") != F.col("rep")))
-    return (a.join(b, (F.col("a.band_key") == F.col("b.band_key")) & (F.col("a.id") < F.col("b.id")))
-            .select(F.col("a.id").alias("src"), F.col("b.id").alias("dst"))
-            .unionByName(stars.select(F.col("rep").alias("src"), F.col("id").alias("dst")))
-            .distinct())
+    m = int(max_bucket)
+    buckets = (keys.groupBy("band_key")
+               .agg(F.count(F.lit(1)).alias("n"), F.array_sort(F.collect_list("id")).alias("ids"))
+               .where("n > 1"))
+    pairs = F.expr(
+        f"IF(n <= {m}, flatten(transform(ids, (a, i) -> transform(filter(slice(ids, i + 2, n), "
+        "b -> b > a), b -> named_struct('src', a, 'dst', b)))), "
+        "transform(filter(ids, b -> b != ids[0]), b -> named_struct('src', ids[0], 'dst', b)))")
+    return buckets.select(F.inline(pairs)).distinct()
 
 
 def verified_pairs(pairs, base, threshold: float = 0.8, options: str = ""):
     """Stage 3b: the ``pairs`` (src, dst) whose texts in ``base`` (id, text) have shingle-set
-    Jaccard >= ``threshold``; each candidate's shingle set is computed once."""
+    Jaccard >= ``threshold``; each candidate's shingle set is computed once, as signed BIGINTs
+    (see band_keys), and set_jaccard reads them back as the kernel's UBIGINTs.
+    ``options`` are shingle_options' (named in Spark's spelling)."""
     from pyspark.sql import functions as F
+
+    given = dict(_option(o) for o in options.split(",") if o.strip())
+    shingling = ", ".join(given.get(k, d) for k, d in
+                          (("ngram", "5"), ("unit", "'word'"), ("norm_numbers", "true")))
 
     nodes = pairs.select(F.col("src").alias("id")).unionByName(
         pairs.select(F.col("dst").alias("id"))).distinct()
     sets = base.join(nodes, "id", "left_semi").select(
-        "id", F.expr(f"shingle_set(text{', ' + options if options else ''})").alias("s"))
+        "id", F.expr(f"{_signed('shingle_set')}(text, {shingling})").alias("s"))
     sa, sb = sets.alias("sa"), sets.alias("sb")
     return (pairs.join(sa, F.col("src") == F.col("sa.id"))
             .join(sb, F.col("dst") == F.col("sb.id"))
-            .where(F.expr("set_jaccard(sa.s, sb.s)") >= F.lit(float(threshold)))
+            .where(F.expr(f"{_signed('set_jaccard')}(sa.s, sb.s)") >= F.lit(float(threshold)))
             .select("src", "dst"))
+
+
+def _option(text: str) -> tuple[str, str]:
+    name, _, value = text.partition("=>")
+    return name.strip(), value.strip()
 
 
 def clusters(base, labels):

@@ -9,7 +9,8 @@ library's constructs: named arguments (``f(x, n := 3)`` becomes ``f(x, n => 3)``
 ``list(x ORDER BY k)`` (Spark's ``collect_list`` has no ORDER BY: the list
 is sorted by ``array_sort`` over (k, x) structs), ``range(n)`` (``sequence(0, n - 1)`` is
 wrong for n = 0), list slices ``l[a:b]`` (1-based and inclusive in DuckDB: ``slice(l, a,
-b - a + 1)``) and ``unnest(l, recursive := true)`` of a list of
+b - a + 1)``), ``list_position(l, x)`` (NULL when absent: ``nullif(array_position(l,
+x), 0)``) and ``unnest(l, recursive := true)`` of a list of
 structs (``inline``), ``list_reduce(l, lambda acc, x: ..., initial)`` (Spark's
 ``aggregate(l, initial, (acc, x) -> ...)``; the form without an initial value has none),
 ``MATERIALIZED`` CTEs (Spark has no such hint), and ``x / y`` (NULL for y = 0 in DuckDB,
@@ -45,6 +46,10 @@ def _sorted_list(agg: exp.ArrayAgg) -> exp.Expression:
         f"transform(array_sort({collected.sql('spark')}), s -> s.v)", read="spark")
 
 
+#: DuckDB's names of list_position (the 1-based position of a value in a list, NULL if absent).
+_LIST_POSITION = ("list_position", "list_indexof", "array_indexof")
+
+
 def to_spark(tree: exp.Expression) -> exp.Expression:
     """Rewrite a DuckDB-read tree into one that sqlglot's Spark writer renders correctly."""
 
@@ -78,6 +83,11 @@ def to_spark(tree: exp.Expression) -> exp.Expression:
                                  + node.sql("duckdb")[:200])
             items, merge, initial = node.expressions
             return exp.Anonymous(this="aggregate", expressions=[items, initial, merge])
+        if isinstance(node, exp.Anonymous) and node.name.lower() in _LIST_POSITION \
+                and len(node.expressions) == 2:
+            # DuckDB: the 1-based position, NULL when absent; Spark's array_position gives 0
+            return exp.func("nullif", exp.func("array_position", *node.expressions),
+                            exp.Literal.number(0))
         if isinstance(node, exp.Div):  # DuckDB: x / 0 is NULL; Spark (ANSI): an error
             return exp.func("try_divide", node.this, node.expression)
         if isinstance(node, exp.CTE) and node.args.get("materialized") is not None:

@@ -14,13 +14,23 @@ one of its columns. The rendering is in :mod:`corpusql.spark.render` and
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import sqlglot
 from sqlglot import exp
 
 from .dialect import LibrarySpark, spark_sql, to_spark
-from .render import MacroCallError, _Counter, _expand_nested, expand_call, library_macros, spec
+from .render import (
+    MacroCallError,
+    _Counter,
+    _expand_nested,
+    _fold,
+    bind,
+    expand_call,
+    library_macros,
+    spec,
+)
 
 
 class NotOnSpark(MacroCallError):
@@ -84,8 +94,92 @@ def _direct_kernel_calls(node: exp.Expression) -> exp.Expression:
 
 
 def sql(spark, statement: str):
-    """Run ``statement`` on ``spark`` with every library macro call expanded; a DataFrame."""
-    return spark.sql(expand(statement))
+    """Run ``statement`` on ``spark`` with every library macro call expanded (those in
+    :data:`NATIVE` run as DataFrames, see :func:`native_hook`); a DataFrame."""
+    try:
+        tree = sqlglot.parse_one(statement, read=LibrarySpark)
+    except sqlglot.errors.ParseError as e:
+        raise MacroCallError(f"cannot parse the statement: {e}") from e
+    return spark.sql(render_spark(_expand_nested(tree, _Counter(native_hook(spark)), "spark")))
+
+
+#: Table macros with a distributed implementation in corpusql.spark.dedup, the same answer as
+#: the expanded SQL: near_dup_clusters' SQL form labels components with the connected_components
+#: kernel over one list of every edge (one row, on one executor) and its nested self-joins take
+#: Spark's analyzer minutes to plan; the DataFrame form runs large-star / small-star rounds.
+NATIVE = ("near_dup_clusters",)
+
+#: Prefix of the temp views that hold a native call's result (one per call, per session).
+NATIVE_VIEW_PREFIX = "__corpusql_native_"
+_native_ids = itertools.count(1)
+
+
+def _python_value(arg: exp.Expression):
+    """A constant argument as a Python value, or raise ValueError when it is not one."""
+    arg = _fold(arg.copy())
+    if isinstance(arg, exp.Null):
+        return None
+    if isinstance(arg, exp.Boolean):
+        return arg.this
+    if isinstance(arg, exp.Literal) and arg.is_string:
+        return arg.name
+    if isinstance(arg, exp.Literal):
+        return float(arg.name) if any(c in arg.name for c in ".eE") else int(arg.name)
+    if isinstance(arg, exp.Neg) and isinstance(arg.this, exp.Literal):
+        return -_python_value(arg.this)
+    raise ValueError(arg.sql(dialect=LibrarySpark))
+
+
+def native_hook(spark):
+    """The expansion hook (render._Counter's ``native``) for a session: a call of a
+    :data:`NATIVE` macro whose arguments are constants and whose table Spark knows runs as
+    corpusql.spark.dedup's DataFrame, held in a temp view whose name replaces the call; any
+    other call returns None and is expanded as SQL. The ids are checked as the macro checks
+    them (unique, not NULL), with the macro's message."""
+    from . import dedup
+
+    views = {}
+
+    def hook(name: str, args: list[exp.Expression]) -> str | None:
+        if name not in NATIVE:
+            return None
+        try:
+            values = {k: _python_value(v) for k, v in bind(spec(name), args).items()}
+        except ValueError:
+            return None
+        key = repr(sorted(values.items()))
+        if key in views:
+            return views[key]
+        tbl = values.pop("tbl")
+        if not spark.catalog.tableExists(tbl):  # e.g. a CTE of the statement: expand as SQL
+            return None
+        docs = spark.table(tbl)
+        _check_ids(docs, values["id_col"], f"near_dup_candidates: {tbl}.{values['id_col']}")
+        df = getattr(dedup, name)(spark, docs, values.pop("text_col"), values.pop("id_col"),
+                                  **values)
+        view = f"{NATIVE_VIEW_PREFIX}{name}_{next(_native_ids)}"
+        df.createOrReplaceTempView(view)
+        views[key] = view
+        return view
+
+    return hook
+
+
+def _check_ids(docs, id_col: str, what: str) -> None:
+    """Fail as near_dup_ids_checked does when ``docs.id_col`` has a NULL or a repeated id."""
+    from pyspark.sql import functions as F
+
+    col = F.col(f"`{id_col}`")
+    row = docs.agg(F.count(F.lit(1)).alias("n"), F.count(col).alias("ids"),
+                   F.count_distinct(col).alias("distinct")).first()
+    if row["n"] > row["ids"]:
+        raise MacroCallError(f"{what} has {row['n'] - row['ids']} NULL ids; ids must be unique "
+                             "and not NULL")
+    if row["distinct"] < row["ids"]:
+        example = (docs.groupBy(col.alias("id")).count().where("count > 1")
+                   .orderBy("id").first()["id"])
+        raise MacroCallError(f"{what} is not unique: {row['ids'] - row['distinct']} repeated "
+                             f"ids, e.g. {example}")
 
 
 def _literal(value) -> exp.Expression:
@@ -101,12 +195,16 @@ def _literal(value) -> exp.Expression:
                          "macro: pass text, a number, a bool or None")
 
 
+def _arguments(args, kwargs) -> list[exp.Expression]:
+    nodes = [_literal(a) for a in args]
+    return nodes + [exp.PropertyEQ(this=exp.to_identifier(k), expression=_literal(v))
+                    for k, v in kwargs.items()]
+
+
 def call_sql(name: str, *args, **kwargs) -> str:
     """The Spark SQL of ``SELECT * FROM name(args...)`` with Python values as arguments."""
     s = spec(name)
-    nodes = [_literal(a) for a in args]
-    nodes += [exp.PropertyEQ(this=exp.to_identifier(k), expression=_literal(v))
-              for k, v in kwargs.items()]
+    nodes = _arguments(args, kwargs)
     if not library_macros()[name]:
         raise MacroCallError(f"{name}() is a scalar macro: call it in Spark SQL ({s.obj.call})")
     return render_spark(expand_call(name, nodes, engine="spark"))
@@ -114,7 +212,12 @@ def call_sql(name: str, *args, **kwargs) -> str:
 
 def call(spark, name: str, *args, **kwargs):
     """The table macro ``name`` on ``spark`` as a DataFrame: ``call(spark, 'split_summary',
-    'docs')``; the same as each ``corpusql.spark.<macro>(spark, ...)``."""
+    'docs')``; the same as each ``corpusql.spark.<macro>(spark, ...)``. A :data:`NATIVE` macro
+    runs as its DataFrame (see :func:`native_hook`)."""
+    if name in NATIVE:
+        view = native_hook(spark)(name, _arguments(args, kwargs))
+        if view is not None:
+            return spark.table(view)
     return spark.sql(call_sql(name, *args, **kwargs))
 
 

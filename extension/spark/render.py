@@ -258,9 +258,15 @@ def _fold(arg: exp.Expression) -> exp.Expression:
                 return _fold(a)
     return arg
 
+
 class _Counter:
-    def __init__(self) -> None:
+    """The state of one statement's expansion: a counter naming CTEs apart, and ``native``, an
+    optional hook ``(macro name, call arguments) -> view name or None`` that runs a call as a
+    view computed another way (corpusql.spark.library.native_hook) instead of expanding it."""
+
+    def __init__(self, native=None) -> None:
         self.n = itertools.count(1)
+        self.native = native
 
 
 def expand_call(name: str, args: list[exp.Expression], counter: _Counter | None = None,
@@ -382,6 +388,10 @@ def _expand_nested(tree: exp.Expression, counter: _Counter, engine: str = "duckd
             name = node.this.name
             if not macros[name]:
                 raise MacroCallError(f"{name}() is a scalar macro, called in FROM")
+            view = counter.native(name, node.this.expressions) if counter.native else None
+            if view is not None:
+                alias = node.args.get("alias") or exp.TableAlias(this=exp.to_identifier(name))
+                return exp.Table(this=exp.to_identifier(view), alias=alias)
             query = expand_call(name, node.this.expressions, counter, engine)
             alias = node.args.get("alias") or exp.TableAlias(this=exp.to_identifier(name))
             return exp.Subquery(this=query, alias=alias)

@@ -4,10 +4,11 @@ A recipe is a DuckDB SQL script (``sql/recipes/demo.sql``). On Spark each statem
 with DuckDB's grammar, its library macro calls are expanded (``corpusql.spark.expand``) and it
 is rendered as Spark SQL, with these meanings:
 
-- ``CREATE [OR REPLACE] [TEMP] TABLE t AS SELECT ...``: a temp view over the result, cached and
-  computed at once (a table is computed once, as in DuckDB);
+- ``CREATE [OR REPLACE] [TEMP] TABLE t AS SELECT ...``: a temp view over the result, computed at
+  once and held by the executors (``localCheckpoint``: a table is computed once, as in DuckDB,
+  and later statements plan against its rows, not against the plans before it);
 - ``INSERT INTO t SELECT ...``: ``t`` redefined as ``t UNION ALL (the SELECT)``, by position,
-  cached and computed at once;
+  computed and held the same way;
 - ``CREATE [OR REPLACE] [TEMP] VIEW v AS SELECT ...``: a temp view (computed when read);
 - a plain ``SELECT``: run, and its rows handed to ``on_result``.
 
@@ -41,6 +42,7 @@ from sqlglot import exp
 
 from ..materializer import Result
 from ..scripts import ScriptError
+from .dialect import LibraryDuckDB, LibrarySpark
 
 _VARIANT = re.compile(r"^--\s*spark:")
 _INDENTED = re.compile(r"^--\s{4,}(\S.*)$")
@@ -143,47 +145,36 @@ def statements(sql: str) -> list[Statement]:
     return out
 
 
-def _render(select: exp.Expression, variant: bool) -> str:
-    from .library import expand, render_spark
+def _render(spark, select: exp.Expression, variant: bool) -> str:
+    """Spark SQL of a statement's query, library calls expanded (native ones as views)."""
+    from .library import native_hook, render_spark
     from .render import _Counter, _expand_nested
 
     if variant:
-        return expand(select.sql(dialect="spark"))
-    return render_spark(_expand_nested(select, _Counter(), "spark"))
+        select = sqlglot.parse_one(select.sql(dialect="spark"), read=LibrarySpark)
+    return render_spark(_expand_nested(select, _Counter(native_hook(spark)), "spark"))
 
 
-#: Spark names a cached table by its whole plan's text; a recipe's plans nest every stage
-#: before (the demo's ran the driver out of heap at its quality stage): cap that text.
-PLAN_STRING_LIMIT = "1000000"
+def _table(spark, df, name: str):
+    """``df`` computed once and held by the executors (``localCheckpoint``), as the view ``name``.
 
-
-def _cached(spark, df, name: str):
-    key = "spark.sql.maxPlanStringLength"
-    before = spark.conf.get(key, None)
-    spark.conf.set(key, PLAN_STRING_LIMIT)
-    try:
-        df = df.persist()
-        df.count()
-    finally:
-        if before is None:
-            spark.conf.unset(key)
-        else:
-            spark.conf.set(key, before)
+    The checkpoint also cuts the plan: a table's view is a scan of its rows, not the plans of every
+    stage before it (Spark's analyzer walks a view's whole plan at each use, and a recipe's later
+    stages nest all earlier ones: the demo's near-dup stage spent minutes in analysis)."""
+    df = df.localCheckpoint(eager=True)
     df.createOrReplaceTempView(name)
     return df
 
 
 def run_statement(spark, st: Statement, on_result=None) -> None:
     """Run one recipe statement on ``spark`` (meanings in the module docstring)."""
-    from .dialect import LibraryDuckDB
-
     tree = sqlglot.parse_one(st.sql, read="spark" if st.variant else LibraryDuckDB)
     if isinstance(tree, exp.Create) and tree.kind in ("TABLE", "VIEW") and \
             isinstance(tree.expression, exp.Query):
         name = tree.this.name if isinstance(tree.this, exp.Table) else tree.this.this.name
-        df = spark.sql(_render(tree.expression, st.variant))
+        df = spark.sql(_render(spark, tree.expression, st.variant))
         if tree.kind == "TABLE":
-            _cached(spark, df, name)
+            _table(spark, df, name)
         else:
             df.createOrReplaceTempView(name)
         return
@@ -193,14 +184,14 @@ def run_statement(spark, st: Statement, on_result=None) -> None:
             raise ValueError("INSERT INTO with a column list has no Spark form here")
         name = target.name
         old = spark.table(name)
-        new = spark.sql(_render(tree.expression, st.variant))
+        new = spark.sql(_render(spark, tree.expression, st.variant))
         if len(new.columns) != len(old.columns):
             raise ValueError(f"INSERT INTO {name} gives {len(new.columns)} columns, {name} has "
                              f"{len(old.columns)}")
-        _cached(spark, old.union(new.toDF(*old.columns)), name)
+        _table(spark, old.union(new.toDF(*old.columns)), name)
         return
     if isinstance(tree, exp.Query):
-        df = spark.sql(_render(tree, st.variant))
+        df = spark.sql(_render(spark, tree, st.variant))
         if on_result is not None:
             on_result(st.sql, df.columns, [tuple(r) for r in df.collect()])
         return

@@ -56,18 +56,41 @@ def docs_con(con):
     return con
 
 
+@pytest.fixture(scope="module")
+def sample_labels(spark):
+    """The sample's documents and connected_components' labels, computed once (the stages of
+    near_dup_clusters; keep_by only changes the last one, ``clusters``)."""
+    from corpusql.spark import dedup
+
+    docs = spark.read.parquet(SAMPLE).select("id", "text", "source")
+    base = docs.select("id", "text")
+    opts = dedup.shingle_options()
+    bands, rows = dedup.banding(spark)
+    keys = dedup.band_keys(dedup.signatures(base, options=opts), bands, rows)
+    pairs = dedup.verified_pairs(dedup.candidate_pairs(keys), base, 0.8, opts)
+    stats: dict = {}
+    labels = connected_components(pairs, stats=stats).localCheckpoint(eager=True)
+    return docs, labels, stats
+
+
 @pytest.mark.parametrize("keep_by", [None, "source"])
-def test_near_dup_clusters_same_as_duckdb(spark, docs_con, keep_by):
-    """Same clusters, sizes and kept ids as the macro, with and without keep_by."""
+def test_near_dup_clusters_same_as_duckdb(docs_con, sample_labels, keep_by):
+    """Same clusters, sizes and kept ids as the macro, with and without keep_by (the public
+    near_dup_clusters, which chains these stages, runs in test_sql_library_spark.py and in
+    the demo recipe's test)."""
+    from pyspark.sql import functions as F
+
+    from corpusql.spark.dedup import clusters
+
     keep = "NULL" if keep_by is None else f"'{keep_by}'"
     want = docs_con.execute(
         "SELECT id, cluster_id, cluster_size, is_kept FROM "
         f"near_dup_clusters('docs', 'text', 'id', keep_by := {keep}) ORDER BY id").fetchall()
-    docs = spark.read.parquet(SAMPLE)
-    stats: dict = {}
-    got = near_dup_clusters(spark, docs, "text", "id", keep_by=keep_by, stats=stats)
+    docs, labels, stats = sample_labels
+    base = docs.select("id", (F.col(keep_by) if keep_by else F.lit(None)).alias("priority"))
+    got = clusters(base, labels)
     assert [tuple(r) for r in got.orderBy("id").collect()] == want
-    assert stats["rounds"] >= 1, "near_dup_clusters passes on the rounds of its components"
+    assert stats["rounds"] >= 1, "connected_components reports its rounds"
     assert max(r[2] for r in want) > 1, "the sample has near-duplicates"
 
 

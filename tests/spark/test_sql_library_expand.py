@@ -150,3 +150,16 @@ def test_list_reduce_without_initial_value_has_no_spark_form():
                              read=LibraryDuckDB)
     with pytest.raises(ValueError, match="list_reduce.*without an initial value"):
         render_spark(tree)
+
+
+def test_list_position_is_null_when_absent_on_spark_as_on_duckdb(dcon):
+    """DuckDB's list_position gives NULL for a value not in the list, Spark's array_position 0:
+    the Spark rendering keeps DuckDB's answer (the demo recipe orders by it)."""
+    from corpusql.spark.dialect import spark_sql
+    from corpusql.sqlparse import LibraryDuckDB
+
+    sql = "SELECT list_position(['a', 'b'], 'b') AS hit, list_position(['a', 'b'], 'z') AS miss"
+    assert dcon.execute(sql).fetchall() == [(2, None)]
+    assert spark_sql(sqlglot.parse_one(sql, read=LibraryDuckDB)) == (
+        "SELECT NULLIF(ARRAY_POSITION(ARRAY('a', 'b'), 'b'), 0) AS hit, "
+        "NULLIF(ARRAY_POSITION(ARRAY('a', 'b'), 'z'), 0) AS miss")

@@ -106,3 +106,31 @@ def test_memory_budget_is_a_spark_session_variable(both):
         spark.sql("SET VAR corpusql_memory_budget = NULL")
     assert library.sql(spark, f"SELECT count(*) FROM {call}").collect()[0][0] == \
         con.execute(f"SELECT count(*) FROM {call}").fetchall()[0][0]
+
+
+def test_near_dup_clusters_runs_distributed_and_expanded_with_duckdbs_rows(both):
+    """On a session the call runs as corpusql.spark.dedup's DataFrame (a temp view replaces it);
+    the pure expansion (corpusql.spark.expand) still gives the same rows. (Without keep_by, the
+    native form runs in test_spark_gives_duckdbs_rows.)"""
+    spark, con = both
+    call = CALLS["near_dup_clusters keep_by"]
+    expected = _sorted(con.execute(f"SELECT * FROM {call}").fetchall())
+    native = library.sql(spark, f"SELECT * FROM {call}")
+    assert library.NATIVE_VIEW_PREFIX in native._jdf.queryExecution().logical().toString()
+    assert _sorted(native.collect()) == expected
+    assert _sorted(spark.sql(library.expand(f"SELECT * FROM {call}")).collect()) == expected
+
+
+def test_native_near_dup_clusters_checks_ids_as_the_macro_does(both):
+    spark, con = both
+    rows = [("a", "one two three four five six"), ("a", "one two three four five six"),
+            ("b", "seven eight nine ten eleven twelve")]
+    spark.createDataFrame(rows, "id STRING, text STRING").createOrReplaceTempView("dup_ids")
+    con.execute("CREATE OR REPLACE TEMP TABLE dup_ids AS SELECT * FROM (VALUES "
+                + ", ".join(f"('{i}', '{t}')" for i, t in rows) + ") AS t(id, text)")
+    call = "SELECT * FROM near_dup_clusters('dup_ids', 'text', 'id')"
+    message = "near_dup_candidates: dup_ids.id is not unique: 1 repeated ids, e.g. a"
+    with pytest.raises(Exception, match=message):
+        con.execute(call)
+    with pytest.raises(Exception, match=message):
+        library.sql(spark, call).collect()

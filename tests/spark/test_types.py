@@ -116,3 +116,36 @@ def test_java_version_is_checked(tmp_path, monkeypatch, version, ok):
     else:
         with pytest.raises(JavaMissing, match=r"needs Java 17\+ but .* is Java (8|11)"):
             check_java()
+
+
+def test_signed_forms_carry_the_same_64_bits():
+    """The private signed forms (UBIGINT as BIGINT bits) give the public forms' values back:
+    band keys and shingle sets equal the kernel's UBIGINTs read as two's complement, and
+    set_jaccard of signed sets equals set_jaccard of the UBIGINT sets."""
+    from corpusql.spark.binder import SIGNED_SUFFIX, make_spark_udf, signed_form
+
+    planned = {sf.name: sf for sf in plan(REGISTRY)}
+    assert signed_form(planned["word_count"]) is None  # no UBIGINT: no signed form
+    texts = pa.array(["the cat sat on the mat by the door of the house today", None, "",
+                      "one two three four five six seven eight nine ten eleven twelve"])
+    sig = planned["minhash_signature"]
+    sigs = make_spark_udf(sig)(texts, *[pa.array([p.default] * 4, t.spark) for p, t in zip(
+        sig.function.params[1:], sig.params[1:])])
+    name, ddl, bands = signed_form(planned["minhash_bands"])
+    assert (name, ddl) == ("__corpusql_minhash_bands" + SIGNED_SUFFIX, "ARRAY<BIGINT>")
+    consts = [pa.array([14] * 4, pa.int32()), pa.array([9] * 4, pa.int32())]
+    public = make_spark_udf(planned["minhash_bands"])(sigs, *consts)
+    signed = bands(sigs, *consts)
+    assert signed.type == pa.list_(pa.int64())
+    want = [None if v is None else [int(x) - 2**64 if x >= 2**63 else int(x) for x in v]
+            for v in public.to_pylist()]
+    assert signed.to_pylist() == want and any(x < 0 for v in want if v for x in v)
+    shingles = {k: signed_form(planned["shingle_set"])[2] if k else
+                make_spark_udf(planned["shingle_set"]) for k in (True, False)}
+    args = [pa.array([5] * 4, pa.int32()), pa.array(["word"] * 4), pa.array([True] * 4)]
+    s_pub, s_sig = shingles[False](texts, *args), shingles[True](texts, *args)
+    assert s_sig.type == pa.list_(pa.int64()) and len(s_sig) == len(s_pub)
+    other = s_pub.take(pa.array([3, 1, 2, 0]))
+    jac_pub = make_spark_udf(planned["set_jaccard"])(s_pub, other).to_pylist()
+    jac_sig = signed_form(planned["set_jaccard"])[2](s_sig, s_sig.take(pa.array([3, 1, 2, 0])))
+    assert jac_sig.to_pylist() == jac_pub
