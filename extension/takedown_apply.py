@@ -204,6 +204,9 @@ def finish(con, staging: Path, target: Path, files: list[dict], plan: dict[str, 
     index_file = staging / fingerprints.INDEX
     records = []
     if known:
+        from .takedown_views import hidden_in_inputs
+
+        hidden = hidden_in_inputs(con, plan.get("datasets")) if con is not None else {}
         index = fingerprints.load(index_file)
         total = np.zeros(index.num_rows, dtype=bool)
         for rid, t in sorted(known.items()):
@@ -211,6 +214,8 @@ def finish(con, staging: Path, target: Path, files: list[dict], plan: dict[str, 
             total |= mask
             records.append({"request_id": rid, "reason": t["reason"], "match": t["match"],
                             "removed": int(mask.sum()), "applied": "when written"})
+            if hidden.get(rid):  # rows the input datasets' views left out (takedown_views)
+                records[-1]["hidden_in_inputs"] = hidden[rid]
         if total.any():
             files, index = filter_files(staging, staging, files, index, total,
                                         plan.get("compression") or "zstd", suffix=PARTIAL)
