@@ -105,6 +105,7 @@ def cmd_materialize(args) -> int:
             force=args.force,
             lock_timeout=args.lock_timeout,
             versioned=args.versioned, keep=args.keep, public=args.public,
+            **({"removal_log": args.removal_log} if args.removal_log else {}),
         )
     finally:
         con.close()
@@ -257,6 +258,9 @@ def build_parser() -> argparse.ArgumentParser:
                                             "(default: $CORPUSQL_KEEP_VERSIONS, else 5)")
     p.add_argument("--public", action="store_true",
                    help="refuse when an input is not redistributable (dataset licences)")
+    p.add_argument("--removal-log", metavar="TABLE",
+                   help="the recipe's log of removed documents (id, step, reason), kept in "
+                        "the release for release_diff")
     p.set_defaults(func=cmd_materialize)
 
     p = sub.add_parser("export-tokens",

@@ -142,7 +142,7 @@ def materialize_versioned(con, query: str, out_dir, *, keep: int | None = None,
         recovered = clean(root)
         plan = m._plan(con, query, **{k: options.get(k, d) for k, d in (
             ("order_by", "ALL"), ("partition_by", None), ("max_rows_per_file", None),
-            ("compression", "zstd"), ("recipe", None))})
+            ("compression", "zstd"), ("recipe", None), ("removal_log", None))})
         plan["compression"] = plan["compression"].lower()
         cur = current(root)
         if cur and not force:

@@ -221,5 +221,9 @@ def finish(con, staging: Path, target: Path, files: list[dict], plan: dict[str, 
                                         plan.get("compression") or "zstd", suffix=PARTIAL)
             write_index(index, index_file)
     entries = {"fingerprints": fingerprints.entry(index_file, fingerprints.INDEX)}
+    if plan.get("removal_log") and con is not None:  # the recipe's log (release_removals)
+        from .removal_log import KEY, REMOVALS, write
+
+        entries[KEY] = fingerprints.entry(write(con, staging, plan["removal_log"]), REMOVALS)
     return files, entries, records
 
