@@ -151,3 +151,30 @@ def test_erasure_deletes_a_roles_masked_copy_that_holds_the_document(lake, tmp_p
         role.close()
     for p in (cat.cache_dir / "web" / "masked").glob("*.parquet"):
         assert "web-6" not in pq.read_table(p).column("id").to_pylist()
+
+
+@pytest.mark.parametrize("read_only", [True, False])
+def test_a_moved_lake_keeps_the_document_hidden(tmp_path, read_only):
+    """Views hold absolute paths and are rebuilt when the lake moves; the hidden rows are found
+    again under the new paths (a read-only connection keeps them in a TEMP table)."""
+    import shutil
+
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    con = duckdb.connect(str(lake / "lake.duckdb"))
+    try:
+        write_docs(con, lake / "web.parquet", 12, source="web")
+        corpusql.catalog(con, cache_dir=lake / "cache").add("web", str(lake / "web.parquet"))
+        corpusql.takedown(con, {"id": "web-4"}, "opt-out", "R4")
+        assert "web-4" not in _view_ids(con, "web")
+    finally:
+        con.close()
+    shutil.move(lake, tmp_path / "moved")
+    con = corpusql.connect(tmp_path / "moved" / "lake.duckdb", read_only=read_only)
+    try:
+        got = _view_ids(con, "web")
+        assert len(got) == 11 and "web-4" not in got
+        (f,) = con.execute("SELECT DISTINCT _file FROM web").fetchone()
+        assert f.startswith(str(tmp_path / "moved"))
+    finally:
+        con.close()
