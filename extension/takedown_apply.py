@@ -189,6 +189,18 @@ def _previous(target: Path) -> dict[str, Any] | None:
         return None
 
 
+def _read_names(plan: dict[str, Any]) -> set[str]:
+    """Catalog datasets the output read: those of the query, and the tables and table-name
+    arguments of its recipe (a recipe reads the dataset into its own tables)."""
+    names = {n.lower() for n in plan.get("datasets") or {}}
+    if plan.get("recipe"):
+        from .sqlparse import reads
+
+        found = reads(plan["recipe"])
+        names |= set(found.tables) | set(found.names)
+    return names
+
+
 def finish(con, staging: Path, target: Path, files: list[dict], plan: dict[str, Any]):
     """Write the fingerprint index of a staged output and apply every recorded takedown.
 
@@ -206,7 +218,7 @@ def finish(con, staging: Path, target: Path, files: list[dict], plan: dict[str, 
     if known:
         from .takedown_views import hidden_in_inputs
 
-        hidden = hidden_in_inputs(con, plan.get("datasets")) if con is not None else {}
+        hidden = hidden_in_inputs(con, _read_names(plan)) if con is not None else {}
         index = fingerprints.load(index_file)
         total = np.zeros(index.num_rows, dtype=bool)
         for rid, t in sorted(known.items()):

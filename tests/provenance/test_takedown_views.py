@@ -178,3 +178,16 @@ def test_a_moved_lake_keeps_the_document_hidden(tmp_path, read_only):
         assert f.startswith(str(tmp_path / "moved"))
     finally:
         con.close()
+
+
+def test_a_recipe_run_over_its_own_tables_records_what_the_view_hid(lake, tmp_path):
+    """The query reads the recipe's table, not the dataset: the recipe names the dataset, so the
+    manifest still says how many rows its view hid for each request."""
+    con, _ = lake
+    corpusql.takedown(con, {"id": "web-3"}, "opt-out", "R3")
+    recipe = "CREATE OR REPLACE TEMP TABLE kept AS SELECT id, text, url FROM web"
+    con.execute(recipe)
+    r = materialize(con, "SELECT * FROM kept", tmp_path / "out", order_by="id", recipe=recipe)
+    assert "web-3" not in ids(tmp_path / "out")
+    assert [(t["request_id"], t["removed"], t.get("hidden_in_inputs"))
+            for t in r.manifest["takedowns"]] == [("R3", 0, {"web": 1})]
