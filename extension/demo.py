@@ -66,11 +66,17 @@ class DemoResult:
     tokens_export: Any = None  # export_tokens.ExportResult of OUT/train_tokens
     seconds: float = 0.0
     removed_reasons: list[tuple[str, str, int]] = field(default_factory=list)  # step, reason, docs
+    takedowns: int = 0  # requests carried over from the previous run's database
+    hidden: int = 0  # sample documents the catalog's view hides for them
 
     def summary(self) -> str:
         from .display import render
 
-        rows: list[list[Any]] = [["documents in", "", self.docs_in]]
+        rows: list[list[Any]] = []
+        if self.takedowns:
+            rows.append(["hidden: takedowns", f"{self.takedowns} request(s) recorded in the "
+                         "previous run's lake.duckdb", -self.hidden])
+        rows.append(["documents in", "", self.docs_in])
         for step, reason, n in self.removed:
             reasons = [(r, k) for s, r, k in self.removed_reasons if s == step]
             if len(reasons) <= 1:
@@ -119,6 +125,29 @@ def _prepare(root: Path, versioned: bool) -> None:
                            "--unversioned); run without --unversioned, or into another OUT_DIR")
 
 
+def _carry_takedowns(con, previous: Path) -> int:
+    """Copy the takedowns recorded in the previous run's database (``corpusql takedown --db
+    OUT/lake.duckdb``) into the new one, so this run applies them: the catalog's view of the
+    sample hides what they match and the manifests record it. Returns how many."""
+    from .takedown_apply import DDL, TABLE
+
+    if not previous.is_file():
+        return 0
+    con.execute(f"ATTACH '{previous.as_posix()}' AS demo_previous (READ_ONLY)")
+    try:
+        there = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = "
+                            "'demo_previous' AND schema_name = 'corpusql' AND table_name = "
+                            "'takedowns'").fetchall()[0][0]
+        if not there:
+            return 0
+        con.execute("CREATE SCHEMA IF NOT EXISTS corpusql")
+        con.execute(DDL)
+        con.execute(f"INSERT INTO {TABLE} SELECT * FROM demo_previous.{TABLE}")
+        return con.execute(f"SELECT count(*) FROM {TABLE}").fetchall()[0][0]
+    finally:
+        con.execute("DETACH demo_previous")
+
+
 def demo(out_dir: str | os.PathLike = "out", *, threads: int | None = None,
          progress: Progress | None = None, versioned: bool = True,
          keep: int | None = None) -> DemoResult:
@@ -146,7 +175,8 @@ def demo(out_dir: str | os.PathLike = "out", *, threads: int | None = None,
     try:
         progress.attach(con)
         progress.stage("register the sample in the catalog")
-        catalog(con).add("docs", str(sample_path()))
+        carried = _carry_takedowns(con, db_final)
+        catalog(con).add("docs", str(sample_path()))  # its view hides what they match
         recipe = recipe_sql()
         progress.stage("recipe sql/recipes/demo.sql")
         run_script(con, recipe, path="sql/recipes/demo.sql")
@@ -179,6 +209,10 @@ def demo(out_dir: str | os.PathLike = "out", *, threads: int | None = None,
                         "ORDER BY ALL")
         persist_pure_sql(con)
         result = _result(con, out, outputs)
+        if carried:
+            from .takedown_views import hidden_count
+
+            result.takedowns, result.hidden = carried, hidden_count(con, "docs")
         result.tokens_export = tokens_export
         con.execute("CHECKPOINT")
     except BaseException:

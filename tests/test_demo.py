@@ -147,15 +147,18 @@ def test_demo_exports_train_tokens_matching_the_mix(demo_out):
     assert "export train_tokens" in result.summary()
 
 
-def test_a_second_run_adds_a_version_and_adopts_an_older_unversioned_output(demo_out, tmp_path):
+def test_a_second_run_adds_a_version_applies_takedowns_and_adopts_an_older_output(demo_out,
+                                                                                 tmp_path):
     """Recipe runs write versions by default: a run over an older demo's output (val written in
-    place, as before versions) keeps it as v0001 and adds v0002; the lake's views read current;
-    release_diff between the runs is empty (the demo is deterministic); --unversioned refuses
-    a versioned output before running anything."""
+    place, as before versions) keeps it as v0001 and adds v0002; the lake's views read current.
+    A takedown recorded in the previous run's lake (found only in the catalog's view of the
+    sample) is carried to the new run: the document is not back in any split, the manifest
+    says the view hid it, and release_diff names the takedown as its stage. --unversioned
+    refuses a versioned output before running anything."""
     import corpusql
     from corpusql.releases import current, versions
 
-    out, _first = demo_out
+    out, first = demo_out
     again = tmp_path / "out"
     shutil.copytree(out, again, symlinks=True)
     val = again / "val"
@@ -163,18 +166,35 @@ def test_a_second_run_adds_a_version_and_adopts_an_older_unversioned_output(demo
     shutil.rmtree(val)
     shutil.move(tmp_path / "old-val", val)
     assert (val / "_manifest.json").is_file()
-    demo(again)
+    before = _output_ids(out)
+    con = corpusql.connect(again / "lake.duckdb")
+    try:  # a val document that no removal names as its kept copy
+        named = {r[0] for r in con.execute(
+            "SELECT regexp_extract(reason, ' of (\\S+)$', 1) FROM demo_removed_log").fetchall()}
+        gone = min(set(before["val"]) - named)
+        rep = corpusql.takedown(con, {"id": gone}, "opt-out", "T-1")
+        assert rep.recorded and [(r.release, r.found) for r in rep.datasets] == [
+            ("dataset docs", 1)]
+    finally:
+        con.close()
+    second = demo(again)
+    assert "hidden: takedowns" in second.summary() and second.hidden == 1
     for split in ("train", "val", "test"):
         assert versions(again / split) == ["v0001", "v0002"], split
         assert current(again / split) == "v0002" and verify(again / split / "v0001").ok
-    assert _output_ids(again) == _output_ids(out)
+    now = _output_ids(again)  # (its near-duplicate cluster's split may change without it)
+    assert all(gone not in ids for ids in now.values()) and gone in before["val"]
+    taken = read_manifest(again / "val" / "current")["takedowns"]
+    assert [(t["request_id"], t["removed"], t.get("hidden_in_inputs")) for t in taken] == [
+        ("T-1", 0, {"docs": 1})]
     con = corpusql.connect(again / "lake.duckdb", read_only=True)
     try:
         (n,) = con.execute("SELECT count(*) FROM val").fetchone()
         assert n == read_manifest(again / "val" / "v0002")["total_rows"]
-        diff = con.execute(f"SELECT count(*) FROM release_diff('{again}/train/v0001', "
-                           f"'{again}/train')").fetchone()
-        assert diff == (0,)
+        diff = con.execute(f"SELECT id, change, stage, reason FROM release_diff("
+                           f"'{again}/val/v0001', '{again}/val') WHERE stage = 'takedown'"
+                           ).fetchall()
+        assert diff == [(gone, "removed", "takedown", "opt-out (request T-1)")]
     finally:
         con.close()
     proc = subprocess.run([sys.executable, "-m", "corpusql.cli", "demo", str(again),
