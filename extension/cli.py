@@ -105,6 +105,7 @@ def cmd_materialize(args) -> int:
             force=args.force,
             lock_timeout=args.lock_timeout,
             versioned=args.versioned, keep=args.keep, public=args.public,
+            **({"removal_log": args.removal_log} if args.removal_log else {}),
         )
     finally:
         con.close()
@@ -195,10 +196,13 @@ def cmd_functions(args) -> int:
 def cmd_demo(args) -> int:
     from .demo import demo
 
-    result = _progress(args).run_with(demo, args.out_dir, threads=args.threads)
+    result = _progress(args).run_with(demo, args.out_dir, threads=args.threads,
+                                      versioned=not args.unversioned, keep=args.keep)
     print(result.summary())
-    print(f"wrote {result.out_dir}/{{train,val,test}} and {result.out_dir}/lake.duckdb "
-          f"in {result.seconds:.1f} s")
+    where = {s: r.out_dir for s, r in result.outputs.items()}
+    shown = ", ".join(f"{s} ({p.name})" for s, p in where.items()) if not args.unversioned \
+        else "train, val, test"
+    print(f"wrote {result.out_dir}: {shown}, lake.duckdb in {result.seconds:.1f} s")
     return 0
 
 
@@ -257,6 +261,9 @@ def build_parser() -> argparse.ArgumentParser:
                                             "(default: $CORPUSQL_KEEP_VERSIONS, else 5)")
     p.add_argument("--public", action="store_true",
                    help="refuse when an input is not redistributable (dataset licences)")
+    p.add_argument("--removal-log", metavar="TABLE",
+                   help="the recipe's log of removed documents (id, step, reason), kept in "
+                        "the release for release_diff")
     p.set_defaults(func=cmd_materialize)
 
     p = sub.add_parser("export-tokens",
@@ -297,6 +304,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="run the demo pipeline on the bundled sample")
     p.add_argument("out_dir", nargs="?", default="out")
     p.add_argument("--threads", type=int, help="DuckDB threads (default: all cores)")
+    p.add_argument("--unversioned", action="store_true",
+                   help="replace OUT/train, val and test in place instead of adding a version")
+    p.add_argument("--keep", type=int, help="versions to keep (default: "
+                                            "$CORPUSQL_KEEP_VERSIONS, else 5)")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("report", help="self-contained HTML report of a materialized output")

@@ -3,9 +3,11 @@
 Registers the sample through the source catalog, runs ``sql/recipes/demo.sql`` (empty texts,
 language, exact and near dedup, quality, PII redaction, tokens, leakage-free split, token-budget
 mix), materializes ``OUT/train`` (the mix), ``OUT/val`` and ``OUT/test`` atomically with
-manifests, exports the train split as tokenized, shuffled datatrove shards in
+manifests, each a versioned release (``OUT/train/v0001/``, ... and ``OUT/train/current``; each
+run adds a version, ``versioned=False`` / ``--unversioned`` writes in place) that keeps the
+recipe's removal log for ``release_diff``, exports the train split as tokenized, shuffled datatrove shards in
 ``OUT/train_tokens`` (``export_tokens``), and leaves ``OUT/lake.duckdb``: the catalog with the dataset ``docs``, views
-``train``, ``val``, ``test`` and ``release`` (all three) over the Parquet files, the logs of
+``train``, ``val``, ``test`` and ``release`` (all three) over the current versions' Parquet files, the logs of
 removed (``demo_removed_log``, stage by stage in the recipe's order) and flagged
 (``demo_flags_log``) documents, the quality signals (``demo_signals_log``) and thresholds
 (``demo_thresholds_log``), the mix report and the pure-SQL macros, readable by the stock DuckDB
@@ -22,8 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from .connect import connect
-from .materializer import Result, materialize
+from .materializer import Result
 from .progress import Progress
+from .releases import materialize
 from .scripts import run_script
 from .sqllib import persist_pure_sql
 
@@ -63,11 +66,17 @@ class DemoResult:
     tokens_export: Any = None  # export_tokens.ExportResult of OUT/train_tokens
     seconds: float = 0.0
     removed_reasons: list[tuple[str, str, int]] = field(default_factory=list)  # step, reason, docs
+    takedowns: int = 0  # requests carried over from the previous run's database
+    hidden: int = 0  # sample documents the catalog's view hides for them
 
     def summary(self) -> str:
         from .display import render
 
-        rows: list[list[Any]] = [["documents in", "", self.docs_in]]
+        rows: list[list[Any]] = []
+        if self.takedowns:
+            rows.append(["hidden: takedowns", f"{self.takedowns} request(s) recorded in the "
+                         "previous run's lake.duckdb", -self.hidden])
+        rows.append(["documents in", "", self.docs_in])
         for step, reason, n in self.removed:
             reasons = [(r, k) for s, r, k in self.removed_reasons if s == step]
             if len(reasons) <= 1:
@@ -96,11 +105,58 @@ class DemoResult:
         return f"{table}\nmix of the train split by source:\n{mix}"
 
 
+def _split_dir(root: Path, versioned: bool) -> Path:
+    """Where the views read a split: ``root/current`` of a versioned release, else ``root``."""
+    from .release_paths import CURRENT
+
+    return root / CURRENT if versioned else root
+
+
+def _prepare(root: Path, versioned: bool) -> None:
+    """An output of an older demo (unversioned) becomes version v0001 of a versioned one; a
+    versioned one is never overwritten by an unversioned run."""
+    from .materializer import MANIFEST
+    from .releases import ReleaseError, adopt, is_versioned
+
+    if versioned and (root / MANIFEST).is_file():
+        adopt(root)
+    elif not versioned and is_versioned(root):
+        raise ReleaseError(f"{root} holds a versioned release (from a run without "
+                           "--unversioned); run without --unversioned, or into another OUT_DIR")
+
+
+def _carry_takedowns(con, previous: Path) -> int:
+    """Copy the takedowns recorded in the previous run's database (``corpusql takedown --db
+    OUT/lake.duckdb``) into the new one, so this run applies them: the catalog's view of the
+    sample hides what they match and the manifests record it. Returns how many."""
+    from .takedown_apply import DDL, TABLE
+
+    if not previous.is_file():
+        return 0
+    con.execute(f"ATTACH '{previous.as_posix()}' AS demo_previous (READ_ONLY)")
+    try:
+        there = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = "
+                            "'demo_previous' AND schema_name = 'corpusql' AND table_name = "
+                            "'takedowns'").fetchall()[0][0]
+        if not there:
+            return 0
+        con.execute("CREATE SCHEMA IF NOT EXISTS corpusql")
+        con.execute(DDL)
+        con.execute(f"INSERT INTO {TABLE} SELECT * FROM demo_previous.{TABLE}")
+        return con.execute(f"SELECT count(*) FROM {TABLE}").fetchall()[0][0]
+    finally:
+        con.execute("DETACH demo_previous")
+
+
 def demo(out_dir: str | os.PathLike = "out", *, threads: int | None = None,
-         progress: Progress | None = None) -> DemoResult:
+         progress: Progress | None = None, versioned: bool = True,
+         keep: int | None = None) -> DemoResult:
     """Run the demo pipeline into ``out_dir`` and return what it did.
 
     ``progress`` (optional) is told each stage's name and polls the connection's query progress.
+    ``versioned`` (the default): each run writes a new version of ``OUT/train``, ``OUT/val`` and
+    ``OUT/test`` (``OUT/train/v0002/``, ...) and moves their ``current`` pointers, keeping
+    ``keep`` versions (corpusql.releases); ``versioned=False`` replaces them in place.
     """
     from .catalog import catalog
 
@@ -108,6 +164,8 @@ def demo(out_dir: str | os.PathLike = "out", *, threads: int | None = None,
     t0 = time.perf_counter()
     out = Path(out_dir).absolute()
     out.mkdir(parents=True, exist_ok=True)
+    for split in SPLITS:  # before the recipe: a refusal costs nothing
+        _prepare(out / split, versioned)
     db_final = out / DB_NAME
     db_tmp = out / f".lake-tmp-{os.getpid()}.duckdb"
     for stale in (db_tmp, Path(str(db_tmp) + ".wal")):
@@ -117,21 +175,24 @@ def demo(out_dir: str | os.PathLike = "out", *, threads: int | None = None,
     try:
         progress.attach(con)
         progress.stage("register the sample in the catalog")
-        catalog(con).add("docs", str(sample_path()))
+        carried = _carry_takedowns(con, db_final)
+        catalog(con).add("docs", str(sample_path()))  # its view hides what they match
         recipe = recipe_sql()
         progress.stage("recipe sql/recipes/demo.sql")
         run_script(con, recipe, path="sql/recipes/demo.sql")
         outputs = {}
+        how = {"versioned": True, "keep": keep} if versioned else {"overwrite": True}
         for split in SPLITS:
             progress.stage(f"materialize {split}")
             outputs[split] = materialize(con, QUERIES[split], out / split,
                                          order_by="id, epoch" if split == "train" else "id",
-                                         overwrite=True, recipe=recipe)
+                                         recipe=recipe, removal_log="demo_removed", **how)
             con.execute(f"CREATE OR REPLACE VIEW {split} AS SELECT * FROM read_parquet("
-                        f"'{(out / split).as_posix()}/*.parquet')")
+                        f"'{_split_dir(out / split, versioned).as_posix()}/*.parquet')")
         con.execute(
             "CREATE OR REPLACE VIEW release AS SELECT * FROM read_parquet(["
-            + ", ".join(f"'{(out / s).as_posix()}/*.parquet'" for s in SPLITS)
+            + ", ".join(f"'{_split_dir(out / s, versioned).as_posix()}/*.parquet'"
+                        for s in SPLITS)
             + "], union_by_name = true)"
         )
         progress.stage(f"export tokens of train to {TOKENS_DIR}")
@@ -148,6 +209,10 @@ def demo(out_dir: str | os.PathLike = "out", *, threads: int | None = None,
                         "ORDER BY ALL")
         persist_pure_sql(con)
         result = _result(con, out, outputs)
+        if carried:
+            from .takedown_views import hidden_count
+
+            result.takedowns, result.hidden = carried, hidden_count(con, "docs")
         result.tokens_export = tokens_export
         con.execute("CHECKPOINT")
     except BaseException:

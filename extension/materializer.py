@@ -76,7 +76,7 @@ def read_manifest(out_dir: str | os.PathLike) -> dict[str, Any]:
 
 
 def _plan(con, query: str, *, order_by, partition_by, max_rows_per_file, compression,
-          recipe) -> dict[str, Any]:
+          recipe, removal_log: str | None = None) -> dict[str, Any]:
     views = provenance.views(con)
     found = provenance.input_files(con, query, views)
     inputs, tables = found.files, found.tables
@@ -107,6 +107,11 @@ def _plan(con, query: str, *, order_by, partition_by, max_rows_per_file, compres
     requests = sorted({t["request_id"] for t in takedown_apply.recorded_in_db(con)})
     if requests:  # only once takedowns are recorded, so older manifests stay up to date
         plan["takedown_requests"] = requests
+    if removal_log:  # only when given, so older manifests stay up to date
+        from .removal_log import check
+
+        check(con, removal_log)
+        plan["removal_log"] = removal_log
     models = provenance.models_used(query, recipe)
     if models:  # only when the query scores with a model, so older manifests stay up to date
         plan["models"] = models
@@ -137,6 +142,7 @@ def materialize(
     recipe: str | None = None,
     lock_timeout: float | None = None,
     public: bool = False,
+    removal_log: str | None = None,
 ) -> Result:
     """Write ``query``'s rows as Parquet under ``out_dir``, atomically, with ``_manifest.json``.
 
@@ -153,6 +159,8 @@ def materialize(
     ``$CORPUSQL_LOCK_TIMEOUT``) for the first, then fails naming it. Leftovers of a writer that
     was killed are repaired first; ``Result.recovered`` says how.
     ``public=True`` refuses to write when an input is not redistributable (corpusql.licences).
+    ``removal_log`` names the recipe's log of removed documents (id, step, reason), kept beside
+    the data so ``release_diff`` can say why a document left (corpusql.release_removals).
     Versioned releases (``versioned=True``): ``corpusql.materialize``, i.e.
     :func:`corpusql.releases.materialize`.
     """
@@ -174,7 +182,7 @@ def materialize(
     def plan() -> dict[str, Any]:
         return _worded(query, con, _plan, con, query, order_by=order_by,
                        partition_by=partition_by, max_rows_per_file=max_rows_per_file,
-                       compression=compression, recipe=recipe)
+                       compression=compression, recipe=recipe, removal_log=removal_log)
 
     def fill(staging: Path, plan: dict[str, Any]) -> None:
         _worded(query, con, parquet_copy.copy, con, query, staging, order_by=plan["order_by"],

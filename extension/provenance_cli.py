@@ -75,16 +75,17 @@ def _takedown(args) -> int:
     finally:
         con.close()
     print("release\tversion\tfound\taction\tnew_version\tfiles")
-    for r in rep.rows:
+    for r in [*rep.rows, *rep.datasets]:
         print(f"{r.release}\t{r.version or '-'}\t{r.found}\t{r.action}\t"
               f"{r.new_version or '-'}\t{','.join(r.files) or '-'}")
-    if not any(r.found for r in rep.rows):
-        print(f"{args.request_id}: no release holds a matching document; nothing changed")
+    if not any(r.found for r in [*rep.rows, *rep.datasets]):
+        print(f"{args.request_id}: no release or catalog dataset holds a matching document; "
+              "nothing changed")
     elif rep.dry_run:
         print(f"{args.request_id}: dry run; nothing changed")
     else:
-        print(f"{args.request_id}: recorded in corpusql.takedowns; later materializations "
-              "apply it")
+        print(f"{args.request_id}: recorded in corpusql.takedowns; the catalog's views and "
+              "later materializations apply it")
     skipped = [r for r in rep.rows if r.action.startswith("skipped")]
     return 3 if skipped else 0
 

@@ -127,7 +127,7 @@ MACROS = {
         added AS (SELECT * FROM b WHERE NOT EXISTS (SELECT 1 FROM a WHERE a.id = b.id
                   AND a.doc_hash IS NOT DISTINCT FROM b.doc_hash)),
         why AS (SELECT unnest(w, recursive := true)
-                FROM (SELECT unnest(release_removals_list(new_path)) AS w))
+                FROM (SELECT unnest(release_removals_list(old_path, new_path)) AS w))
         SELECT r.id, r.doc_hash, r.source, 'removed' AS change, r.tokens,
                coalesce(w1.stage, w2.stage) AS stage, coalesce(w1.reason, w2.reason) AS reason
         FROM removed r LEFT JOIN why w1 ON w1.id = r.id
@@ -136,8 +136,9 @@ MACROS = {
         SELECT id, doc_hash, source, 'added', tokens, NULL, NULL FROM added
         ORDER BY change DESC, id, doc_hash""",
         "One row per document added to or removed from a release between two paths: id, "
-        "doc_hash, source, change, tokens, and for removals the stage and reason recorded by "
-        "a takedown or a recipe's removal log."),
+        "doc_hash, source, change, tokens, and for removals the stage and reason: a takedown "
+        "the newer release records, else the newer release's removal log (materialize "
+        "removal_log=)."),
     "release_diff_summary": (
         """CREATE OR REPLACE TEMP MACRO release_diff_summary(old_path, new_path) AS TABLE
         SELECT source,
@@ -150,32 +151,20 @@ MACROS = {
 }
 
 
-def release_removals_list(path: pa.Array) -> pa.Array:
-    """Why documents left the release at ``path``: (id, doc_hash, stage, reason) from the
-    takedown side files its manifest lists."""
-    from .releases import resolve
+def release_removals_list(old_path: pa.Array, new_path: pa.Array) -> pa.Array:
+    """Why documents left between the releases at ``old_path`` and ``new_path``: (id,
+    doc_hash, stage, reason) from the takedowns the newer one records and its removal log
+    (corpusql.release_removals)."""
+    from .release_removals import reasons
 
-    out = []
-    for p in path.to_pylist():
-        where = resolve(p)
-        man = json.loads((where / "_manifest.json").read_text("utf-8"))
-        rows: list[dict] = []
-        for rec in man.get("takedowns") or []:
-            side = rec.get("removed_file")
-            if side and (where / side).is_file():
-                import pyarrow.parquet as pq
-
-                t = pq.read_table(where / side, columns=["id", "doc_hash"]).to_pylist()
-                reason = f"{rec['reason']} (request {rec['request_id']})"
-                rows += [{"id": r["id"], "doc_hash": r["doc_hash"], "stage": "takedown",
-                          "reason": reason} for r in t]
-        out.append(rows)
+    out = [reasons(a, b) for a, b in zip(old_path.to_pylist(), new_path.to_pylist())]
     return pa.array(out, type=pa.list_(pa.struct([("id", pa.string()), ("doc_hash", pa.string()),
                                                    ("stage", pa.string()),
                                                    ("reason", pa.string())])))
 
 
-RELEASE_IO.add(fn("release_removals_list", release_removals_list, [_PATH],
+RELEASE_IO.add(fn("release_removals_list", release_removals_list,
+                  [Param("old_path", "VARCHAR"), Param("new_path", "VARCHAR")],
                   "STRUCT(id VARCHAR, doc_hash VARCHAR, stage VARCHAR, reason VARCHAR)[]",
                   deterministic=False))
 

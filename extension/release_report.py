@@ -2,7 +2,8 @@
 
 For each versioned release at the report's path (the path itself or one level below) with at
 least two versions, the section shows documents and tokens added and removed per source
-between the two latest versions (``release_diff_summary``) and the takedowns the latest
+between the two latest versions (``release_diff_summary``), the removed documents by stage and
+reason (``release_diff``: takedowns and the recipe's removal log) and the takedowns the latest
 version records.
 """
 
@@ -11,6 +12,8 @@ from __future__ import annotations
 import html
 import json
 from pathlib import Path
+
+MAX_REASONS = 30  # rows of the removed-by-stage table (the most frequent stage and reason)
 
 
 def _roots(out: Path) -> list[Path]:
@@ -43,6 +46,13 @@ def changes(con, out: Path, table) -> str:
         parts.append(f"<h3>{html.escape(root.name)}: {prev} &rarr; {cur}</h3>")
         parts.append(table(["source", "documents added", "tokens added", "documents removed",
                             "tokens removed"], rows) if rows else "<p>No document changed.</p>")
+        why = con.execute(
+            "SELECT coalesce(stage, '(not recorded)'), coalesce(reason, ''), count(*), "
+            "sum(tokens)::BIGINT FROM release_diff($a, $b) WHERE change = 'removed' "
+            "GROUP BY ALL ORDER BY 3 DESC, 1, 2 LIMIT $n",
+            {"a": str(root / prev), "b": str(root / cur), "n": MAX_REASONS}).fetchall()
+        if why:
+            parts.append(table(["removed by stage", "reason", "documents", "tokens"], why))
         man = json.loads((root / cur / "_manifest.json").read_text("utf-8"))
         taken = [(t["request_id"], t["reason"], t.get("applied", ""), t["removed"])
                  for t in man.get("takedowns") or []]

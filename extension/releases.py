@@ -139,10 +139,10 @@ def materialize_versioned(con, query: str, out_dir, *, keep: int | None = None,
     except LockBusy as exc:
         raise m.MaterializeError(str(exc)) from None
     try:
-        recovered = clean(root)
+        recovered = swap.recover(root, m._complete) + clean(root)  # recover: a cut-short adopt
         plan = m._plan(con, query, **{k: options.get(k, d) for k, d in (
             ("order_by", "ALL"), ("partition_by", None), ("max_rows_per_file", None),
-            ("compression", "zstd"), ("recipe", None))})
+            ("compression", "zstd"), ("recipe", None), ("removal_log", None))})
         plan["compression"] = plan["compression"].lower()
         cur = current(root)
         if cur and not force:
@@ -159,6 +159,48 @@ def materialize_versioned(con, query: str, out_dir, *, keep: int | None = None,
     finally:
         lock.release()
     return m.Result("written", root / version, manifest, recovered)
+
+
+def adopt(root: str | os.PathLike, *, lock_timeout: float | None = None) -> str:
+    """Make the unversioned release at ``root`` its own first version: ``root/v0001/`` (the
+    same files, hard-linked where the filesystem allows) with ``current`` pointing to it, put in
+    place by the same staged swap ``materialize`` uses, so a reader (or a kill) sees the old
+    layout or the new one. Returns the version name. Refuses a release that fails verify."""
+    from . import materializer as m
+    from .outputs_lock import LockBusy, OutputLock
+    from .takedown_apply import _place
+
+    r = Path(root).absolute()
+    if is_versioned(r):
+        raise ReleaseError(f"{r} is versioned already (current -> {current(r)})")
+    try:
+        lock = OutputLock(r, m._lock_timeout(lock_timeout)).acquire()
+    except LockBusy as exc:
+        raise ReleaseError(str(exc)) from None
+    try:
+        swap.recover(r, m._complete)
+        if not (r / m.MANIFEST).is_file():
+            raise ReleaseError(f"{r} holds no {m.MANIFEST}: not a corpusql output to adopt")
+        problems = m._check(r)[1]
+        if problems:
+            raise ReleaseError(f"{r} fails verify ({problems[0]}); repair it (materialize "
+                               "again) before making it versioned")
+        tok = swap.token()
+        staging = swap.staging_path(r, tok)
+        try:
+            first = staging / "v0001"
+            first.mkdir(parents=True)
+            for p in sorted(r.rglob("*")):
+                if p.is_file():
+                    _place(p, first / p.relative_to(r))
+            os.symlink("v0001", staging / CURRENT)
+            swap.publish(staging, r, tok)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+    finally:
+        lock.release()
+    return "v0001"
 
 
 @dataclass

@@ -189,6 +189,18 @@ def _previous(target: Path) -> dict[str, Any] | None:
         return None
 
 
+def _read_names(plan: dict[str, Any]) -> set[str]:
+    """Catalog datasets the output read: those of the query, and the tables and table-name
+    arguments of its recipe (a recipe reads the dataset into its own tables)."""
+    names = {n.lower() for n in plan.get("datasets") or {}}
+    if plan.get("recipe"):
+        from .sqlparse import reads
+
+        found = reads(plan["recipe"])
+        names |= set(found.tables) | set(found.names)
+    return names
+
+
 def finish(con, staging: Path, target: Path, files: list[dict], plan: dict[str, Any]):
     """Write the fingerprint index of a staged output and apply every recorded takedown.
 
@@ -204,6 +216,9 @@ def finish(con, staging: Path, target: Path, files: list[dict], plan: dict[str, 
     index_file = staging / fingerprints.INDEX
     records = []
     if known:
+        from .takedown_views import hidden_in_inputs
+
+        hidden = hidden_in_inputs(con, _read_names(plan)) if con is not None else {}
         index = fingerprints.load(index_file)
         total = np.zeros(index.num_rows, dtype=bool)
         for rid, t in sorted(known.items()):
@@ -211,10 +226,16 @@ def finish(con, staging: Path, target: Path, files: list[dict], plan: dict[str, 
             total |= mask
             records.append({"request_id": rid, "reason": t["reason"], "match": t["match"],
                             "removed": int(mask.sum()), "applied": "when written"})
+            if hidden.get(rid):  # rows the input datasets' views left out (takedown_views)
+                records[-1]["hidden_in_inputs"] = hidden[rid]
         if total.any():
             files, index = filter_files(staging, staging, files, index, total,
                                         plan.get("compression") or "zstd", suffix=PARTIAL)
             write_index(index, index_file)
     entries = {"fingerprints": fingerprints.entry(index_file, fingerprints.INDEX)}
+    if plan.get("removal_log") and con is not None:  # the recipe's log (release_removals)
+        from .removal_log import KEY, REMOVALS, write
+
+        entries[KEY] = fingerprints.entry(write(con, staging, plan["removal_log"]), REMOVALS)
     return files, entries, records
 

@@ -1,8 +1,9 @@
 """Erasure in the catalog's cache: cached Parquet copies that hold a matched document.
 
 With ``purge=True`` a takedown also searches the cached copies (``corpusql.files.cache_path``)
-of the catalog datasets the changed releases read, with the same match, and deletes each copy
-holding a matching document. The dataset is marked ``stale`` with the request named;
+of the catalog datasets the changed releases read, and the masked copies role connections read
+(``<cache_dir>/<dataset>/masked/``), with the same match, and deletes each copy holding a
+matching document. The dataset is marked ``stale`` with the request named;
 ``corpusql dataset sync NAME`` makes the missing copies again from the source (which the
 catalog does not own: a document still in the source comes back to the cache, never to a
 release, since every materialization applies recorded takedowns).
@@ -20,7 +21,7 @@ def purge_cached(con, datasets: set[str], m: dict[str, Any], request_id: str,
     import numpy as np
     import pyarrow as pa
 
-    from .catalog.core import catalog_dir
+    from .catalog.core import Catalog, catalog_dir
     from .catalog.views import resolve
     from .dataset_inputs import catalog_datasets
     from .fingerprints import rows_of
@@ -31,18 +32,27 @@ def purge_cached(con, datasets: set[str], m: dict[str, Any], request_id: str,
     if not names:
         return []
     base = catalog_dir(con)
+    cache = Catalog(con).cache_dir  # role connections' masked copies live under it too
     out = []
     for name in names:
-        cached = con.execute("SELECT cache_path FROM corpusql.files WHERE dataset = ? AND "
-                             "cache_path IS NOT NULL ORDER BY path", [name]).fetchall()
+        cached = [resolve(r, base) for (r,) in con.execute(
+            "SELECT cache_path FROM corpusql.files WHERE dataset = ? AND cache_path IS NOT NULL "
+            "ORDER BY path", [name]).fetchall()]
+        masked = sorted(str(p) for p in (cache / name / "masked").glob("*.parquet"))
         hit_files = []
-        for (rel,) in cached:
-            path = Path(resolve(rel, base))
+        for where in cached + masked:
+            path = Path(where)
             if not path.is_file():
                 continue
             index = pa.Table.from_batches(list(rows_of(path, path.name, {})))
             found = int(np.sum(hits(path.parent, index, [m]))) if index.num_rows else 0
             if not found:
+                continue
+            if where in masked:  # made again, without the document, when a role connects
+                if not dry_run:
+                    path.unlink()
+                out.append((str(path), found, f"{'would delete' if dry_run else 'deleted'} a "
+                                              f"role's masked copy of dataset {name}"))
                 continue
             hit_files.append(path)
             if dry_run:

@@ -69,19 +69,22 @@ class Report:
     rows: list[Row]
     dry_run: bool
     recorded: bool
+    datasets: list[Row] = field(default_factory=list)  # catalog datasets whose views hide it
 
     @property
     def found(self) -> int:
         return sum(r.found for r in self.rows if r.action in ("removed", "would remove"))
 
     def table(self):
-        """The report as a pyarrow Table (one row per release or version)."""
+        """The report as a pyarrow Table (one row per release or version, then one per
+        catalog dataset whose view hides a matched document)."""
         import pyarrow as pa
 
         schema = pa.schema([("release", pa.string()), ("version", pa.string()),
                             ("found", pa.int64()), ("action", pa.string()),
                             ("new_version", pa.string()), ("files", pa.list_(pa.string()))])
-        return pa.Table.from_pylist([asdict(r) for r in self.rows], schema=schema)
+        return pa.Table.from_pylist([asdict(r) for r in [*self.rows, *self.datasets]],
+                                    schema=schema)
 
 
 def _now() -> str:
@@ -289,6 +292,9 @@ def takedown(con, match: dict[str, Any], reason: str, request_id: str,
     m = normalize(match)
     keep = recorded(m)
     known = [t["request_id"] for t in recorded_in_db(con)]
+    from .takedown_catalog import broken_views, hide, scan
+
+    in_views = scan(con, keep, request_id)  # the catalog's datasets, before anything changes
     rows: list[Row] = []
     exports: list[Path] = []
     for rel in releases:
@@ -316,8 +322,20 @@ def takedown(con, match: dict[str, Any], reason: str, request_id: str,
     for root in exports:
         lost, action = export_again(con, root, hit, dry_run)
         rows.append(Row(str(root), None, lost, action))
-    found = any(r.action in ("removed", "purged") or r.action.startswith("deleted cached")
-                for r in rows)
-    if found and not dry_run:
-        record(con, request_id, reason, keep)
-    return Report(request_id, keep, rows, dry_run, found and not dry_run)
+    datasets = [Row(f"dataset {name}", None, len(found_rows),
+                    "would hide in its view" if dry_run else "hidden in its view")
+                for name, found_rows in sorted(in_views.items())]
+    found = bool(in_views) or any(r.action in ("removed", "purged")
+                                  or r.action.startswith("deleted cached") for r in rows)
+    if found and not dry_run:  # one transaction: the record, the hidden rows and their views
+        broken = broken_views(con, sorted(in_views))
+        con.execute("BEGIN TRANSACTION")
+        try:
+            record(con, request_id, reason, keep)
+            hide(con, in_views, broken)
+            faults.point("takedown:recorded")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    return Report(request_id, keep, rows, dry_run, found and not dry_run, datasets)

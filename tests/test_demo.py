@@ -30,7 +30,7 @@ def test_sample_is_small_and_free_documentation():
 
 
 def _output_ids(out):
-    return {split: pq.read_table(out / split).column("id").to_pylist()
+    return {split: pq.read_table(out / split / "current").column("id").to_pylist()
             for split in ("train", "val", "test")}
 
 
@@ -62,14 +62,15 @@ def test_train_is_a_token_budgeted_mix_and_the_split_is_leakage_free(demo_out):
     out, result = demo_out
     for group, target, achieved, _epochs, _short in result.mix:
         assert abs(target - achieved) < 0.005, group
-    train = pq.read_table(out / "train")
+    train = pq.read_table(out / "train" / "current")
     assert max(train.column("epoch").to_pylist()) >= 1  # small sources were repeated
     import corpusql
 
     con = corpusql.connect()
     try:
         con.execute(f"CREATE TABLE rel AS SELECT DISTINCT id, text, split FROM read_parquet("
-                    f"['{out}/train/*.parquet', '{out}/val/*.parquet', '{out}/test/*.parquet'])")
+                    f"['{out}/train/current/*.parquet', '{out}/val/current/*.parquet', "
+                    f"'{out}/test/current/*.parquet'])")
         assert con.execute("SELECT straddling_pairs FROM split_leakage('rel', 'split', 'text', "
                            "threshold := 0.7)").fetchone() == (0,)
     finally:
@@ -81,7 +82,7 @@ def test_outputs_have_manifests_that_verify(demo_out):
     ids = _output_ids(out)
     for split in ("train", "val", "test"):
         assert verify(out / split).ok
-        m = read_manifest(out / split)
+        m = read_manifest(out / split / "current")
         assert {"exact_dup_groups", "near_dup_clusters", "split_dataset", "mix", "token_count",
                 "pii_redact", "quality_score", "lang_id"} <= set(m["functions"])
         assert "near_dup_clusters" in m["recipe"]
@@ -94,7 +95,7 @@ def test_demo_is_byte_identical_across_thread_counts(demo_out, tmp_path):
     out, _ = demo_out
     other = demo(tmp_path / "one-thread", threads=1)
     for split in ("train", "val", "test"):
-        a = [f["sha256"] for f in read_manifest(out / split)["files"]]
+        a = [f["sha256"] for f in read_manifest(out / split / "current")["files"]]
         b = [f["sha256"] for f in other.outputs[split].files]
         assert a == b
 
@@ -135,7 +136,7 @@ def test_demo_exports_train_tokens_matching_the_mix(demo_out):
     m = result.tokens_export.manifest
     assert check(out / "train_tokens") == []
     assert m["format"] == "datatrove" and m["dtype"] == "uint16" and m["null_texts"] == 0
-    train = pq.read_table(out / "train").to_pydict()
+    train = pq.read_table(out / "train" / "current").to_pydict()
     assert m["total_documents"] == len(train["id"])
     # tokens per source minus one EOS per document = the n_tokens the mix counted
     for source, g in m["groups"].items():
@@ -144,3 +145,59 @@ def test_demo_exports_train_tokens_matching_the_mix(demo_out):
     samples = list(TokenShards(out / "train_tokens", 2048))
     assert len(samples) == m["total_tokens"] // 2048
     assert "export train_tokens" in result.summary()
+
+
+def test_a_second_run_adds_a_version_applies_takedowns_and_adopts_an_older_output(demo_out,
+                                                                                 tmp_path):
+    """Recipe runs write versions by default: a run over an older demo's output (val written in
+    place, as before versions) keeps it as v0001 and adds v0002; the lake's views read current.
+    A takedown recorded in the previous run's lake (found only in the catalog's view of the
+    sample) is carried to the new run: the document is not back in any split, the manifest
+    says the view hid it, and release_diff names the takedown as its stage. --unversioned
+    refuses a versioned output before running anything."""
+    import corpusql
+    from corpusql.releases import current, versions
+
+    out, first = demo_out
+    again = tmp_path / "out"
+    shutil.copytree(out, again, symlinks=True)
+    val = again / "val"
+    shutil.move(val / "v0001", tmp_path / "old-val")  # val as an older corpusql left it
+    shutil.rmtree(val)
+    shutil.move(tmp_path / "old-val", val)
+    assert (val / "_manifest.json").is_file()
+    before = _output_ids(out)
+    con = corpusql.connect(again / "lake.duckdb")
+    try:  # a val document that no removal names as its kept copy
+        named = {r[0] for r in con.execute(
+            "SELECT regexp_extract(reason, ' of (\\S+)$', 1) FROM demo_removed_log").fetchall()}
+        gone = min(set(before["val"]) - named)
+        rep = corpusql.takedown(con, {"id": gone}, "opt-out", "T-1")
+        assert rep.recorded and [(r.release, r.found) for r in rep.datasets] == [
+            ("dataset docs", 1)]
+    finally:
+        con.close()
+    second = demo(again)
+    assert "hidden: takedowns" in second.summary() and second.hidden == 1
+    for split in ("train", "val", "test"):
+        assert versions(again / split) == ["v0001", "v0002"], split
+        assert current(again / split) == "v0002" and verify(again / split / "v0001").ok
+    now = _output_ids(again)  # (its near-duplicate cluster's split may change without it)
+    assert all(gone not in ids for ids in now.values()) and gone in before["val"]
+    taken = read_manifest(again / "val" / "current")["takedowns"]
+    assert [(t["request_id"], t["removed"], t.get("hidden_in_inputs")) for t in taken] == [
+        ("T-1", 0, {"docs": 1})]
+    con = corpusql.connect(again / "lake.duckdb", read_only=True)
+    try:
+        (n,) = con.execute("SELECT count(*) FROM val").fetchone()
+        assert n == read_manifest(again / "val" / "v0002")["total_rows"]
+        diff = con.execute(f"SELECT id, change, stage, reason FROM release_diff("
+                           f"'{again}/val/v0001', '{again}/val') WHERE stage = 'takedown'"
+                           ).fetchall()
+        assert diff == [(gone, "removed", "takedown", "opt-out (request T-1)")]
+    finally:
+        con.close()
+    proc = subprocess.run([sys.executable, "-m", "corpusql.cli", "demo", str(again),
+                           "--unversioned"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1 and "holds a versioned release" in proc.stderr
+    assert versions(again / "train") == ["v0001", "v0002"]

@@ -125,7 +125,7 @@ def http_server(tmp_path_factory, demo_out):
     import json
 
     root = tmp_path_factory.mktemp("docs-http")
-    rows = pq.read_table(demo_out[0] / "val").select(["id", "text", "source"]).to_pylist()
+    rows = pq.read_table(demo_out[0] / "val" / "current").select(["id", "text", "source"]).to_pylist()
     (root / "dumps").mkdir()
     with gzip.open(root / "dumps" / "books.jsonl.gz", "wt", encoding="utf-8") as f:
         for r in rows:
@@ -152,7 +152,7 @@ def s3_server(demo_out):
                               aws_access_key_id="docs", aws_secret_access_key="docs")
         client.create_bucket(Bucket="lake")
         sink = pa.BufferOutputStream()
-        pq.write_table(pq.read_table(demo_out[0] / "test").select(["id", "text", "source"]),
+        pq.write_table(pq.read_table(demo_out[0] / "test" / "current").select(["id", "text", "source"]),
                        sink)
         client.put_object(Bucket="lake", Key="web/2024/part-0.parquet",
                           Body=sink.getvalue().to_pybytes())

@@ -26,7 +26,7 @@ from .sources import Source, routes
 from .staging import StagingMixin
 from .sync import SyncMixin
 from .verify import VerifyMixin
-from .views import relative, resolve, view_sql
+from .views import relative, resolve, view_body, wrap_view
 
 
 def relocate(con: duckdb.DuckDBPyConnection) -> None:
@@ -173,7 +173,9 @@ class Catalog(StagingMixin, SyncMixin, VerifyMixin, DatasetsMixin, AccessMixin, 
                             "AND schema_name = 'main' AND database_name = current_database()",
                             [name]))
 
-    def _refresh_view(self, name: str, temp: bool = False) -> None:
+    def _view_body(self, name: str) -> tuple[str, tuple[str, str]]:
+        """The SELECT of dataset ``name``'s view before takedowns are applied, and its
+        lineage columns."""
         row = self._row(name)
         src = self._source(row)
         files = self._q("SELECT path, cache_path FROM corpusql.files WHERE dataset = ? "
@@ -185,8 +187,23 @@ class Catalog(StagingMixin, SyncMixin, VerifyMixin, DatasetsMixin, AccessMixin, 
         moves = None
         if cached and src.scheme == "file" and self.base is not None:
             moves = [(old, self.base) for old in self._moved_from()]
-        self.con.execute(view_sql(name, cached, live, src.remote, schemas.lineage_of(src.options),
-                                  temp=temp, moves=moves))
+        lineage = schemas.lineage_of(src.options)
+        return view_body(name, cached, live, src.remote, lineage, moves), lineage
+
+    def _refresh_view(self, name: str, temp: bool = False, rescan: bool = True) -> None:
+        """(Re)create dataset ``name``'s view. Rows a recorded takedown matches are left out
+        (corpusql.takedown_views): found again over the dataset's files unless ``rescan`` is
+        false (the rows listed in corpusql.takedown_rows are used as they are)."""
+        from .. import takedown_views
+        from ..takedown_apply import recorded_in_db
+
+        body, lineage = self._view_body(name)
+        if rescan:
+            hidden = takedown_views.refresh(self.con, name, body, lineage, readonly=temp,
+                                            takedowns=recorded_in_db(self.con))
+        else:
+            hidden = takedown_views.TABLE if takedown_views.hidden_count(self.con, name) else None
+        self.con.execute(wrap_view(name, body, lineage, temp=temp, hidden=hidden))
 
     def _moved_from(self) -> list[str]:
         """Directories the catalog was at before it moved here (settings key

@@ -80,13 +80,17 @@ def _detector_version() -> str:
     return hashlib.sha256(src).hexdigest()[:16]
 
 
-def copy_key(file: dict, masks: dict[str, str], key: bytes | None) -> str:
-    """The name of the masked copy of ``file`` (a ``corpusql.files`` row) under ``masks``."""
+def copy_key(file: dict, masks: dict[str, str], key: bytes | None,
+             dropped: str | None = None) -> str:
+    """The name of the masked copy of ``file`` (a ``corpusql.files`` row) under ``masks``;
+    ``dropped`` identifies the set of taken-down rows the copy leaves out (see write_copy)."""
     ident = {"format": FORMAT, "path": file["path"], "size": file["size"],
              "etag": file["etag_or_mtime"], "sha256": file["sha256"],
              "cache": bool(file["cache_path"]), "masks": sorted(masks.items()),
              "detector": _detector_version() if "redact" in masks.values() else None,
              "key": hashlib.sha256(key).hexdigest()[:16] if key else None}
+    if dropped:
+        ident["dropped"] = dropped
     return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:24]
 
 
@@ -141,11 +145,14 @@ def _schema(schema: pa.Schema, masks: dict[str, str], live: bool) -> pa.Schema:
 
 
 def write_copy(source, out_path: str, masks: dict[str, str], key: bytes | None, *,
-               live_uri: str | None = None) -> None:
+               live_uri: str | None = None, drop: set[tuple[str, int]] | None = None,
+               lineage: tuple[str, str] = ("_file", "_row")) -> None:
     """Write the masked copy of the Parquet file object ``source`` to ``out_path``, atomically.
 
     ``live_uri``: the file is a live source file, so the copy gets ``_file`` (that URI) and
     ``_row`` (1-based) like the view over live files; cached copies already have them.
+    ``drop``: ``(file, row)`` values of the ``lineage`` columns of rows left out of the copy
+    (rows a recorded takedown matches, corpusql.takedown_views).
     """
     pf = pq.ParquetFile(source)
     schema = _schema(pf.schema_arrow, masks, live_uri is not None)
@@ -174,7 +181,12 @@ def write_copy(source, out_path: str, masks: dict[str, str], key: bytes | None, 
                     cols["_file"] = pa.array([live_uri] * batch.num_rows, pa.string())
                     cols["_row"] = pa.array(range(row + 1, row + batch.num_rows + 1), pa.int64())
                     row += batch.num_rows
-                writer.write_table(pa.table(cols).select(schema.names).cast(schema))
+                out = pa.table(cols).select(schema.names).cast(schema)
+                if drop and set(lineage) <= set(out.column_names):
+                    keys = zip(out.column(lineage[0]).cast(pa.string()).to_pylist(),
+                               out.column(lineage[1]).cast(pa.int64()).to_pylist())
+                    out = out.filter(pa.array([k not in drop for k in keys], pa.bool_()))
+                writer.write_table(out)
         os.replace(tmp, out_path)
     except BaseException:
         if os.path.exists(tmp):

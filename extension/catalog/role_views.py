@@ -4,6 +4,7 @@ copies where a column is masked.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 
@@ -62,8 +63,12 @@ def _masked_copies(name: str, v: dict, files: list[dict], cache_dir: str | None,
     dirs = [os.path.join(cache_dir, name, "masked")] if cache_dir else []
     dirs.append(os.path.join(tmpdir, "masked", name))
     remote = None
+    drop = v["dropped"]
+    dropped = (hashlib.sha256(json.dumps(sorted(drop)).encode()).hexdigest()[:24]
+               if drop else None)
+    lineage = lineage_of(v["source"].options)
     for f in files:
-        fname = m.copy_key(f, kinds, key) + ".parquet"
+        fname = m.copy_key(f, kinds, key, dropped) + ".parquet"
         found = next((os.path.join(d, fname) for d in dirs
                       if os.path.exists(os.path.join(d, fname))), None)
         if found is None:
@@ -71,14 +76,16 @@ def _masked_copies(name: str, v: dict, files: list[dict], cache_dir: str | None,
             try:
                 if f["cache_path"]:
                     with open(f["cache_path"], "rb") as src:
-                        m.write_copy(src, found, kinds, key)
+                        m.write_copy(src, found, kinds, key, drop=drop, lineage=lineage)
                 elif v["source"].remote:
                     remote = remote or v["source"].backend()
                     with remote.open(f["path"], f["size"]) as src:
-                        m.write_copy(src, found, kinds, key, live_uri=f["path"])
+                        m.write_copy(src, found, kinds, key, live_uri=f["path"],
+                                     drop=drop, lineage=lineage)
                 else:
                     with open(f["path"], "rb") as src:
-                        m.write_copy(src, found, kinds, key, live_uri=f["path"])
+                        m.write_copy(src, found, kinds, key, live_uri=f["path"],
+                                     drop=drop, lineage=lineage)
             except Exception as exc:
                 raise RoleError(f"dataset {name!r}: cannot make the masked copy of {f['path']} "
                                 f"in {os.path.dirname(found)}: {type(exc).__name__}: {exc} "
@@ -110,7 +117,9 @@ def _views(tables: dict[str, pa.Table], cache_dir: str | None, tmpdir: str,
         source = Source(resolve(row["uri"], base),
                         json.loads(row["options"]) if row["options"] else {}, row["secret"])
         views[row["name"]] = {"source": source, "cached": [], "live": [], "routed": [],
-                              "masked": {}, "files": []}
+                              "masked": {}, "files": [], "dropped": set()}
+    for t in tables.get("takedown_rows", pa.table({"dataset": []})).to_pylist():
+        views[t["dataset"]]["dropped"].add((t["file"], t["row"]))
     for m in tables.get("masks", pa.table({"dataset": [], "column": []})).to_pylist():
         views[m["dataset"]]["masked"][m["column"]] = m.get("kind") or "redact"
     for f in sorted(tables["files"].to_pylist(), key=lambda f: f["path"]):
@@ -118,7 +127,7 @@ def _views(tables: dict[str, pa.Table], cache_dir: str | None, tmpdir: str,
             views[f["dataset"]]["files"].append(
                 dict(f, path=resolve(f["path"], base), cache_path=resolve(f["cache_path"], base)))
     for name, v in views.items():
-        if v["masked"]:
+        if v["masked"] or v["dropped"]:  # the role reads copies: masked, taken-down rows out
             _masked_copies(name, v, v["files"], cache_dir, tmpdir)
             continue
         for f in v["files"]:

@@ -53,6 +53,7 @@ _COPIED = {
     "grants": "role = $role AND dataset IN (SELECT * FROM __granted)",
     "masks": "role = $role AND dataset IN (SELECT * FROM __granted)",
     "role_paths": "role = $role",
+    "takedown_rows": "dataset IN (SELECT * FROM __granted)",
     "secrets": "name IN (SELECT secret FROM corpusql.datasets "
                "WHERE name IN (SELECT * FROM __granted))",
 }

@@ -75,6 +75,12 @@ CREATE TABLE IF NOT EXISTS corpusql.role_paths (
     role VARCHAR NOT NULL,
     path VARCHAR NOT NULL           -- a file or directory corpusql functions may open (models)
 );
+CREATE TABLE IF NOT EXISTS corpusql.takedown_rows (
+    dataset VARCHAR NOT NULL,       -- rows of this dataset's view hidden by a takedown
+    file VARCHAR NOT NULL,          -- the row's lineage file (_file) ...
+    "row" BIGINT NOT NULL,          -- ... and line or row (_row), as the view shows them
+    request_id VARCHAR NOT NULL     -- the corpusql.takedowns request that matched it
+);
 CREATE TABLE IF NOT EXISTS corpusql.settings (
     key VARCHAR NOT NULL,
     value VARCHAR
@@ -105,8 +111,9 @@ def missing(con: duckdb.DuckDBPyConnection) -> bool:
     """True when a catalog made by an older corpusql lacks some of today's tables or columns."""
     rows = con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
-        "AND schema_name = 'corpusql' AND table_name IN ('masks', 'role_paths', 'notes')").fetchall()
-    if rows[0][0] < 3:
+        "AND schema_name = 'corpusql' AND table_name IN ('masks', 'role_paths', 'notes', "
+        "'takedown_rows')").fetchall()
+    if rows[0][0] < 4:
         return True
     have = set(con.execute(
         "SELECT table_name, column_name FROM duckdb_columns() WHERE database_name = "

@@ -58,10 +58,34 @@ def _moved(column: str, moves: list[tuple[str, str]]) -> str:
 
 def view_sql(name: str, cached: list[str], live: list[str], remote: bool,
              lineage: tuple[str, str] = ("_file", "_row"), temp: bool = False,
-             moves: list[tuple[str, str]] | None = None) -> str:
-    """``CREATE OR REPLACE VIEW name`` reading ``cached`` copies and ``live`` Parquet sources
-    (absolute paths). ``temp``: a TEMP view of this connection, which hides the stored view of
-    the same name (a read-only connection on a moved lake cannot rewrite the stored one).
+             moves: list[tuple[str, str]] | None = None, hidden: str | None = None) -> str:
+    """``CREATE OR REPLACE VIEW name`` over :func:`view_body` (see :func:`wrap_view`)."""
+    return wrap_view(name, view_body(name, cached, live, remote, lineage, moves), lineage,
+                     temp=temp, hidden=hidden)
+
+
+def wrap_view(name: str, body: str, lineage: tuple[str, str] = ("_file", "_row"), *,
+              temp: bool = False, hidden: str | None = None) -> str:
+    """``CREATE OR REPLACE VIEW name AS body``. ``temp``: a TEMP view of this connection, which
+    hides the stored view of the same name (a read-only connection on a moved lake cannot
+    rewrite the stored one). ``hidden``: a table of taken-down rows (``dataset``, ``file``,
+    ``row``: the lineage values of rows a recorded takedown matches, see
+    corpusql.takedown_views); the view leaves those rows out."""
+    if hidden:
+        lin_file, lin_row = (ident(c) for c in lineage)
+        body = (f"SELECT * FROM (\n{body}\n) AS __corpusql_d WHERE NOT EXISTS (SELECT 1 FROM "
+                f"{hidden} AS __corpusql_t WHERE __corpusql_t.dataset = {lit(name)} AND "
+                f"__corpusql_t.file = __corpusql_d.{lin_file} AND "
+                f'__corpusql_t."row" = __corpusql_d.{lin_row})')
+    target = f"TEMP VIEW {ident(name)}" if temp else f"VIEW main.{ident(name)}"
+    return f"CREATE OR REPLACE {target} AS\n{body}"
+
+
+def view_body(name: str, cached: list[str], live: list[str], remote: bool,
+              lineage: tuple[str, str] = ("_file", "_row"),
+              moves: list[tuple[str, str]] | None = None) -> str:
+    """The SELECT of dataset ``name``'s view, reading ``cached`` copies and ``live`` Parquet
+    sources (absolute paths).
 
     Cached copies already hold the ``lineage`` columns (``_file`` and ``_row`` unless the
     dataset's files have their own); live files get them from DuckDB's ``filename`` and
@@ -87,5 +111,4 @@ def view_sql(name: str, cached: list[str], live: list[str], remote: bool,
         body = f"SELECT NULL::VARCHAR AS {lin_file}, NULL::BIGINT AS {lin_row} WHERE false"
     else:
         body = "\nUNION ALL BY NAME\n".join(parts)
-    target = f"TEMP VIEW {ident(name)}" if temp else f"VIEW main.{ident(name)}"
-    return f"CREATE OR REPLACE {target} AS\n{body}"
+    return body

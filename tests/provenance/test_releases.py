@@ -131,3 +131,42 @@ def test_cli_releases_list_show_and_rollback(dcon, tmp_path):
     bad = subprocess.run([*cli, "rollback", str(root)], capture_output=True, text=True,
                          timeout=300)
     assert bad.returncode == 1 and "v0001 is the oldest version kept" in bad.stderr
+
+
+def _adopt_child(root, fault, exchange=True):
+    code = textwrap.dedent(f"""
+        from corpusql.releases import adopt
+        adopt({str(root)!r})
+    """)
+    env = {**os.environ, "CORPUSQL_FAULT": fault}
+    if not exchange:
+        env["CORPUSQL_RENAMEAT2"] = "0"
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          timeout=300)
+
+
+@pytest.mark.parametrize("point, exchange", [
+    ("swap:staged", True), ("swap:exchanged", True), ("swap:removing-old", True),
+    ("swap:renamed-old", False), ("swap:renamed-new", False)])
+def test_adopting_an_unversioned_release_is_one_swap_even_under_kill_9(dcon, tmp_path, point,
+                                                                       exchange):
+    """An older unversioned output becomes v0001 of a versioned release (what the demo does to
+    an older demo's output); a kill at each step of the swap leaves the old layout or the new,
+    with every file verified, and a second adopt (or materialize) finishes."""
+    from corpusql.releases import adopt, is_versioned
+
+    root = tmp_path / "train"
+    materialize(dcon, q(4), root)
+    proc = _adopt_child(root, point, exchange)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    assert verify(root).ok, verify(root).problems  # repairs a cut-short swap, like every reader
+    assert ids(root / "current" if is_versioned(root) else root) == [f"d{i}" for i in range(4)]
+    if not is_versioned(root):
+        assert adopt(root) == "v0001"
+    with pytest.raises(ReleaseError, match="versioned already"):
+        adopt(root)
+    assert versions(root) == ["v0001"] and current(root) == "v0001" and verify(root).ok
+    r = materialize(dcon, q(5), root, versioned=True)
+    assert r.status == "written" and current(root) == "v0002"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".train.")
+            and "lock" not in p.name] == []

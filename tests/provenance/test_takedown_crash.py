@@ -100,3 +100,38 @@ def test_kill_9_inside_a_purge_leaves_each_version_whole(releases, tmp_path, poi
     for name in versions(v):
         assert verify(v / name).ok and "d7" not in ids(v / name)
     assert [p.name for p in v.iterdir() if p.name.startswith(".")] == []
+
+
+def test_kill_9_while_recording_leaves_the_catalog_as_it_was(tmp_path):
+    """The record, the hidden rows and the rebuilt views are one transaction: a kill before
+    its commit leaves the catalog's view, its hidden rows and corpusql.takedowns unchanged;
+    running the takedown again hides the document."""
+    import corpusql
+
+    db = tmp_path / "lake.duckdb"
+    con = duckdb.connect(str(db))
+    try:
+        con.execute(f"COPY ({Q}) TO '{tmp_path / 'docs.parquet'}'")
+        corpusql.catalog(con).add("docs", str(tmp_path / "docs.parquet"))
+    finally:
+        con.close()
+    proc = _run(db, [], "takedown:recorded")
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+
+    def state():
+        c = duckdb.connect(str(db), read_only=True)
+        try:
+            docs = [r[0] for r in c.execute("SELECT id FROM docs ORDER BY id").fetchall()]
+            hidden = c.execute("SELECT count(*) FROM corpusql.takedown_rows").fetchall()[0][0]
+            recorded = c.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = "
+                                 "'takedowns'").fetchall()[0][0]
+            if recorded:
+                recorded = c.execute("SELECT count(*) FROM corpusql.takedowns").fetchall()[0][0]
+            return docs, hidden, recorded
+        finally:
+            c.close()
+
+    assert state() == (ALL_IDS, 0, 0)
+    done = _run(db, [])
+    assert done.returncode == 0, done.stderr
+    assert state() == (sorted(set(ALL_IDS) - {"d7"}), 1, 1)

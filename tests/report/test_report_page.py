@@ -42,8 +42,9 @@ def _section(page: str, name: str) -> str:
 
 
 def test_every_section_and_no_external_reference(page):
-    for name in SECTIONS:
+    for name in [*SECTIONS, "changes"]:  # changes: the demo's splits are versioned
         assert f'<section id="{name}">' in page
+    assert "val: v0001 is the only version kept" in _section(page, "changes")
     assert not EXTERNAL.findall(page), EXTERNAL.findall(page)[:5]
     assert "<img" not in page  # charts are inline SVG
     for name in ("clusters", "signals", "mix", "lengths"):
@@ -165,8 +166,9 @@ def test_renders_in_headless_chromium(demo_release, tmp_path, chromium):
     finally:
         browser.close()
     layout = json.loads(layout)
-    assert [name for name, _ in shots] == list(SECTIONS)
-    assert layout["links"] == len(SECTIONS) and layout["sections"] == str(len(SECTIONS))
+    shown = [*SECTIONS, "changes"]  # the demo's splits are versioned releases
+    assert [name for name, _ in shots] == shown
+    assert layout["links"] == len(shown) and layout["sections"] == str(len(shown))
     assert layout["overflow"] <= 0, "the page is wider than the window"
     assert not cut, f"labels outside their chart or the page: {cut[:10]}"
     assert not problems, problems
