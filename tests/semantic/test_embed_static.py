@@ -52,8 +52,9 @@ def _fresh(texts, **kw) -> np.ndarray:
 
 
 def test_same_as_the_reference_library():
-    """wordllama's own inference code (average pooling, norm=True) on the same shipped files;
-    the texts are shorter than max_length, so both read every token."""
+    """wordllama's own inference code (average pooling, norm=True) on the same shipped files and
+    the same normalized texts (static_text); they are shorter than max_length, so both read
+    every token."""
     from safetensors.numpy import load_file
     from tokenizers import Tokenizer
     from wordllama.inference import WordLlamaInference
@@ -61,7 +62,7 @@ def test_same_as_the_reference_library():
     s = M.spec("wordllama")
     ref = WordLlamaInference(load_file(s.onnx_path)["embedding.weight"],
                              Tokenizer.from_file(s.tokenizer_path))
-    want = ref.embed(SENTENCES, norm=True)
+    want = ref.embed([E.static_text(t, 10_000) for t in SENTENCES], norm=True)
     got = _fresh(SENTENCES)
     assert got.shape == (len(SENTENCES), 256)
     assert _cos(got, want).min() >= 0.99999
@@ -121,12 +122,23 @@ def test_cut_rule_first_tokens_of_the_first_characters():
     cut = E.STATIC_CHARS_PER_TOKEN * 64
     a, b, c = _fresh([head + "galaxy " * 500, head + "x" * 100_000, head[:cut]], max_length=64)
     assert np.array_equal(a, b) and np.array_equal(a, c)
-    ids = m.tokenizer.encode(head[:cut], add_special_tokens=False).ids[:64]
+    ids = m.tokenizer.encode(head[:cut].lower(), add_special_tokens=False).ids[:64]
     assert len(ids) == 64
     want = m.table[ids].astype(np.float64).sum(axis=0)
     assert _cos(a, want) >= 0.99999
     short = _fresh([head], max_length=512)
     assert len(head) > cut and _cos(short[0], a) < 0.99999  # more tokens read
+
+
+def test_case_and_whitespace_do_not_change_the_vector():
+    """A re-indented, re-cased copy (neardup-dev's 'format' kind) gets the same vector."""
+    text = "NAME\n       ls - list directory contents\n\nSYNOPSIS\n       ls [OPTION]... [FILE]..."
+    copy = "  name\nls -  List directory contents\n\n\tsynopsis ls [option]...\n[file]...  "
+    a, b = _fresh([text, copy])
+    assert np.array_equal(a, b)
+    assert E.static_text(text, 20) == "name ls - list direc"
+    long = " \n" * 5000 + "Word " * 10  # whitespace runs longer than 4 * cut
+    assert E.static_text(long, 12) == "word word wo"
 
 
 def test_mean_chunks_reads_past_the_first_chunk(con):
