@@ -14,7 +14,6 @@ same holds for them without buckets.
 from __future__ import annotations
 
 import hashlib
-import re
 
 import numpy as np
 import pyarrow as pa
@@ -38,7 +37,6 @@ CHARS_PER_TOKEN = 16
 #: characters per Llama token, so a cut text nearly always still fills ``max_length``
 #: (all of 2,000 neardup-dev documents of >= 3,000 characters did, at 128 and 256).
 STATIC_CHARS_PER_TOKEN = 5
-_SPACES = re.compile(r"\s+")
 #: Vectors kept per loaded model, keyed by a BLAKE2b-128 digest of (max_length, strategy, text),
 #: so a text seen again (a re-run query, an overlapping slice) is not run through the model
 #: twice; the oldest are dropped first. A vector is a function of its text alone, so the cache
@@ -57,17 +55,18 @@ def _template(tok) -> tuple[list[int], list[int]]:
 
 
 def static_text(text: str, cut: int) -> str:
-    """What a static model reads of ``text``: the text lowercased, each run of whitespace made
-    one space, leading and trailing whitespace removed, then its first ``cut`` characters.
+    """What a static model reads of ``text``: the text lowercased, each run of whitespace
+    (``str.isspace``) made one space, leading and trailing whitespace removed, then its first
+    ``cut`` characters.
 
     The Llama tokenizer makes every run of spaces and every capitalized spelling its own tokens,
     so without this a re-indented or re-cased copy of a document (neardup-dev's 'format' copies)
     averages to a different vector: measured, half of those copies fell below cosine 0.95.
     """
-    head = text[:4 * cut]
-    out = _SPACES.sub(" ", head.lower()).strip()
+    head = text[:2 * cut]
+    out = " ".join(head.lower().split())
     if len(out) <= cut and len(text) > len(head):  # whitespace runs shrank the head below cut
-        out = _SPACES.sub(" ", text.lower()).strip()
+        out = " ".join(text.lower().split())
     return out[:cut]
 
 

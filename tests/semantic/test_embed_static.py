@@ -137,7 +137,7 @@ def test_case_and_whitespace_do_not_change_the_vector():
     a, b = _fresh([text, copy])
     assert np.array_equal(a, b)
     assert E.static_text(text, 20) == "name ls - list direc"
-    long = " \n" * 5000 + "Word " * 10  # whitespace runs longer than 4 * cut
+    long = " \n" * 5000 + "Word " * 10  # whitespace runs longer than 2 * cut
     assert E.static_text(long, 12) == "word word wo"
 
 
