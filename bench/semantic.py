@@ -19,7 +19,15 @@ Reports:
       'span' copies it finds that MinHash at 0.8 misses, and the word 5-gram Jaccard bands of
       up to 200 removed pairs per eps (a proxy for precision);
   (e) (--only e) k_center_greedy(k = 100) over the --dedup-rows synthetic embeddings, in its
-      own process, with its peak memory.
+      own process, with its peak memory;
+  (f) the static fast path, model 'wordllama': documents/s through SQL and calling the kernel
+      directly (embed_array), at 128 and 256 tokens, on --static-speed-docs long documents;
+  (g) (d) with the static model on --static-docs documents (default 20,000) at 128 tokens;
+  (h) (--only h) ROC AUC of an embedding head (train_linear_head on embed(text, model :=
+      'wordllama')) trained on the bundled quality model's training pieces (rebuilt by
+      scripts/train_quality.py's own code, same seed and split) vs the bundled TF-IDF model
+      (quality_score), both on the same held-out test pieces and on quality-ref's decisions
+      (passing both Gopher filters, the 0.81 figure).
 The machine is shared, so absolute numbers are noisy: read the ratios, measured in the same run.
 """
 
@@ -78,6 +86,85 @@ def speed(con, texts: list[str], length: int) -> dict:
     sql = time.perf_counter() - t0
     return {"tokens": length, "docs": len(texts), "direct_docs_s": len(texts) / direct,
             "sql_docs_s": len(texts) / sql, "sql_vs_direct": direct / sql}
+
+
+def static_speed(con, texts: list[str], length: int) -> dict:
+    """(f): the static model through SQL vs its kernel called directly, documents/s."""
+    m = M.load("wordllama")
+    E.embed_array(texts[:8], model="wordllama", max_length=length)  # compile / load
+    m.cache.clear()
+    t0 = time.perf_counter()
+    E.embed_array(texts, model="wordllama", max_length=length)
+    direct = time.perf_counter() - t0
+    con.register("static_docs", pa.table({"t": texts}))
+    m.cache.clear()
+    t0 = time.perf_counter()
+    con.execute("SELECT count(embed(t, model := 'wordllama', max_length := "
+                f"{length})) FROM static_docs").fetchall()
+    sql = time.perf_counter() - t0
+    m.cache.clear()
+    return {"model": "wordllama", "tokens": length, "docs": len(texts),
+            "direct_docs_s": len(texts) / direct, "sql_docs_s": len(texts) / sql,
+            "sql_vs_direct": direct / sql}
+
+
+def _brute_pairs(ids: list[str], x: np.ndarray, eps_list, block: int = 2048) -> dict:
+    """All pairs (a < b by position) with cosine > 1 - eps, by blocks of rows."""
+    out: dict = {eps: set() for eps in eps_list}
+    low = 1 - max(eps_list)
+    for lo in range(0, len(x), block):
+        s = x[lo:lo + block] @ x.T
+        a, b = np.nonzero(s > low)
+        keep = b > a + lo
+        a, b = a[keep], b[keep]
+        sim = s[a, b]
+        for eps in eps_list:
+            hit = sim > 1 - eps
+            out[eps].update((ids[lo + i], ids[j]) for i, j in zip(a[hit], b[hit]))
+    return out
+
+
+def quality_auc(con, model: str = "wordllama", length: int = 256) -> dict:
+    """(h): embedding head vs the bundled TF-IDF quality model, AUC on the same held-out data."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import train_quality as tq
+
+    from corpusql.annotations import _auc, train_linear_head
+
+    corpus = ROOT.parent / "shared" / "data" / "corpus-dev.parquet"
+    src = ", ".join(f"'{s}'" for s in tq.SOURCES)
+    rows = con.execute(f"SELECT id, text FROM read_parquet('{corpus}') WHERE source IN ({src}) "
+                       "AND text IS NOT NULL ORDER BY id").fetchall()
+    data = tq.build(rows, np.random.default_rng(tq.SEED))
+    out: dict = {"model": model, "tokens": length}
+    for part in ("train", "test"):
+        texts, labels, _ = data[part]
+        con.register(f"q_{part}", pa.table({"i": pa.array(range(len(texts))), "text": texts,
+                                            "label": pa.array([bool(v) for v in labels])}))
+        t0 = time.perf_counter()
+        con.execute(f"CREATE OR REPLACE TEMP TABLE q_{part}_emb AS SELECT i, label, embed(text, "
+                    f"model := '{model}', max_length := {length}) AS e FROM q_{part}").fetchall()
+        out[f"{part}_pieces"] = len(texts)
+        out[f"embed_{part}_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    out["head"] = train_linear_head(con, "q_train_emb", "e", "label", "quality_head",
+                                    model=model)
+    out["fit_s"] = time.perf_counter() - t0
+
+    def aucs(sql: str) -> tuple[float, float, int]:
+        r = con.execute(sql).fetchall()
+        y = [x[2] for x in r]
+        return _auc([x[0] for x in r], y), _auc([x[1] for x in r], y), len(r)
+
+    out["test_auc_tfidf"], out["test_auc_head"], _ = aucs(
+        "SELECT quality_score(q.text), quality_head(q.text), q.label FROM q_test AS q "
+        "JOIN q_test_emb AS e USING (i) WHERE e.e IS NOT NULL ORDER BY q.i")
+    dec = ROOT.parent / "shared" / "data" / "quality-ref" / "decisions.parquet"
+    out["gopher_auc_tfidf"], out["gopher_auc_head"], out["gopher_docs"] = aucs(
+        f"SELECT quality_score(text), quality_head(text), "
+        f"gopher_quality_pass AND gopher_repetition_pass FROM read_parquet('{dec}') "
+        f"WHERE embed(text, model := '{model}') IS NOT NULL ORDER BY id")
+    return out
 
 
 def kmeans_iteration(n: int, k: int = 1000, dim: int = 384) -> dict:
@@ -170,16 +257,20 @@ def _slice(data: Path, docs: int) -> pa.Table:
     return bench.take(pa.array(sorted(pos[i] for i in want[:docs])))
 
 
-def slice_quality(con, data: Path, docs: int, cache: Path) -> dict:
-    """(d): recall vs brute force per n_clusters, injected copies, MinHash comparison, bands."""
+def slice_quality(con, data: Path, docs: int, cache: Path, model: str = "minilm",
+                  ks=(1, 2, 5, 10, 20, 50)) -> dict:
+    """(d), (g): recall vs brute force per n_clusters, injected copies, MinHash comparison,
+    bands."""
     cache.mkdir(parents=True, exist_ok=True)
-    path = cache / f"neardup_slice_{docs}_128.parquet"
+    tag = "" if model == "minilm" else f"_{model}"
+    path = cache / f"neardup_slice_{docs}_128{tag}.parquet"
     t = _slice(data, docs)
     con.register("slice_docs", t)
     if not path.exists():
         t0 = time.perf_counter()
         con.execute("CREATE OR REPLACE TABLE slice_emb AS SELECT id, source, "
-                    "embed(text, max_length := 128) AS e FROM slice_docs").fetchall()
+                    f"embed(text, model := '{model}', max_length := 128) AS e "
+                    "FROM slice_docs").fetchall()
         took = time.perf_counter() - t0
         con.execute(f"COPY slice_emb TO '{path}' (FORMAT parquet)")
     else:
@@ -188,12 +279,13 @@ def slice_quality(con, data: Path, docs: int, cache: Path) -> dict:
     rows = con.execute("SELECT id, e FROM slice_emb WHERE e IS NOT NULL ORDER BY id").fetchall()
     ids = [r[0] for r in rows]
     x = np.array([r[1] for r in rows], np.float32)
-    s = x @ x.T
-    out: dict = {"docs": len(t), "embedded": len(ids), "embed_s": took, "recall": {}}
+    t0 = time.perf_counter()
+    pairs = _brute_pairs(ids, x, (0.02, 0.05, 0.1))
+    out: dict = {"model": model, "docs": len(t), "embedded": len(ids), "embed_s": took,
+                 "brute_force_s": time.perf_counter() - t0, "recall": {}}
     for eps in (0.02, 0.05, 0.1):
-        a, b = np.nonzero(np.triu(s > 1 - eps, 1))
-        brute = {(ids[i], ids[j]) for i, j in zip(a, b)}
-        for k in (1, 2, 5, 10, 20, 50):
+        brute = pairs[eps]
+        for k in ks:
             got = {(r[0], r[1]) for r in con.execute(
                 f"SELECT id_a, id_b FROM semantic_dup_pairs('slice_emb', 'e', 'id', eps := {eps}, "
                 f"n_clusters := {k})").fetchall()}
@@ -239,8 +331,11 @@ def main() -> None:
     p.add_argument("--speed-docs", type=int, default=64)
     p.add_argument("--kmeans-rows", type=int, default=100_000)
     p.add_argument("--dedup-rows", type=int, default=100_000)
+    p.add_argument("--static-speed-docs", type=int, default=4000)
+    p.add_argument("--static-docs", type=int, default=20_000)
     p.add_argument("--cache", type=Path, default=Path("/tmp/corpusql-bench-semantic"))
-    p.add_argument("--only", default="abcd")
+    p.add_argument("--only", default="abcdfg")
+    p.add_argument("--auc-model", default="wordllama")
     p.add_argument("--child", choices=("fit", "dedup", "kcenter"), help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
@@ -248,12 +343,18 @@ def main() -> None:
         return
     con = corpusql.connect()
     try:
-        if "a" in args.only:
+        if "a" in args.only or "f" in args.only:
             bench = pq.read_table(args.data / "bench.parquet", columns=["id", "text"])
             longs = sorted((r for r in bench.to_pylist() if len(r["text"] or "") >= 3000),
-                           key=lambda r: r["id"])[:args.speed_docs]
+                           key=lambda r: r["id"])
+        if "a" in args.only:
             for length in (128, 256):
-                print("(a) embed", speed(con, [r["text"] for r in longs], length), flush=True)
+                print("(a) embed", speed(con, [r["text"] for r in longs[:args.speed_docs]],
+                                         length), flush=True)
+        if "f" in args.only:
+            for length in (128, 256, 128, 256):
+                print("(f) static embed", static_speed(
+                    con, [r["text"] for r in longs[:args.static_speed_docs]], length), flush=True)
         if "b" in args.only:
             print("(b) kmeans iteration", kmeans_iteration(args.kmeans_rows), flush=True)
         if "c" in args.only:
@@ -264,6 +365,14 @@ def main() -> None:
         if "d" in args.only:
             q = slice_quality(con, args.data, args.docs, args.cache)
             print("(d) slice", {k: v for k, v in q.items() if k not in ("recall",)}, flush=True)
+            for (eps, k), (r, n) in sorted(q["recall"].items()):
+                print(f"    recall eps={eps} n_clusters={k}: {r:.4f} of {n} brute-force pairs")
+        if "h" in args.only:
+            print("(h) quality AUC", quality_auc(con, args.auc_model), flush=True)
+        if "g" in args.only:
+            q = slice_quality(con, args.data, args.static_docs, args.cache, "wordllama",
+                              (1, 5, 10, 20, 50, 100, 200))
+            print("(g) static slice", {k: v for k, v in q.items() if k != "recall"}, flush=True)
             for (eps, k), (r, n) in sorted(q["recall"].items()):
                 print(f"    recall eps={eps} n_clusters={k}: {r:.4f} of {n} brute-force pairs")
     finally:

@@ -9,7 +9,8 @@ recipe's removal log for ``release_diff``, exports the train split as tokenized,
 ``OUT/train_tokens`` (``export_tokens``), and leaves ``OUT/lake.duckdb``: the catalog with the dataset ``docs``, views
 ``train``, ``val``, ``test`` and ``release`` (all three) over the current versions' Parquet files, the logs of
 removed (``demo_removed_log``, stage by stage in the recipe's order) and flagged
-(``demo_flags_log``) documents, the quality signals (``demo_signals_log``) and thresholds
+(``demo_flags_log``) documents, the semantic duplicates reported and kept
+(``demo_semantic_dups_log``), the quality signals (``demo_signals_log``) and thresholds
 (``demo_thresholds_log``), the mix report and the pure-SQL macros, readable by the stock DuckDB
 shell and BI tools.
 """
@@ -68,6 +69,7 @@ class DemoResult:
     removed_reasons: list[tuple[str, str, int]] = field(default_factory=list)  # step, reason, docs
     takedowns: int = 0  # requests carried over from the previous run's database
     hidden: int = 0  # sample documents the catalog's view hides for them
+    semantic_dups: int = 0  # documents SemDeDup (eps 0.05) would drop: reported, kept
 
     def summary(self) -> str:
         from .display import render
@@ -89,6 +91,8 @@ class DemoResult:
                 rest = reasons[len(shown):]
                 rows.append(["", f"  {len(rest)} other reasons", -sum(k for _, k in rest)])
         rows += [[f"flagged: {f}", f"kept; most often {reason}", n] for f, reason, n in self.flagged]
+        rows.append(["reported: semantic_dup", "kept; cosine > 0.95 to a kept document",
+                     self.semantic_dups])
         rows.append(["redacted: pii", "personal data replaced by tags", self.pii_redacted])
         for split, n_rows, n_docs, chars, tokens in self.splits:
             detail = f"{n_rows:,} rows, {chars:,} chars, {tokens:,} tokens"
@@ -204,7 +208,7 @@ def demo(out_dir: str | os.PathLike = "out", *, threads: int | None = None,
         con.execute("CREATE OR REPLACE TABLE demo_removed_log AS SELECT * EXCLUDE (stage) FROM "
                     "(SELECT *, min(rowid) OVER (PARTITION BY step) AS stage FROM demo_removed) "
                     "ORDER BY stage, id")
-        for name in ("flags", "mix_report", "signals", "thresholds"):
+        for name in ("flags", "mix_report", "semantic_dups", "signals", "thresholds"):
             con.execute(f"CREATE OR REPLACE TABLE demo_{name}_log AS SELECT * FROM demo_{name} "
                         "ORDER BY ALL")
         persist_pure_sql(con)
@@ -254,6 +258,9 @@ def _result(con, out: Path, outputs: dict[str, Result]) -> DemoResult:
     mix = con.execute(
         "SELECT group_key, round(target_share, 4), round(achieved_share, 4), epochs_used, "
         "shortfall_tokens FROM demo_mix_report ORDER BY group_key").fetchall()
+    (semantic,) = con.execute("SELECT count(*) FROM demo_semantic_dups WHERE id NOT IN "
+                              "(SELECT id FROM demo_removed)").fetchone()
     return DemoResult(out, docs_in, removed, [tuple(r) for r in flagged], pii, splits,
                       [tuple(r) for r in mix], unmixed, outputs,
-                      removed_reasons=[(s, w, n) for s, w, n, _ in reasons])
+                      removed_reasons=[(s, w, n) for s, w, n, _ in reasons],
+                      semantic_dups=semantic)

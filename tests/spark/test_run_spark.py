@@ -37,8 +37,10 @@ def test_demo_recipe_declares_the_demo_outputs():
     assert {o.name: (o.query, o.order_by) for o in outputs} == {
         name: (QUERIES[name], order[name]) for name in QUERIES}
     steps = statements(recipe_sql())
-    assert [s.variant for s in steps].count(True) == 2
-    assert all("first_value" in s.sql for s in steps if s.variant)
+    assert [s.variant for s in steps].count(True) == 4
+    # the ordered aggregates as window functions; the semantic report (DuckDB-only) left empty
+    assert all("first_value" in s.sql or s.sql.endswith("WHERE false") for s in steps
+               if s.variant)
 
 
 @pytest.mark.spark
