@@ -47,8 +47,8 @@ def test_demo_recipe_declares_the_demo_outputs():
 @pytest.mark.slow
 @pytest.mark.skipif(os.environ.get("CORPUSQL_SPARK_DEMO") != "1", reason=(
     "the whole demo on Spark takes longer than CI affords on this 2-core machine: near dedup "
-    "runs distributed now (110 s on local[2] under load), but mix's first-fit recursion runs "
-    "one Spark iteration per level (up to 1,024, twice: mix and mix_report); "
+    "runs distributed now (110 s on local[2] under load), the other stages are many small "
+    "Spark jobs; "
     "test_demo_recipe_on_a_slice_gives_the_duckdb_rows runs the same recipe on a slice in CI; "
     "run this one with CORPUSQL_SPARK_DEMO=1"))
 def test_demo_recipe_on_spark_gives_the_duckdb_rows(spark, tmp_path):
