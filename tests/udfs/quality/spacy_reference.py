@@ -1,97 +1,26 @@
 """The English word splitter as words.py had it before the fast paths (commit 73c9488): the
 test reference that the faster splitter must match token for token.
 
-A verbatim copy of its rule-applying functions (spaCy 3.8.18's English prefix, suffix, infix,
-URL and special-case rules, data in corpusql.udfs.quality._spacy_en); kept only for the tests.
+A verbatim copy of the functions the fast paths replaced (the chunk splitter, the affix pass and
+the special-case merge); the rule matchers they call (spaCy 3.8.18's English prefix, suffix,
+infix and URL rules, data in corpusql.udfs.quality._spacy_en) are words.py's own, unchanged.
 """
 
 from __future__ import annotations
 
-import re
-
-from corpusql.udfs.quality import _spacy_en
-
-_prefix_at = _suffix_search = _infix = _url = None  # compiled on first use (slow to compile)
-
-
-def _compile() -> None:
-    global _prefix_at, _suffix_search, _infix, _url
-    if _url is None:
-        # The prefix rules without their ``^`` anchors, so they can be tried at any position.
-        _prefix_at = re.compile(re.sub(r"(^|\|)\^", r"\1", _spacy_en.PREFIX)).match
-        _suffix_search = re.compile(_spacy_en.SUFFIX).search
-        _infix = re.compile(_spacy_en.INFIX).finditer
-        _url = re.compile(_spacy_en.URL).match
-
-
-#: Every suffix rule but the run of periods matches at most this many characters.
-_SUFFIX_WINDOW = 12
-_MAX_SPECIAL = max(map(len, _spacy_en.SPECIALS))
-#: Whitespace-free chunks longer than this (binary garbage, minified code) are cut into runs of
-#: word characters and single other characters instead: spaCy's rules cost about 15 µs per
-#: character on such chunks. A documented difference from datatrove.
-_LONG_CHUNK = 20_000
-_LONG_TOKEN = re.compile(r"\w+|[^\w\s]")
-
-
-_PLAIN_SUFFIX = frozenset(',;:!?)]"')
-_PLAIN_PREFIX = frozenset('(["')
-_ASCII_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
-_ASCII_DIGITS = frozenset("0123456789")
-
-
-def _prefix_len(s: str, lo: int, hi: int) -> int:
-    """Length of spaCy's prefix match on s[lo:hi] (0 if none)."""
-    c = s[lo]
-    if c in _ASCII_ALNUM and c not in "UCA":  # only US$, C$ and A$ start with a letter
-        return 0
-    m = _prefix_at(s, lo, hi)
-    return m.end() - lo if m else 0
-
-
-def _suffix_len(s: str, lo: int, hi: int) -> int:
-    """Length of spaCy's suffix match on s[lo:hi]: the leftmost match that ends at hi.
-
-    Searches only the last few characters unless a run of periods reaches further. A match
-    that would take all of s[lo:hi] is checked again on the slice, where lookbehinds cannot
-    see the characters before lo (as in spaCy, which slices).
-    """
-    c = s[hi - 1]
-    if c in _ASCII_DIGITS:  # no suffix rule ends in an ASCII digit
-        return 0
-    if c in _ASCII_ALNUM and s[hi - 2:hi - 1] not in ("'", "’") and _ASCII_DIGITS.isdisjoint(
-            s[max(lo, hi - 6):hi]):  # a letter ends only 's or a unit after a digit
-        return 0
-    start = hi - _SUFFIX_WINDOW
-    if start <= lo or s[start - 1] == ".":
-        start = lo
-    m = _suffix_search(s, start, hi)
-    if m is None:
-        return 0
-    if m.start() == lo and lo > 0:
-        m = _suffix_search(s[lo:hi])
-        return m.end() - m.start() if m else 0
-    return hi - m.start()
-
-
-_SPECIALS = _spacy_en.SPECIALS
-
-
-def _split_infixes(s: str) -> list[str]:
-    out: list[str] = []
-    start = 0
-    for m in _infix(s):
-        a, b = m.start(), m.end()
-        if a == 0:  # an infix at the very start is not split off
-            continue
-        if a != start:
-            out.append(s[start:a])
-        if a != b:
-            out.append(s[a:b])
-        start = b
-    if start < len(s):
-        out.append(s[start:])
-    return out
+from corpusql.udfs.quality import words
+from corpusql.udfs.quality.words import (
+    _LONG_CHUNK,
+    _LONG_TOKEN,
+    _MAX_SPECIAL,
+    _PLAIN_PREFIX,
+    _PLAIN_SUFFIX,
+    _SPECIALS,
+    _compile,
+    _prefix_len,
+    _split_infixes,
+    _suffix_len,
+)
 
 
 def spacy_en_tokens(chunk: str) -> tuple[str, ...]:
@@ -163,7 +92,7 @@ def _affix_tokens(chunk: str, specials: dict) -> tuple[str, ...]:
         middle = []
     elif rest in specials:
         middle = specials[rest]
-    elif ("." in rest and _url(rest)) or (rest.isascii() and rest.isalnum()):
+    elif ("." in rest and words._url(rest)) or (rest.isascii() and rest.isalnum()):
         # (the URL pattern needs a dot, every infix rule a non-alphanumeric character)
         middle = [rest]
     else:
@@ -186,7 +115,7 @@ def _patterns() -> dict[tuple[str, ...], tuple[str, ...]]:
             if any(c.isspace() for c in key):
                 continue
             if _prefix_len(key, 0, len(key)) or _suffix_len(key, 0, len(key)) or next(
-                    _infix(key), None):
+                    words._infix(key), None):
                 pats[_affix_tokens(key, {})] = toks
         _PATTERN_LENGTHS = tuple(sorted({len(k) for k in pats}, reverse=True))
         _PATTERN_FIRST = frozenset(k[0] for k in pats)
