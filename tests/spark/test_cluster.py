@@ -202,6 +202,30 @@ def test_both_workers_ran_tasks(cluster, run):
     assert tasks[a] > 0 and tasks[b] > 0, tasks
 
 
+def test_demo_recipe_on_the_cluster_gives_the_duckdb_rows(cluster, tmp_path):
+    """`corpusql run sql/recipes/demo.sql --engine spark --master spark://...` on the standalone
+    cluster: the three outputs verify, say engine spark, and hold the DuckDB demo's rows."""
+    from pathlib import Path
+
+    from test_materialize_spark import rows_hash
+
+    from corpusql.demo import demo
+    from corpusql.materializer import read_manifest, verify
+
+    recipe = Path(__file__).resolve().parents[2] / "sql" / "recipes" / "demo.sql"
+    duck = demo(tmp_path / "duck")
+    env = dict(os.environ, PYSPARK_PYTHON=sys.executable)
+    proc = subprocess.run(
+        [sys.executable, "-m", "corpusql.cli", "-q", "run", str(recipe), "--engine", "spark",
+         "--master", cluster.master_url, str(tmp_path / "spark")],
+        capture_output=True, text=True, env=env, timeout=1800, check=False)
+    assert proc.returncode == 0, proc.stderr[-5000:]
+    for name in ("train", "val", "test"):
+        out = tmp_path / "spark" / name
+        assert verify(out).ok and read_manifest(out)["engine"] == "spark", name
+        assert rows_hash(out) == rows_hash(duck.outputs[name].out_dir), name
+
+
 def test_kill_worker_by_pid(cluster, run):
     """Last in the module: kill_worker SIGKILLs one worker (and its executors) by pid."""
     other = cluster.workers[0].pid

@@ -19,7 +19,6 @@ import pyarrow.parquet as pq
 import pytest
 from test_materialize_spark import leftovers, rows_hash
 
-import corpusql
 from corpusql.demo import QUERIES, recipe_sql, sample_path
 from corpusql.materializer import read_manifest, verify
 from corpusql.spark.run import directives, run_recipe, statements
@@ -45,13 +44,9 @@ def test_demo_recipe_declares_the_demo_outputs():
 
 @pytest.mark.spark
 @pytest.mark.slow
-@pytest.mark.skipif(os.environ.get("CORPUSQL_SPARK_DEMO") != "1", reason=(
-    "the whole demo on Spark takes longer than CI affords on this 2-core machine: near dedup "
-    "runs distributed now (110 s on local[2] under load), the other stages are many small "
-    "Spark jobs; "
-    "test_demo_recipe_on_a_slice_gives_the_duckdb_rows runs the same recipe on a slice in CI; "
-    "run this one with CORPUSQL_SPARK_DEMO=1"))
 def test_demo_recipe_on_spark_gives_the_duckdb_rows(spark, tmp_path):
+    """The whole demo recipe on local[2] (near dedup, split and mix included): Spark's three
+    outputs hold the DuckDB demo's rows and their manifests pass verify (175 s here)."""
     from corpusql.demo import demo
 
     duck = demo(tmp_path / "duck")
@@ -64,52 +59,6 @@ def test_demo_recipe_on_spark_gives_the_duckdb_rows(spark, tmp_path):
         assert m["engine"] == "spark" and m["recipe"] == RECIPE.read_text(encoding="utf-8")
         assert {"near_dup_clusters", "mix", "pii_redact"} <= set(m["functions"])
         assert rows_hash(out.out_dir) == rows_hash(duck.outputs[name].out_dir), name
-
-
-#: The CI slice of the sample: from each source, the documents with the smallest corpusql
-#: hash_unit(id), at most this many (203 documents; every source, so that mix finds each weighted
-#: group in the train split); the whole demo recipe runs on it on both engines.
-PER_SOURCE = 40
-
-
-def duckdb_recipe(docs: Path, out: Path) -> dict[str, Path]:
-    """The demo recipe on DuckDB with ``docs`` read from ``docs``; each output's folder."""
-    from corpusql.materializer import materialize
-    from corpusql.scripts import run_script
-
-    con = corpusql.connect()
-    try:
-        con.execute(f"CREATE VIEW docs AS SELECT * FROM read_parquet('{docs}')")
-        run_script(con, recipe_sql(), path="sql/recipes/demo.sql")
-        for name, query in QUERIES.items():
-            materialize(con, query, out / name, order_by="id, epoch" if name == "train" else "id",
-                        overwrite=True, recipe=recipe_sql())
-    finally:
-        con.close()
-    return {name: out / name for name in QUERIES}
-
-
-@pytest.mark.spark
-def test_demo_recipe_on_a_slice_gives_the_duckdb_rows(spark, tmp_path):
-    """Every stage of the demo (near dedup, split and mix included) on a slice of the sample:
-    Spark's three outputs hold DuckDB's rows, and their manifests pass verify."""
-    docs = tmp_path / "slice.parquet"
-    con = corpusql.connect()
-    try:
-        con.execute(f"COPY (SELECT * FROM read_parquet('{sample_path()}') QUALIFY row_number() "
-                    f"OVER (PARTITION BY source ORDER BY hash_unit(id), id) <= {PER_SOURCE} "
-                    f"ORDER BY id) TO '{docs}' (FORMAT parquet)")
-    finally:
-        con.close()
-    duck = duckdb_recipe(docs, tmp_path / "duck")
-    result = run_recipe(spark, RECIPE, tmp_path / "spark", inputs={"docs": str(docs)},
-                        overwrite=True)
-    assert sorted(result.outputs) == ["test", "train", "val"]
-    for name, out in result.outputs.items():
-        assert out.status == "written" and verify(out.out_dir).ok
-        assert read_manifest(out.out_dir)["engine"] == "spark"
-        assert rows_hash(out.out_dir) == rows_hash(duck[name]), name
-    assert result.outputs["train"].rows > 50  # the mix took rows: the slice is no toy
 
 
 def _cli(out: Path, recipe: Path, *extra: str, env: dict | None = None) -> subprocess.Popen:
