@@ -30,6 +30,7 @@ import pyarrow as pa
 from numba import njit
 
 from .blake2b_jit import _IV, _compress
+from .minhash_jit import _put  # UTF-8 of one code point
 
 #: Longest NFKC expansion kept in the tables (longer ones, such as U+FDFA, take the slow path).
 MAX_SEGMENT = 8
@@ -122,22 +123,6 @@ def _digest16(data, size, out, h, m, block):
     for i in range(2):
         for b in range(8):
             out[8 * i + b] = np.uint8((h[i] >> np.uint64(8 * b)) & np.uint64(0xFF))
-
-
-@njit(**_OPTS)
-def _put(scratch, pos, cp):
-    """UTF-8 of the BMP code point ``cp`` at ``scratch[pos:]``; returns the new position."""
-    if cp < 0x80:
-        scratch[pos] = cp
-        return pos + 1
-    if cp < 0x800:
-        scratch[pos] = 0xC0 | (cp >> 6)
-        scratch[pos + 1] = 0x80 | (cp & 0x3F)
-        return pos + 2
-    scratch[pos] = 0xE0 | (cp >> 12)
-    scratch[pos + 1] = 0x80 | ((cp >> 6) & 0x3F)
-    scratch[pos + 2] = 0x80 | (cp & 0x3F)
-    return pos + 3
 
 
 @njit(**_OPTS)
