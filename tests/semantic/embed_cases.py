@@ -33,3 +33,18 @@ def sql_embed(con, texts, **kw) -> list:
     finally:
         con.unregister("sents")
     return [r[0] for r in rows]
+
+
+#: A document whose first chunk is about cooking and whose later chunks are about astronomy.
+COOKING = "Simmer the onions in butter, add the garlic and tomatoes, then season the sauce. "
+STARS = "The telescope observed a distant galaxy whose light was redshifted by expansion. "
+
+
+def assert_mean_chunks_reads_past_the_first_chunk(embed) -> None:
+    """``strategy := 'mean_chunks'`` of the cooking-then-astronomy document is closer to an
+    astronomy text than its first chunk alone; ``embed(texts, **kw)`` gives the vectors."""
+    doc = COOKING * 20 + STARS * 20
+    first = embed([doc], max_length=128)[0]
+    chunks = embed([doc], max_length=128, strategy="mean_chunks")[0]
+    tail = embed([STARS * 3], max_length=128)[0]
+    assert cos(chunks, tail) > cos(first, tail) + 0.1

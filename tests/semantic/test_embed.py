@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from embed_cases import SENTENCES, cos, sql_embed
+from embed_cases import SENTENCES, assert_mean_chunks_reads_past_the_first_chunk, cos, sql_embed
 
 import corpusql
 from corpusql.udfs import embed as E
@@ -135,13 +135,7 @@ def test_long_text_cut_is_exact():
 
 
 def test_mean_chunks_reads_past_the_first_chunk(con):
-    cooking = "Simmer the onions in butter, add the garlic and tomatoes, then season the sauce. "
-    stars = "The telescope observed a distant galaxy whose light was redshifted by expansion. "
-    doc = cooking * 20 + stars * 20
-    first = sql_embed(con, [doc], max_length=128)[0]
-    chunks = sql_embed(con, [doc], max_length=128, strategy="mean_chunks")[0]
-    tail = sql_embed(con, [stars * 3], max_length=128)[0]
-    assert cos(chunks, tail) > cos(first, tail) + 0.1
+    assert_mean_chunks_reads_past_the_first_chunk(lambda texts, **kw: sql_embed(con, texts, **kw))
     short = sql_embed(con, SENTENCES[:2], strategy="mean_chunks")
     assert short == sql_embed(con, SENTENCES[:2])  # one chunk: the same vector
 

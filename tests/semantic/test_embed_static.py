@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from embed_cases import SENTENCES, cos, sql_embed
+from embed_cases import SENTENCES, assert_mean_chunks_reads_past_the_first_chunk, cos, sql_embed
 
 from corpusql.udfs import embed as E
 from corpusql.udfs import embed_models as M
@@ -121,13 +121,7 @@ def test_case_and_whitespace_do_not_change_the_vector():
 
 
 def test_mean_chunks_reads_past_the_first_chunk(con):
-    cooking = "Simmer the onions in butter, add the garlic and tomatoes, then season the sauce. "
-    stars = "The telescope observed a distant galaxy whose light was redshifted by expansion. "
-    doc = cooking * 20 + stars * 20
-    first = _sql_embed(con, [doc], max_length=128)[0]
-    chunks = _sql_embed(con, [doc], max_length=128, strategy="mean_chunks")[0]
-    tail = _sql_embed(con, [stars * 3], max_length=128)[0]
-    assert cos(chunks, tail) > cos(first, tail) + 0.1
+    assert_mean_chunks_reads_past_the_first_chunk(lambda texts, **kw: _sql_embed(con, texts, **kw))
 
 
 def test_modified_weights_file_is_refused_naming_both_hashes(con, monkeypatch):
