@@ -18,7 +18,8 @@ each materialized (a DuckDB table, a Parquet directory on Spark) so that each is
 Each side runs in its own process: DuckDB (SET threads = 2) first, then Spark on local[2], then
 DuckDB again (the DuckDB figure is the faster of its two runs). CPU is the CPU time of the
 whole process tree (the Spark driver JVM and its Python workers; on the standalone cluster also
-the workers' executor JVMs and their Python workers), read from /proc around each stage.
+the workers' executor JVMs and their Python workers), read around each stage from a cgroup-v1
+cpuacct group the Spark side runs in (exited workers included), else from /proc.
 Spark's shuffle bytes per stage come from its REST API (/api/v1/applications/<id>/stages, the
 stages of the jobs run under the stage's job group). Session start and the first query's
 warm-up are reported apart. The DuckDB macro near_dup_clusters is timed too, and every run's
@@ -66,6 +67,51 @@ def tree_cpu(roots: list[int]) -> float:
             except OSError:
                 pass
     return total
+
+
+CPUACCT = Path("/sys/fs/cgroup/cpuacct")
+
+
+class CpuMeter:
+    """CPU seconds of this process and everything it starts, with exited processes counted.
+
+    Preferably a cgroup-v1 ``cpuacct`` group of its own (``cpuacct.usage`` counts every process
+    that ever ran in it, and children join their parent's group): summing /proc over the live
+    process tree misses a Python worker that exits without being reaped into a parent's
+    ``cutime``, which gave a negative stage CPU once. Falls back to that sum (``tree_cpu``)
+    where the cgroup cannot be made (no cpuacct mount or no permission).
+    """
+
+    def __init__(self, roots: list[int], tag: str):
+        self.roots, self.group = roots, None
+        group = CPUACCT / f"corpusql-bench-{tag}-{os.getpid()}"
+        try:
+            group.mkdir()
+            for pid in roots:
+                (group / "cgroup.procs").write_text(f"{pid}\n")
+            self.group = group
+        except OSError:
+            pass
+        self.source = "cgroup cpuacct" if self.group else "/proc process tree"
+
+    def __call__(self) -> float:
+        if self.group:
+            return int((self.group / "cpuacct.usage").read_text()) / 1e9
+        return tree_cpu(self.roots)
+
+    def close(self) -> None:
+        """Hand the live processes back to the root group and remove ours (best effort)."""
+        if not self.group:
+            return
+        for pid in (self.group / "cgroup.procs").read_text().split():
+            try:
+                (CPUACCT / "cgroup.procs").write_text(f"{pid}\n")
+            except OSError:
+                pass
+        try:
+            self.group.rmdir()
+        except OSError:
+            pass
 
 
 def prepare(data: Path, copies: int, work: Path) -> Path:
@@ -200,7 +246,7 @@ def spark_part(path: Path, work: Path, master: str, tag: str, cpu_pids: list[int
                 "spark.local.dir": str(work / "spark-local"),
                 "spark.sql.shuffle.partitions": "16",
                 "spark.sql.execution.arrow.maxRecordsPerBatch": "2000", **conf}
-    roots = [os.getpid(), *cpu_pids]
+    cpu = CpuMeter([os.getpid(), *cpu_pids], tag)  # before the JVM starts: it joins the group
     t0 = time.perf_counter()
     spark = corpusql.spark.session(master, app_name=f"bench-{tag}", **settings)
     start_secs = time.perf_counter() - t0
@@ -244,9 +290,9 @@ def spark_part(path: Path, work: Path, master: str, tag: str, cpu_pids: list[int
     stages = {}
     for name, fn in zip(STAGES, (signatures, keys, cand, verify, cc)):
         sc.setJobGroup(name, name)
-        t0, c0 = time.perf_counter(), tree_cpu(roots)
+        t0, c0 = time.perf_counter(), cpu()
         fn()
-        stages[name] = {"secs": time.perf_counter() - t0, "cpu": tree_cpu(roots) - c0}
+        stages[name] = {"secs": time.perf_counter() - t0, "cpu": cpu() - c0}
     api = shuffle_by_group(spark)
     for name in STAGES:
         stages[name].update(api.get(name, {}))
@@ -255,7 +301,9 @@ def spark_part(path: Path, work: Path, master: str, tag: str, cpu_pids: list[int
                  for e in get_json(f"{sc.uiWebUrl}/api/v1/applications/{sc.applicationId}"
                                    "/allexecutors")]
     spark.stop()
-    return {"docs": n, "session_start_secs": start_secs, "warm_up_secs": warm_secs,
+    cpu.close()
+    return {"docs": n, "cpu_source": cpu.source, "session_start_secs": start_secs,
+            "warm_up_secs": warm_secs,
             "stages": stages, "cc_rounds": cc_stats["rounds"], "rows": counts,
             "clusters": str(out / "clusters"), "executors": executors}
 
