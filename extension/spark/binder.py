@@ -204,10 +204,27 @@ def declare_budget(spark) -> None:
     """Declare the session variable ``corpusql_memory_budget`` (BIGINT bytes, NULL: no limit)
     that the SQL library's pair-expansion checks read, as DuckDB connections have it; a value
     the user already set is kept. ``SET VAR corpusql_memory_budget = 4000000000`` sets it."""
+    with _unlogged_analysis_errors():
+        try:
+            spark.sql("SELECT system.session.corpusql_memory_budget").collect()
+        except Exception:  # noqa: BLE001 - not declared yet in this session
+            spark.sql("DECLARE VARIABLE corpusql_memory_budget BIGINT DEFAULT NULL")
+
+
+@contextmanager
+def _unlogged_analysis_errors():
+    """Keep pyspark's ``SQLQueryContextLogger`` (a Python logger that logs every
+    AnalysisException at ERROR, with its stack trace) quiet while ``declare_budget`` probes for
+    the variable: the expected "cannot be resolved" was printed on every session start."""
+    from pyspark.logger import PySparkLogger  # its own class: a plain Logger of the same name
+    #                                            would break pyspark's keyword arguments
+    logger = PySparkLogger.getLogger("SQLQueryContextLogger")
+    before = logger.disabled
+    logger.disabled = True
     try:
-        spark.sql("SELECT system.session.corpusql_memory_budget").collect()
-    except Exception:  # noqa: BLE001 - not declared yet in this session
-        spark.sql("DECLARE VARIABLE corpusql_memory_budget BIGINT DEFAULT NULL")
+        yield
+    finally:
+        logger.disabled = before
 
 
 @contextmanager

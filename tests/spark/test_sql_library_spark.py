@@ -134,3 +134,37 @@ def test_native_near_dup_clusters_checks_ids_as_the_macro_does(both):
         con.execute(call)
     with pytest.raises(Exception, match=message):
         library.sql(spark, call).collect()
+
+
+def test_declaring_the_budget_logs_no_error_and_keeps_a_set_value(spark):
+    """register() probes for corpusql_memory_budget before declaring it; pyspark logs every
+    AnalysisException at ERROR with its stack trace (its SQLQueryContextLogger), so every
+    session start printed "cannot be resolved" (the test failed before this change: one record
+    logged). A value the user set survives a second register(); later errors are still logged."""
+    import logging
+
+    from pyspark.logger import PySparkLogger
+
+    from corpusql.spark.binder import declare_budget
+
+    seen: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = seen.append
+    logger = PySparkLogger.getLogger("SQLQueryContextLogger")
+    logger.addHandler(handler)
+    try:
+        spark.sql("DROP TEMPORARY VARIABLE IF EXISTS corpusql_memory_budget")
+        declare_budget(spark)
+        assert [r.getMessage() for r in seen] == []
+        with pytest.raises(Exception, match="cannot be resolved"):
+            spark.sql("SELECT no_such_column_here").collect()
+        assert len(seen) == 1
+    finally:
+        logger.removeHandler(handler)
+    assert spark.sql("SELECT corpusql_memory_budget").collect()[0][0] is None
+    spark.sql("SET VAR corpusql_memory_budget = 7")
+    try:
+        declare_budget(spark)
+        assert spark.sql("SELECT corpusql_memory_budget").collect()[0][0] == 7
+    finally:
+        spark.sql("SET VAR corpusql_memory_budget = NULL")
