@@ -157,6 +157,27 @@ def normalized_digests(buf, offsets, valid, seg_len, seg_out, space, trim, raw):
         i = lo
         while i < hi:
             b0 = np.int64(buf[i])
+            if b0 < 0x80 and seg_len[b0] == 1 and seg_out[b0, 0] < 0x80:
+                # ASCII to ASCII (every ASCII code point in practice): the steps below for
+                # one output code point of one byte, without the segment loop
+                o = np.int64(seg_out[b0, 0])
+                i += 1
+                if space[o]:
+                    pending = started
+                    continue
+                if not started:
+                    if trim[o]:
+                        continue
+                    started = True
+                if pending:
+                    scratch[pos] = 32
+                    pos += 1
+                    pending = False
+                scratch[pos] = o
+                pos += 1
+                if not trim[o]:
+                    end = pos
+                continue
             if b0 < 0x80:
                 cp = b0
                 i += 1
