@@ -14,7 +14,8 @@ then times, in the same run and on the same connection:
 The jobs alternate (COPY, mix, split_stratified, split_grouped, COPY, ...); each line gives
 the best and median time, the spread and the peak RSS seen, and the ratio to the reference
 (target: each within 2x). ``--profile`` also prints where mix's time goes (DuckDB's profile of
-one run: the operators by time).
+one run: the operators by time); ``--pieces`` times mix's steps one by one on one thread
+(process CPU, best of 3): the hash, the window, the join back to the documents, an ORDER BY.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--pieces", action="store_true")
     args = ap.parse_args()
 
     con = corpusql.connect()
@@ -81,6 +83,8 @@ def main() -> None:
         if args.profile:
             for name in ("mix", "split_stratified", "split_grouped"):
                 _profile(con, name, jobs[name], tmp)
+        if args.pieces:
+            _pieces(con, tmp)
     con.close()
 
     ref = sides["COPY table (reference)"]
@@ -89,6 +93,38 @@ def main() -> None:
         print(side.line(ref))
     print(f"mix max |share error| {report[0]:.4f} pp, shortfall {report[1]:,.0f} tokens")
     print(load_average())
+
+
+def _pieces(con, tmp: str) -> None:
+    """Process CPU (best of 3, one thread) of mix's steps, each alone, on the same rows."""
+    import time
+
+    con.execute("SET threads = 1")
+    out = os.path.join(tmp, "piece.parquet")
+    steps = {
+        "COPY docs (reference)": f"COPY docs TO '{out}' (FORMAT parquet)",
+        "rows as structs with a row number": "CREATE OR REPLACE TEMP TABLE m AS SELECT r AS doc, "
+        "row_number() OVER () AS doc_row, r.source AS g, r.n_tokens AS n, r.id AS k FROM docs r",
+        "hash_unit of every id": "CREATE OR REPLACE TEMP TABLE h AS "
+        "SELECT doc_row, g, n, k, hash_unit(k, seed := 1) AS u FROM m",
+        "window: running sum, position": "CREATE OR REPLACE TEMP TABLE w AS SELECT doc_row, g, n, "
+        "sum(n) OVER o AS run, row_number() OVER o AS pos FROM h "
+        "WINDOW o AS (PARTITION BY g ORDER BY u, k ROWS UNBOUNDED PRECEDING)",
+        "ORDER BY the same key": "CREATE OR REPLACE TEMP TABLE s AS FROM h ORDER BY g, u, k",
+        "join half back, write": f"COPY (SELECT unnest(m.doc), w.g, w.pos FROM w JOIN m "
+        f"ON m.doc_row = w.doc_row WHERE w.pos % 2 = 0) TO '{out}' (FORMAT parquet)",
+        "join half back, sort, write": f"COPY (SELECT unnest(m.doc), w.g, w.pos FROM w JOIN m "
+        f"ON m.doc_row = w.doc_row WHERE w.pos % 2 = 0 ORDER BY w.g, w.pos) TO '{out}' "
+        "(FORMAT parquet)",
+    }
+    print("-- mix's steps alone, one thread, process CPU s (best of 3)")
+    for name, sql in steps.items():
+        best = float("inf")
+        for _ in range(3):
+            c0 = time.process_time()
+            con.execute(sql)
+            best = min(best, time.process_time() - c0)
+        print(f"{best:8.3f} s  {name}")
 
 
 def _profile(con, name: str, source: str, tmp: str) -> None:

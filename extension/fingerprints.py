@@ -100,7 +100,9 @@ def _jobs(path: str | os.PathLike, rel: str, plan: dict[str, Any]):
     every, by_name = _licences(plan)
     cols = [c for c in dict.fromkeys((text, ident, url, tokens, "source")) if c in names]
     start = 0
-    for batch in pf.iter_batches(batch_size=BATCH_ROWS, columns=cols):
+    # decoded on this thread: pyarrow's decode threads cost more CPU than they save here (the
+    # kernels on the pool's threads already keep the cores busy)
+    for batch in pf.iter_batches(batch_size=BATCH_ROWS, columns=cols, use_threads=False):
         yield lambda batch=batch, start=start: _index_batch(
             batch, start, rel, names, hive, (text, ident, url, tokens), every, by_name)
         start += batch.num_rows

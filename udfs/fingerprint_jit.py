@@ -139,6 +139,14 @@ def normalized_digests(buf, offsets, valid, seg_len, seg_out, space, trim, raw):
     m = np.empty(16, dtype=np.uint64)
     block = np.empty(128, dtype=np.uint8)
     scratch = np.empty(4096, dtype=np.uint8)
+    # plain[b]: the output byte of an ASCII byte that stays one ASCII byte, neither a space nor
+    # trimmed (letters, digits...), else -1
+    plain = np.full(128, -1, dtype=np.int64)
+    for b in range(128):
+        if seg_len[b] == 1 and seg_out[b, 0] < 0x80:
+            o = np.int64(seg_out[b, 0])
+            if not space[o] and not trim[o]:
+                plain[b] = o
     for row in range(n):
         if not valid[row]:
             continue
@@ -157,6 +165,39 @@ def normalized_digests(buf, offsets, valid, seg_len, seg_out, space, trim, raw):
         i = lo
         while i < hi:
             b0 = np.int64(buf[i])
+            if b0 < 0x80 and started and plain[b0] >= 0:
+                # the common case, once the text has started: a plain byte after plain bytes
+                # or after spaces (written as one)
+                if pending:
+                    scratch[pos] = 32
+                    pos += 1
+                    pending = False
+                scratch[pos] = plain[b0]
+                pos += 1
+                end = pos
+                i += 1
+                continue
+            if b0 < 0x80 and seg_len[b0] == 1 and seg_out[b0, 0] < 0x80:
+                # ASCII to ASCII (every ASCII code point in practice): the steps below for
+                # one output code point of one byte, without the segment loop
+                o = np.int64(seg_out[b0, 0])
+                i += 1
+                if space[o]:
+                    pending = started
+                    continue
+                if not started:
+                    if trim[o]:
+                        continue
+                    started = True
+                if pending:
+                    scratch[pos] = 32
+                    pos += 1
+                    pending = False
+                scratch[pos] = o
+                pos += 1
+                if not trim[o]:
+                    end = pos
+                continue
             if b0 < 0x80:
                 cp = b0
                 i += 1

@@ -121,3 +121,14 @@ def test_chunked_sliced_and_large_string_inputs():
     sliced = pa.array(["pad"] + values + ["pad"], pa.string()).slice(1, len(values))
     assert fingerprint(sliced).to_pylist() == want
     assert fingerprint(pa.chunked_array([], pa.string())).to_pylist() == []
+
+
+def test_ascii_fast_path_beside_the_general_one():
+    """Every string of up to 4 characters over ASCII letters, spaces, controls that trim strips
+    and punctuation, mixed with non-ASCII starters (which take the general path): leading,
+    trailing and repeated separators fold the same way on both paths."""
+    import itertools
+
+    alphabet = ["a", "Q", " ", "\t", "\x1c", "\x00", ".", "_", "é", "\u3000", "Ａ", "\u2028"]
+    values = ["".join(p) for n in range(5) for p in itertools.product(alphabet, repeat=n)]
+    check(values, modes=(True,))

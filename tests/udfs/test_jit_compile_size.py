@@ -54,7 +54,8 @@ sets_jit.shared_counts_compiled(flat, sets_jit.offsets(lengths), flat, sets_jit.
 sets_jit.shared_counts_compiled(runs, sets_jit.offsets(run_lengths), runs,
                                 sets_jit.offsets(run_lengths))
 out = {name: len(getattr(mod, name).signatures) for mod, name in [
-    (blake2b_jit, "_compress"), (blake2b_jit, "_g"), (blake2b_jit, "compiled_first_words"),
+    (blake2b_jit, "_compress"), (blake2b_jit, "_g"), (blake2b_jit, "_round"),
+    (blake2b_jit, "compiled_first_words"),
     (sets_jit, "_shared_counts"), (minhash_jit, "distinct_runs_compiled")]}
 out["small_job"] = small_job
 print(json.dumps(out))
@@ -76,6 +77,7 @@ def versions(tmp_path_factory) -> dict:
 def test_each_kernel_compiles_once(versions):
     assert versions["_compress"] == 1, versions  # was 4: one per literal and counter type
     assert versions["_g"] == 1, versions
+    assert versions["_round"] == 1, versions
     assert versions["compiled_first_words"] == 1, versions
     assert versions["_shared_counts"] == 1, versions  # was 2: read-only and writable inputs
     assert versions["distinct_runs_compiled"] == 1, versions
