@@ -32,7 +32,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import _spacy_en
+from . import _affix_index, _spacy_en
 
 # fmt: off
 TERMINAL_PUNCTUATION = frozenset(
@@ -47,16 +47,22 @@ _PUNCT_CONTROLS = "".join(map(chr, [*range(9), *range(11, 32), *range(127, 160)]
 PUNCTUATION_SET = frozenset(_PUNCT_VISIBLE + _PUNCT_CONTROLS) | TERMINAL_PUNCTUATION
 # fmt: on
 
-_prefix_at = _suffix_search = _infix = _url = None  # compiled on first use (slow to compile)
+_prefix_for = _suffix_for = _infix = _url = None  # compiled on first use (slow to compile)
+_INFIX_FIRST: frozenset[str] = frozenset()
 
 
 def _compile() -> None:
-    global _prefix_at, _suffix_search, _infix, _url
+    """The rule patterns, rewritten by :mod:`._affix_index` to find the same matches faster."""
+    global _prefix_for, _suffix_for, _infix, _url, _INFIX_FIRST
     if _url is None:
         # The prefix rules without their ``^`` anchors, so they can be tried at any position.
-        _prefix_at = re.compile(re.sub(r"(^|\|)\^", r"\1", _spacy_en.PREFIX)).match
-        _suffix_search = re.compile(_spacy_en.SUFFIX).search
-        _infix = re.compile(_spacy_en.INFIX).finditer
+        prefixes = [a[1:] for a in _affix_index.split_alternatives(_spacy_en.PREFIX)]
+        _prefix_for = _affix_index.Dispatch(prefixes, last=False).get
+        _suffix_for = _affix_index.Dispatch(
+            _affix_index.split_alternatives(_spacy_en.SUFFIX), last=True).get
+        infixes = _affix_index.split_alternatives(_spacy_en.INFIX)
+        _INFIX_FIRST = _affix_index.first_chars(infixes)
+        _infix = re.compile("|".join(map(_affix_index.guarded, infixes))).finditer
         _url = re.compile(_spacy_en.URL).match
 
 
@@ -81,7 +87,10 @@ def _prefix_len(s: str, lo: int, hi: int) -> int:
     c = s[lo]
     if c in _ASCII_ALNUM and c not in "UCA":  # only US$, C$ and A$ start with a letter
         return 0
-    m = _prefix_at(s, lo, hi)
+    rule = _prefix_for(c)  # the prefix rules that can start with c
+    if rule is None:
+        return 0
+    m = rule.match(s, lo, hi)
     return m.end() - lo if m else 0
 
 
@@ -98,14 +107,18 @@ def _suffix_len(s: str, lo: int, hi: int) -> int:
     if c in _ASCII_ALNUM and s[hi - 2:hi - 1] not in ("'", "’") and _ASCII_DIGITS.isdisjoint(
             s[max(lo, hi - 6):hi]):  # a letter ends only 's or a unit after a digit
         return 0
+    # the suffix rules that can end with c ("$" also matches before a final newline)
+    rule = _suffix_for(c) if c != "\n" else re.compile(_spacy_en.SUFFIX)
+    if rule is None:
+        return 0
     start = hi - _SUFFIX_WINDOW
     if start <= lo or s[start - 1] == ".":
         start = lo
-    m = _suffix_search(s, start, hi)
+    m = rule.search(s, start, hi)
     if m is None:
         return 0
     if m.start() == lo and lo > 0:
-        m = _suffix_search(s[lo:hi])
+        m = rule.search(s[lo:hi])
         return m.end() - m.start() if m else 0
     return hi - m.start()
 
@@ -199,6 +212,8 @@ def _affix_tokens(chunk: str, specials: dict) -> tuple[str, ...]:
         middle = specials[rest]
     elif ("." in rest and _url(rest)) or (rest.isascii() and rest.isalnum()):
         # (the URL pattern needs a dot, every infix rule a non-alphanumeric character)
+        middle = [rest]
+    elif _INFIX_FIRST.isdisjoint(rest):  # no character that an infix rule can start with
         middle = [rest]
     else:
         middle = _split_infixes(rest)
