@@ -11,8 +11,9 @@ over a dozen characters costs several microseconds. Three rewrites give the same
   alternative whose set cannot be read, or that could match the empty string, is kept for
   every character.
 * **cheap guard first**: each alternative is preceded by a look-ahead for its possible first
-  characters (a short class, or the range from the smallest to the largest), so a position
-  whose character cannot start a match is rejected before any look-behind class is tested.
+  characters (a short class, or the range from the smallest to the largest), and the whole
+  alternation by one look-ahead for any of them, so a position whose character cannot start a
+  match is rejected before any alternative or look-behind class is tried.
 * **no infix character, no infix**: a string holding none of the infixes' possible first
   characters cannot contain an infix match.
 
@@ -22,6 +23,7 @@ the first match found is the one the original pattern finds.
 
 from __future__ import annotations
 
+import functools
 import re
 from re import _constants as C  # the parse tree of a pattern
 from re import _parser
@@ -102,16 +104,55 @@ def _edge_chars(seq, last: bool) -> set[int] | None:
     return ANY
 
 
-def edge_chars(alternative: str, last: bool) -> set[int] | None:
+@functools.lru_cache(maxsize=1024)
+def edge_chars(alternative: str, last: bool) -> frozenset[int] | None:
     """Possible first (``last=False``) or last consumed character of one alternative."""
     parsed = _parser.parse(alternative)
     if parsed.state.flags & (re.IGNORECASE | re.VERBOSE):
         return ANY
-    return _edge_chars(parsed.data, last)
+    chars = _edge_chars(parsed.data, last)
+    return None if chars is ANY else frozenset(chars)
 
 
 def _escape(cp: int) -> str:
     return f"\\U{cp:08x}"
+
+
+def _char_class(cps: set[int]) -> str:
+    """A regex class of exactly these code points, as ranges of consecutive ones."""
+    out, run = [], sorted(cps)
+    i = 0
+    while i < len(run):
+        j = i
+        while j + 1 < len(run) and run[j + 1] == run[j] + 1:
+            j += 1
+        out.append(_escape(run[i]) + (f"-{_escape(run[j])}" if j > i else ""))
+        i = j + 1
+    return "[" + "".join(out) + "]"
+
+
+def alternation(alternatives: list[str], outer_max: int | None = None) -> str:
+    """The alternatives, each guarded, behind one look-ahead for any of their first characters
+    (left out when there are more than ``outer_max`` of them: a large class is slow to compile).
+
+    The look-ahead's class is split at U+FFFF: ``re`` tests a class's characters above the
+    Basic Multilingual Plane one range at a time, so they are tested only for such characters.
+    """
+    body = "|".join(map(guarded, alternatives))
+    first: set[int] = set()
+    for a in alternatives:
+        chars = edge_chars(a, last=False)
+        if chars is ANY:
+            return body
+        first |= chars
+    if outer_max is not None and len(first) > outer_max:
+        return body
+    bmp = {c for c in first if c <= 0xFFFF}
+    astral = first - bmp
+    parts = [_char_class(bmp)] if bmp else []
+    if astral:
+        parts.append(f"(?![\\x00-\\uffff]){_char_class(astral)}")
+    return f"(?={'|'.join(parts)})(?:{body})" if parts else body
 
 
 def guarded(alternative: str) -> str:
@@ -126,11 +167,13 @@ def guarded(alternative: str) -> str:
     return f"(?=[{guard}])(?:{alternative})"
 
 
-class Dispatch:
+class Dispatch(dict):
     """Per character, the compiled alternation of the alternatives that can consume it first
-    (``last=False``) or last; ``get(ch)`` is None when none can."""
+    (``last=False``) or last; ``d[ch]`` is None when none can. Compiled on first use (few
+    characters occur), then a plain dictionary lookup."""
 
     def __init__(self, alternatives: list[str], last: bool) -> None:
+        super().__init__()
         edges = [edge_chars(a, last) for a in alternatives]
         everywhere = tuple(i for i, e in enumerate(edges) if e is ANY)
         per_char: dict[int, set[int]] = {}
@@ -139,24 +182,17 @@ class Dispatch:
                 for cp in e:
                     per_char.setdefault(cp, {*everywhere}).add(i)
         self._alternatives = alternatives
-        self._compiled: dict[tuple[int, ...], re.Pattern] = {}
-        #: character -> the alternatives to try (compiled on first use: few characters occur)
+        self._compiled: dict[tuple[int, ...], re.Pattern | None] = {(): None}
+        #: character -> the alternatives to try
         self._which = {chr(cp): tuple(sorted(idx)) for cp, idx in per_char.items()}
         self._everywhere = everywhere
-        self._table: dict[str, re.Pattern | None] = {}
 
-    def get(self, ch: str) -> re.Pattern | None:
-        rule = self._table.get(ch, False)
-        if rule is False:
-            idx = self._which.get(ch, self._everywhere)
-            if not idx:
-                rule = None
-            else:
-                rule = self._compiled.get(idx)
-                if rule is None:
-                    rule = re.compile("|".join(guarded(self._alternatives[i]) for i in idx))
-                    self._compiled[idx] = rule
-            self._table[ch] = rule
+    def __missing__(self, ch: str) -> re.Pattern | None:
+        idx = self._which.get(ch, self._everywhere)
+        if idx not in self._compiled:
+            self._compiled[idx] = re.compile(alternation([self._alternatives[i] for i in idx],
+                                                           outer_max=_GUARD_CLASS_MAX))
+        self[ch] = rule = self._compiled[idx]
         return rule
 
 

@@ -57,12 +57,12 @@ def _compile() -> None:
     if _url is None:
         # The prefix rules without their ``^`` anchors, so they can be tried at any position.
         prefixes = [a[1:] for a in _affix_index.split_alternatives(_spacy_en.PREFIX)]
-        _prefix_for = _affix_index.Dispatch(prefixes, last=False).get
+        _prefix_for = _affix_index.Dispatch(prefixes, last=False).__getitem__
         _suffix_for = _affix_index.Dispatch(
-            _affix_index.split_alternatives(_spacy_en.SUFFIX), last=True).get
+            _affix_index.split_alternatives(_spacy_en.SUFFIX), last=True).__getitem__
         infixes = _affix_index.split_alternatives(_spacy_en.INFIX)
         _INFIX_FIRST = _affix_index.first_chars(infixes)
-        _infix = re.compile("|".join(map(_affix_index.guarded, infixes))).finditer
+        _infix = re.compile(_affix_index.alternation(infixes)).finditer
         _url = re.compile(_spacy_en.URL).match
 
 
