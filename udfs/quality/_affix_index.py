@@ -206,3 +206,4 @@ def first_chars(alternatives: list[str]) -> frozenset[str] | None:
         out |= chars
     return frozenset(map(chr, out))
 
+

@@ -23,6 +23,8 @@ Character sets, as datatrove and spaCy define them:
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import itertools
 import re
 import threading
@@ -48,13 +50,14 @@ PUNCTUATION_SET = frozenset(_PUNCT_VISIBLE + _PUNCT_CONTROLS) | TERMINAL_PUNCTUA
 # fmt: on
 
 _prefix_for = _suffix_for = _infix = _url = None  # compiled on first use (slow to compile)
+_READY = False  # set last by _compile: every rule and the second pass's table are built
 _INFIX_FIRST: frozenset[str] = frozenset()
 
 
 def _compile() -> None:
     """The rule patterns, rewritten by :mod:`._affix_index` to find the same matches faster."""
-    global _prefix_for, _suffix_for, _infix, _url, _INFIX_FIRST
-    if _url is None:
+    global _prefix_for, _suffix_for, _infix, _url, _INFIX_FIRST, _READY
+    if not _READY:
         # The prefix rules without their ``^`` anchors, so they can be tried at any position.
         prefixes = [a[1:] for a in _affix_index.split_alternatives(_spacy_en.PREFIX)]
         _prefix_for = _affix_index.Dispatch(prefixes, last=False).__getitem__
@@ -64,6 +67,8 @@ def _compile() -> None:
         _INFIX_FIRST = _affix_index.first_chars(infixes)
         _infix = re.compile(_affix_index.alternation(infixes)).finditer
         _url = re.compile(_spacy_en.URL).match
+        _build_patterns()
+        _READY = True
 
 
 #: Every suffix rule but the run of periods matches at most this many characters.
@@ -152,17 +157,25 @@ def spacy_en_tokens(chunk: str) -> tuple[str, ...]:
         return (chunk,)
     if not chunk:
         return ()
+    if not _READY:
+        _compile()
     # Letters with one opening or closing mark: the mark is an unconditional prefix or suffix
     # and the letters go through no other rule (checked against the full rules on corpus-dev).
     last = chunk[-1]
     if last in _PLAIN_SUFFIX and chunk[:-1].isalpha():
-        return _merge_specials((*_SPECIALS.get(chunk[:-1], (chunk[:-1],)), last))
+        return _second_pass((*_SPECIALS.get(chunk[:-1], (chunk[:-1],)), last))
     first = chunk[0]
     if first in _PLAIN_PREFIX and chunk[1:].isalpha():
-        return _merge_specials((first, *_SPECIALS.get(chunk[1:], (chunk[1:],))))
+        return _second_pass((first, *_SPECIALS.get(chunk[1:], (chunk[1:],))))
     if len(chunk) > _LONG_CHUNK:  # garbage: bounded cost instead of spaCy's rules
         return tuple(_LONG_TOKEN.findall(chunk))
-    return _merge_specials(_affix_tokens(chunk, _SPECIALS))
+    return _second_pass(_affix_tokens(chunk, _SPECIALS))
+
+
+def _second_pass(tokens: tuple[str, ...]) -> tuple[str, ...]:
+    if len(tokens) < 2 or _PATTERN_FIRST.isdisjoint(tokens):  # the common case
+        return tokens
+    return _merge_specials(tokens)
 
 
 def _affix_tokens(chunk: str, specials: dict) -> tuple[str, ...]:
@@ -171,8 +184,6 @@ def _affix_tokens(chunk: str, specials: dict) -> tuple[str, ...]:
     Works on indices into the chunk (no re-slicing), so a long chunk of punctuation costs time
     linear in its length.
     """
-    if _url is None:
-        _compile()
     prefixes: list[str] = []
     suffixes: list[str] = []
     s = chunk
@@ -227,20 +238,23 @@ _PATTERN_FIRST: frozenset[str] = frozenset()
 
 def _patterns() -> dict[tuple[str, ...], tuple[str, ...]]:
     """Special cases that the first pass can cut apart, keyed by the tokens it cuts them into."""
-    global _PATTERNS, _PATTERN_LENGTHS, _PATTERN_FIRST
-    if _PATTERNS is None:
+    if not _READY:
         _compile()
-        pats = {}
-        for key, toks in _SPECIALS.items():
-            if any(c.isspace() for c in key):
-                continue
-            if _prefix_len(key, 0, len(key)) or _suffix_len(key, 0, len(key)) or next(
-                    _infix(key), None):
-                pats[_affix_tokens(key, {})] = toks
-        _PATTERN_LENGTHS = tuple(sorted({len(k) for k in pats}, reverse=True))
-        _PATTERN_FIRST = frozenset(k[0] for k in pats)
-        _PATTERNS = pats
     return _PATTERNS
+
+
+def _build_patterns() -> None:
+    global _PATTERNS, _PATTERN_LENGTHS, _PATTERN_FIRST
+    pats = {}
+    for key, toks in _SPECIALS.items():
+        if any(c.isspace() for c in key):
+            continue
+        if _prefix_len(key, 0, len(key)) or _suffix_len(key, 0, len(key)) or next(
+                _infix(key), None):
+            pats[_affix_tokens(key, {})] = toks
+    _PATTERN_LENGTHS = tuple(sorted({len(k) for k in pats}, reverse=True))
+    _PATTERN_FIRST = frozenset(k[0] for k in pats)
+    _PATTERNS = pats
 
 
 def _merge_specials(tokens: tuple[str, ...]) -> tuple[str, ...]:
@@ -400,6 +414,28 @@ def list_offsets(lists: pa.Array) -> np.ndarray:
 def _chunk_tokens(text: pa.Array):
     """(chunk offsets per document, chunk -> distinct-chunk index, token ids per distinct chunk,
     the token tables) for a batch."""
+    with _gc_paused():
+        return _chunk_tokens_now(text)
+
+
+@contextlib.contextmanager
+def _gc_paused():
+    """Automatic cyclic garbage collection paused (and restored) around a batch's tokenization.
+
+    A cold batch allocates hundreds of thousands of tuples and lists (none in a cycle); each
+    automatic collection would walk the growing chunk tables again, which cost a third of a
+    cold call on the reference documents."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def _chunk_tokens_now(text: pa.Array):
     global _TABLES
     chunks = pc.utf8_split_whitespace(text)
     chunk_offsets = list_offsets(chunks)
