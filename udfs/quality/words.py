@@ -175,6 +175,9 @@ def spacy_en_tokens(chunk: str) -> tuple[str, ...]:
 def _second_pass(tokens: tuple[str, ...]) -> tuple[str, ...]:
     if len(tokens) < 2 or _PATTERN_FIRST.isdisjoint(tokens):  # the common case
         return tokens
+    # every special-case run is one listed token or starts with a listed pair of tokens
+    if _PATTERN_ONE.isdisjoint(tokens) and _PATTERN_PAIRS.isdisjoint(zip(tokens, tokens[1:])):
+        return tokens
     return _merge_specials(tokens)
 
 
@@ -234,6 +237,8 @@ def _affix_tokens(chunk: str, specials: dict) -> tuple[str, ...]:
 _PATTERNS: dict[tuple[str, ...], tuple[str, ...]] | None = None
 _PATTERN_LENGTHS: tuple[int, ...] = ()
 _PATTERN_FIRST: frozenset[str] = frozenset()
+_PATTERN_ONE: frozenset[str] = frozenset()
+_PATTERN_PAIRS: frozenset[tuple[str, str]] = frozenset()
 
 
 def _patterns() -> dict[tuple[str, ...], tuple[str, ...]]:
@@ -244,7 +249,7 @@ def _patterns() -> dict[tuple[str, ...], tuple[str, ...]]:
 
 
 def _build_patterns() -> None:
-    global _PATTERNS, _PATTERN_LENGTHS, _PATTERN_FIRST
+    global _PATTERNS, _PATTERN_LENGTHS, _PATTERN_FIRST, _PATTERN_ONE, _PATTERN_PAIRS
     pats = {}
     for key, toks in _SPECIALS.items():
         if any(c.isspace() for c in key):
@@ -254,6 +259,8 @@ def _build_patterns() -> None:
             pats[_affix_tokens(key, {})] = toks
     _PATTERN_LENGTHS = tuple(sorted({len(k) for k in pats}, reverse=True))
     _PATTERN_FIRST = frozenset(k[0] for k in pats)
+    _PATTERN_ONE = frozenset(k[0] for k in pats if len(k) == 1)
+    _PATTERN_PAIRS = frozenset(k[:2] for k in pats if len(k) >= 2)
     _PATTERNS = pats
 
 
