@@ -5,9 +5,9 @@ datatrove 0.10.1 splits English text into words with a blank spaCy English token
 tokenizer without importing spaCy: the text is cut at Unicode whitespace (``str.split()``), each
 whitespace-free chunk is split by spaCy's published English rules (special cases, then prefixes
 and suffixes peeled off in turn, then the URL pattern, then infixes; the rule data is in
-:mod:`._spacy_en`). A chunk always gives the same tokens, so each distinct chunk is tokenized once
-and cached; a batch of documents is handled with Arrow and numpy array operations over its
-chunks.
+:mod:`._spacy_en`, applied through the equivalent, faster patterns of :mod:`._affix_index`).
+A chunk always gives the same tokens, so each distinct chunk is tokenized once and cached; a
+batch of documents is handled with Arrow and numpy array operations over its chunks.
 
 spaCy's second pass, which re-merges special cases that the first pass cut apart (``"):"`` in
 ``f():``, ``"d."`` in ``id.``), is reproduced within each chunk. On the 8000 reference documents
