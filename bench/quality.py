@@ -7,8 +7,10 @@ Needs the ``bench`` extra (datatrove, spaCy). Documents: the texts of
 datatrove's ``filter()`` over the documents (single process, as its pipeline runs one task),
 then ours through SQL (``<set>_reasons(text)`` over an Arrow table of 2048-row batches, DuckDB's
 default threads): "cold" with the word tables emptied first (every distinct chunk tokenized
-again, as datatrove's spaCy does inside its memory zone), "warm" straight after (the steady
-state of a long run). Agreement: pass/fail and reason, document by document, in this run.
+again, as datatrove's spaCy does inside its memory zone; for the first filter it is also the
+first call in the process, which compiles the rule patterns), "warm" straight after (the steady
+state of a long run). Wall time gives the ratios; process CPU seconds (all threads) are printed
+beside them, as the machine may be shared. Agreement: pass/fail and reason, document by document, in this run.
 ``--write`` replaces the ``## Quality filters`` section of bench/RESULTS.md.
 """
 
@@ -46,16 +48,22 @@ def run_datatrove(cls_name: str, texts: list[str]) -> tuple[float, list[str | No
     f.filter(Document(text="warm up the tokenizer. " * 20, id="w"))
     docs = [Document(text=t, id=str(i)) for i, t in enumerate(texts)]
     out = []
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for d in docs:
         r = f.filter(d)
         out.append(None if r is True else (r[1] if isinstance(r, tuple) else "rejected"))
+    CPU[cls_name] = time.process_time() - c0
     return time.perf_counter() - t0, out
 
 
+#: Process CPU seconds of the last run of each side (all threads), printed beside the wall time.
+CPU: dict[str, float] = {}
+
+
 def run_ours(con, name: str) -> tuple[float, list[str | None]]:
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     rows = con.execute(f"SELECT {name}_reasons(text) FROM docs ORDER BY i").fetchall()
+    CPU[name] = time.process_time() - c0
     return time.perf_counter() - t0, [r[0][0] if r[0] else None for r in rows]
 
 
@@ -75,16 +83,21 @@ def main() -> None:
     results = []
     for name, cls_name in FILTERS:
         ref_s, ref = run_datatrove(cls_name, texts)
+        ref_cpu = CPU[cls_name]
         words._TABLES = words._Tables()  # cold: no chunk tokenized yet
         cold_s, ours = run_ours(con, name)
+        cold_cpu = CPU[name]
         warm_s, _ = run_ours(con, name)
+        warm_cpu = CPU[name]
         agree = sum(a == b for a, b in zip(ours, ref)) / len(texts)
         results.append((name, len(texts) / ref_s, len(texts) / cold_s, len(texts) / warm_s,
                         agree))
         print(f"{name:18s} datatrove {len(texts) / ref_s:8.0f} docs/s | ours cold "
               f"{len(texts) / cold_s:8.0f} docs/s ({ref_s / cold_s:5.1f}x) | warm "
               f"{len(texts) / warm_s:8.0f} docs/s ({ref_s / warm_s:5.1f}x) | "
-              f"agreement {agree:.4f}", flush=True)
+              f"agreement {agree:.4f} | CPU s datatrove {ref_cpu:.2f} cold {cold_cpu:.2f} "
+              f"({ref_cpu / cold_cpu:.1f}x) warm {warm_cpu:.2f} ({ref_cpu / warm_cpu:.1f}x) | "
+              f"load {os.getloadavg()[0]:.1f}", flush=True)
     con.close()
     if args.write:
         write(results, len(texts), n_bytes)

@@ -5,9 +5,9 @@ datatrove 0.10.1 splits English text into words with a blank spaCy English token
 tokenizer without importing spaCy: the text is cut at Unicode whitespace (``str.split()``), each
 whitespace-free chunk is split by spaCy's published English rules (special cases, then prefixes
 and suffixes peeled off in turn, then the URL pattern, then infixes; the rule data is in
-:mod:`._spacy_en`). A chunk always gives the same tokens, so each distinct chunk is tokenized once
-and cached; a batch of documents is handled with Arrow and numpy array operations over its
-chunks.
+:mod:`._spacy_en`, applied through the equivalent, faster patterns of :mod:`._affix_index`).
+A chunk always gives the same tokens, so each distinct chunk is tokenized once and cached; a
+batch of documents is handled with Arrow and numpy array operations over its chunks.
 
 spaCy's second pass, which re-merges special cases that the first pass cut apart (``"):"`` in
 ``f():``, ``"d."`` in ``id.``), is reproduced within each chunk. On the 8000 reference documents
@@ -23,6 +23,8 @@ Character sets, as datatrove and spaCy define them:
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import itertools
 import re
 import threading
@@ -32,7 +34,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import _spacy_en
+from . import _affix_index, _spacy_en
 
 # fmt: off
 TERMINAL_PUNCTUATION = frozenset(
@@ -47,17 +49,26 @@ _PUNCT_CONTROLS = "".join(map(chr, [*range(9), *range(11, 32), *range(127, 160)]
 PUNCTUATION_SET = frozenset(_PUNCT_VISIBLE + _PUNCT_CONTROLS) | TERMINAL_PUNCTUATION
 # fmt: on
 
-_prefix_at = _suffix_search = _infix = _url = None  # compiled on first use (slow to compile)
+_prefix_for = _suffix_for = _infix = _url = None  # compiled on first use (slow to compile)
+_READY = False  # set last by _compile: every rule and the second pass's table are built
+_INFIX_FIRST: frozenset[str] = frozenset()
 
 
 def _compile() -> None:
-    global _prefix_at, _suffix_search, _infix, _url
-    if _url is None:
+    """The rule patterns, rewritten by :mod:`._affix_index` to find the same matches faster."""
+    global _prefix_for, _suffix_for, _infix, _url, _INFIX_FIRST, _READY
+    if not _READY:
         # The prefix rules without their ``^`` anchors, so they can be tried at any position.
-        _prefix_at = re.compile(re.sub(r"(^|\|)\^", r"\1", _spacy_en.PREFIX)).match
-        _suffix_search = re.compile(_spacy_en.SUFFIX).search
-        _infix = re.compile(_spacy_en.INFIX).finditer
+        prefixes = [a[1:] for a in _affix_index.split_alternatives(_spacy_en.PREFIX)]
+        _prefix_for = _affix_index.Dispatch(prefixes, last=False).__getitem__
+        _suffix_for = _affix_index.Dispatch(
+            _affix_index.split_alternatives(_spacy_en.SUFFIX), last=True).__getitem__
+        infixes = _affix_index.split_alternatives(_spacy_en.INFIX)
+        _INFIX_FIRST = _affix_index.first_chars(infixes)
+        _infix = re.compile(_affix_index.alternation(infixes)).finditer
         _url = re.compile(_spacy_en.URL).match
+        _build_patterns()
+        _READY = True
 
 
 #: Every suffix rule but the run of periods matches at most this many characters.
@@ -81,7 +92,10 @@ def _prefix_len(s: str, lo: int, hi: int) -> int:
     c = s[lo]
     if c in _ASCII_ALNUM and c not in "UCA":  # only US$, C$ and A$ start with a letter
         return 0
-    m = _prefix_at(s, lo, hi)
+    rule = _prefix_for(c)  # the prefix rules that can start with c
+    if rule is None:
+        return 0
+    m = rule.match(s, lo, hi)
     return m.end() - lo if m else 0
 
 
@@ -98,14 +112,18 @@ def _suffix_len(s: str, lo: int, hi: int) -> int:
     if c in _ASCII_ALNUM and s[hi - 2:hi - 1] not in ("'", "’") and _ASCII_DIGITS.isdisjoint(
             s[max(lo, hi - 6):hi]):  # a letter ends only 's or a unit after a digit
         return 0
+    # the suffix rules that can end with c ("$" also matches before a final newline)
+    rule = _suffix_for(c) if c != "\n" else re.compile(_spacy_en.SUFFIX)
+    if rule is None:
+        return 0
     start = hi - _SUFFIX_WINDOW
     if start <= lo or s[start - 1] == ".":
         start = lo
-    m = _suffix_search(s, start, hi)
+    m = rule.search(s, start, hi)
     if m is None:
         return 0
     if m.start() == lo and lo > 0:
-        m = _suffix_search(s[lo:hi])
+        m = rule.search(s[lo:hi])
         return m.end() - m.start() if m else 0
     return hi - m.start()
 
@@ -139,17 +157,28 @@ def spacy_en_tokens(chunk: str) -> tuple[str, ...]:
         return (chunk,)
     if not chunk:
         return ()
+    if not _READY:
+        _compile()
     # Letters with one opening or closing mark: the mark is an unconditional prefix or suffix
     # and the letters go through no other rule (checked against the full rules on corpus-dev).
     last = chunk[-1]
     if last in _PLAIN_SUFFIX and chunk[:-1].isalpha():
-        return _merge_specials((*_SPECIALS.get(chunk[:-1], (chunk[:-1],)), last))
+        return _second_pass((*_SPECIALS.get(chunk[:-1], (chunk[:-1],)), last))
     first = chunk[0]
     if first in _PLAIN_PREFIX and chunk[1:].isalpha():
-        return _merge_specials((first, *_SPECIALS.get(chunk[1:], (chunk[1:],))))
+        return _second_pass((first, *_SPECIALS.get(chunk[1:], (chunk[1:],))))
     if len(chunk) > _LONG_CHUNK:  # garbage: bounded cost instead of spaCy's rules
         return tuple(_LONG_TOKEN.findall(chunk))
-    return _merge_specials(_affix_tokens(chunk, _SPECIALS))
+    return _second_pass(_affix_tokens(chunk, _SPECIALS))
+
+
+def _second_pass(tokens: tuple[str, ...]) -> tuple[str, ...]:
+    if len(tokens) < 2 or _PATTERN_FIRST.isdisjoint(tokens):  # the common case
+        return tokens
+    # every special-case run is one listed token or starts with a listed pair of tokens
+    if _PATTERN_ONE.isdisjoint(tokens) and _PATTERN_PAIRS.isdisjoint(zip(tokens, tokens[1:])):
+        return tokens
+    return _merge_specials(tokens)
 
 
 def _affix_tokens(chunk: str, specials: dict) -> tuple[str, ...]:
@@ -158,8 +187,6 @@ def _affix_tokens(chunk: str, specials: dict) -> tuple[str, ...]:
     Works on indices into the chunk (no re-slicing), so a long chunk of punctuation costs time
     linear in its length.
     """
-    if _url is None:
-        _compile()
     prefixes: list[str] = []
     suffixes: list[str] = []
     s = chunk
@@ -200,6 +227,8 @@ def _affix_tokens(chunk: str, specials: dict) -> tuple[str, ...]:
     elif ("." in rest and _url(rest)) or (rest.isascii() and rest.isalnum()):
         # (the URL pattern needs a dot, every infix rule a non-alphanumeric character)
         middle = [rest]
+    elif _INFIX_FIRST.isdisjoint(rest):  # no character that an infix rule can start with
+        middle = [rest]
     else:
         middle = _split_infixes(rest)
     return (*prefixes, *middle, *reversed(suffixes))
@@ -208,24 +237,31 @@ def _affix_tokens(chunk: str, specials: dict) -> tuple[str, ...]:
 _PATTERNS: dict[tuple[str, ...], tuple[str, ...]] | None = None
 _PATTERN_LENGTHS: tuple[int, ...] = ()
 _PATTERN_FIRST: frozenset[str] = frozenset()
+_PATTERN_ONE: frozenset[str] = frozenset()
+_PATTERN_PAIRS: frozenset[tuple[str, str]] = frozenset()
 
 
 def _patterns() -> dict[tuple[str, ...], tuple[str, ...]]:
     """Special cases that the first pass can cut apart, keyed by the tokens it cuts them into."""
-    global _PATTERNS, _PATTERN_LENGTHS, _PATTERN_FIRST
-    if _PATTERNS is None:
+    if not _READY:
         _compile()
-        pats = {}
-        for key, toks in _SPECIALS.items():
-            if any(c.isspace() for c in key):
-                continue
-            if _prefix_len(key, 0, len(key)) or _suffix_len(key, 0, len(key)) or next(
-                    _infix(key), None):
-                pats[_affix_tokens(key, {})] = toks
-        _PATTERN_LENGTHS = tuple(sorted({len(k) for k in pats}, reverse=True))
-        _PATTERN_FIRST = frozenset(k[0] for k in pats)
-        _PATTERNS = pats
     return _PATTERNS
+
+
+def _build_patterns() -> None:
+    global _PATTERNS, _PATTERN_LENGTHS, _PATTERN_FIRST, _PATTERN_ONE, _PATTERN_PAIRS
+    pats = {}
+    for key, toks in _SPECIALS.items():
+        if any(c.isspace() for c in key):
+            continue
+        if _prefix_len(key, 0, len(key)) or _suffix_len(key, 0, len(key)) or next(
+                _infix(key), None):
+            pats[_affix_tokens(key, {})] = toks
+    _PATTERN_LENGTHS = tuple(sorted({len(k) for k in pats}, reverse=True))
+    _PATTERN_FIRST = frozenset(k[0] for k in pats)
+    _PATTERN_ONE = frozenset(k[0] for k in pats if len(k) == 1)
+    _PATTERN_PAIRS = frozenset(k[:2] for k in pats if len(k) >= 2)
+    _PATTERNS = pats
 
 
 def _merge_specials(tokens: tuple[str, ...]) -> tuple[str, ...]:
@@ -385,6 +421,28 @@ def list_offsets(lists: pa.Array) -> np.ndarray:
 def _chunk_tokens(text: pa.Array):
     """(chunk offsets per document, chunk -> distinct-chunk index, token ids per distinct chunk,
     the token tables) for a batch."""
+    with _gc_paused():
+        return _chunk_tokens_now(text)
+
+
+@contextlib.contextmanager
+def _gc_paused():
+    """Automatic cyclic garbage collection paused (and restored) around a batch's tokenization.
+
+    A cold batch allocates hundreds of thousands of tuples and lists (none in a cycle); each
+    automatic collection would walk the growing chunk tables again, which cost a third of a
+    cold call on the reference documents."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def _chunk_tokens_now(text: pa.Array):
     global _TABLES
     chunks = pc.utf8_split_whitespace(text)
     chunk_offsets = list_offsets(chunks)
