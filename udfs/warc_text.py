@@ -119,9 +119,11 @@ def warc_scan(path: pa.Array, *, record_types=("response",),
     bins[0] = sorted(remote.union(bins[0]))  # the calling process reads the fsspec URLs
     parts = html._pool(html._workers() - 1).run(
         "warc_scan", [[files[i] for i in b] for b in bins], *args)
+    out = pa.concat_arrays(parts)
     order = [i for b in bins for i in b]
-    where = pa.array(sorted(range(len(order)), key=order.__getitem__), pa.int64())
-    return pa.concat_arrays(parts).take(where)
+    if order == sorted(order):
+        return out
+    return out.take(pa.array(sorted(range(len(order)), key=order.__getitem__), pa.int64()))
 
 
 def fetch_extract(groups: list, extractor: str, max_html_bytes: int) -> list[dict]:
