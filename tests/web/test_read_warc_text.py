@@ -204,3 +204,42 @@ def test_an_error_in_the_calling_process_share_leaves_the_workers_in_step(mcon, 
     with pytest.raises(FileNotFoundError):  # the calling process's share: not a dead worker
         warc_text.warc_scan(pa.array(["memory://nowhere/x.warc.gz", *files[:2]]))
     assert mcon.execute(q, [warcs]).fetchall()[0] == (n, ok)
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_uncompressed_files_with_a_corrupt_header_and_an_oversized_record(mcon, tmp_path,
+                                                                          workers, monkeypatch):
+    """The single pass resynchronizes and refuses oversized records as the index pass does."""
+    import io
+
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    for k in range(2):
+        buf = io.BytesIO()
+        w = WARCWriter(buf, gzip=False)
+        for i in range(4):
+            words = f"page {i} of file {k} " * (40 + 200 * i)
+            body = f"<html><body><article><p>{words}"
+            body = (body + "</p></article></body></html>").encode()
+            w.write_record(w.create_warc_record(
+                f"https://u.example/{k}/{i}", "response", payload=io.BytesIO(body),
+                length=len(body), http_headers=StatusAndHeaders(
+                    "200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")))
+        data = buf.getvalue()
+        second = data.index(b"WARC/1.", 10)
+        bad = b"WARC/1.0\r\nContent-Length: zz\r\n\r\nbroken\r\n\r\n"
+        (tmp_path / f"u{k}.warc").write_bytes(data[:second] + bad + data[second:])
+    glob, limit = str(tmp_path / "*.warc"), 10_000  # the last record of each file is larger
+    monkeypatch.setenv(html_kernels.WORKERS_ENV, "1")
+    two_step = _TWO_STEP.replace("read_warc(?)", f"read_warc(?, max_payload_bytes := {limit})")
+    want = mcon.execute(two_step, ["resiliparse", glob]).fetchall()
+    monkeypatch.setenv(html_kernels.WORKERS_ENV, workers)
+    fused = _fused(None).replace("extractor := ?", f"extractor := ?, max_payload_bytes := {limit}")
+    got = mcon.execute(fused, [glob, "resiliparse"]).fetchall()
+    errors = mcon.execute("SELECT reason FROM read_warc_errors(?, max_payload_bytes := ?)",
+                          [glob, limit]).fetchall()
+    assert len(want) == 2 * 3
+    assert sum(r[6] is not None for r in got) == 6
+    assert got == want
+    assert sum("exceeds max_payload_bytes" in r[0] for r in errors) == 2
