@@ -68,8 +68,8 @@ def _codec(name: str | None) -> str | None:
 def decode_html(data: bytes, charset: str | None = None) -> tuple[str | None, str]:
     """(text, charset used) or (None, reason): see the module docstring for the order."""
     tried = []
-    for source, label in (("declared", charset),
-                          ("meta", _meta_charset(data))):
+    for source in ("declared", "meta"):  # the page's declaration is looked up only when needed
+        label = charset if source == "declared" else _meta_charset(data)
         codec = _codec(label)
         if label and codec is None:
             tried.append(f"{source} charset {label!r} is unknown")

@@ -87,20 +87,27 @@ def _type_mask(record_types) -> int:
     return mask
 
 
-def split_http(block: bytes) -> tuple[int, bytes, bytes] | None:
-    """(status, header bytes, body) of an HTTP response block, or None without a header end."""
+def _http_end(block: bytes) -> tuple[int, int, int] | None:
+    """(status, header end, separator length) of an HTTP response block, or None."""
     end = block.find(b"\r\n\r\n")
     sep = 4
     if end < 0:
         end, sep = block.find(b"\n\n"), 2
         if end < 0:
             return None
-    head = block[:end]
-    status_line = head.split(b"\n", 1)[0].split()
+    nl = block.find(b"\n", 0, end)  # the status line: the head's first line
+    status_line = block[:end if nl < 0 else nl].split()
     status = int(status_line[1]) if len(status_line) > 1 and status_line[1].isdigit() else None
-    if status is None:
+    return None if status is None else (status, end, sep)
+
+
+def split_http(block: bytes) -> tuple[int, bytes, bytes] | None:
+    """(status, header bytes, body) of an HTTP response block, or None without a header end."""
+    parts = _http_end(block)
+    if parts is None:
         return None
-    return status, head, block[end + sep:]
+    status, end, sep = parts
+    return status, block[:end], block[end + sep:]
 
 
 def _header(head: bytes, name: bytes) -> bytes | None:
@@ -111,13 +118,25 @@ def _header(head: bytes, name: bytes) -> bytes | None:
     return None
 
 
-def _check(record, max_payload_bytes: int, keep: bool = False) -> tuple[str | None, bytes | None]:
+def warc_headers(record) -> dict[str, str]:
+    """A record's WARC headers by lowercased name, the first of repeated ones (as
+    ``HeaderMap.get`` answers): one call instead of one ``get`` per header (measured 15x less)."""
+    out: dict[str, str] = {}
+    for key, value in record.headers.items():
+        out.setdefault(key.lower(), value)
+    return out
+
+
+def _check(record, max_payload_bytes: int, keep: bool = False, headers: dict | None = None
+           ) -> tuple[str | None, bytes | None]:
     """(why a record is unusable or None, its block when ``keep`` and usable, else None).
 
     Reads the block; without ``keep`` only its first ``_HTTP_HEAD`` bytes are copied (the rest is
-    counted). The reason is the same either way.
+    counted). The reason is the same either way. ``headers``: :func:`warc_headers` of the record.
     """
-    if record.headers.get("Content-Length") is None:
+    if headers is None:
+        headers = warc_headers(record)
+    if "content-length" not in headers:
         return "truncated or malformed record header: no Content-Length", None
     declared = record.content_length
     if declared > max_payload_bytes:
@@ -133,9 +152,9 @@ def _check(record, max_payload_bytes: int, keep: bool = False) -> tuple[str | No
         got = len(head) + (record.consume() or 0)
     if got < declared:
         return f"truncated record: {got} of {declared} block bytes", None
-    if record.headers.get("WARC-Type") in ("response", "request") and \
-            (record.headers.get("Content-Type") or "").startswith("application/http"):
-        if split_http(head) is None:
+    if headers.get("warc-type") in ("response", "request") and \
+            (headers.get("content-type") or "").startswith("application/http"):
+        if _http_end(head) is None:
             return "HTTP response without a status line or header end", None
     return None, block
 
@@ -204,10 +223,11 @@ def scan(path: str, record_types=("response",), max_payload_bytes: int = MAX_PAY
                     wanted = int(record.record_type) & mask
                     reason = row = None
                     if wanted:
+                        headers = warc_headers(record)
                         reason, block = _check(record, max_payload_bytes,
-                                               keep is not None and keep())
+                                               keep is not None and keep(), headers)
                         if block is not None:
-                            row = _record_row(record, block)
+                            row = _record_row(record, block, headers)
                     if pending is not None:
                         yield (*pending, None)
                         pending = None
@@ -285,11 +305,13 @@ def warc_index(path: pa.Array, *, record_types=("response",),
     return pa.array(out, pa.list_(pa.struct([("record_offset", pa.int64()), ("reason", pa.string())])))
 
 
-def _record_row(record, block: bytes | None = None) -> dict:
+def _record_row(record, block: bytes | None = None, headers: dict | None = None) -> dict:
     if block is None:
         block = record.reader.read()
-    warc_type = record.headers.get("WARC-Type")
-    warc_ct = record.headers.get("Content-Type") or ""
+    if headers is None:
+        headers = warc_headers(record)
+    warc_type = headers.get("warc-type")
+    warc_ct = headers.get("content-type") or ""
     status = charset = None
     content_type = warc_ct.split(";")[0].strip() or None
     payload = block
@@ -302,9 +324,9 @@ def _record_row(record, block: bytes | None = None) -> dict:
             m = _CHARSET_RE.search(ct or b"")
             charset = m.group(1).decode("ascii").lower() if m else None
     return {
-        "url": record.headers.get("WARC-Target-URI"),
-        "warc_record_id": record.headers.get("WARC-Record-ID"),
-        "warc_date": record.headers.get("WARC-Date"),
+        "url": headers.get("warc-target-uri"),
+        "warc_record_id": headers.get("warc-record-id"),
+        "warc_date": headers.get("warc-date"),
         "content_type": content_type, "http_status": status, "charset": charset,
         "payload": payload,
     }
