@@ -41,6 +41,8 @@ EXTRACT_FIELDS = [f for f in warc.RECORD_FIELDS if f[0] != "payload"] + [
 #: and, when the single pass kept it, its row (else NULL: read again by offset).
 SCAN_TYPE = pa.list_(pa.struct([("record_offset", pa.int64()), ("reason", pa.string()),
                                 ("r", pa.struct(EXTRACT_FIELDS))]))
+#: Rows a process holds as Python objects before it moves them into Arrow arrays.
+_BATCH = 256
 #: Default for ``single_pass_bytes``: what one process keeps from its single pass in one call.
 SINGLE_PASS_BYTES = 64 * 1024 * 1024
 
@@ -65,17 +67,24 @@ def scan_files(files: list, record_types: tuple, max_payload_bytes: int, extract
     def keep() -> bool:
         return left[0] > 0
 
-    out = []
+    entry_type = SCAN_TYPE.value_type
+    parts, pending, offsets = [], [], [0]
+    count = 0
     for path in files:
-        entries = []
         for offset, reason, rec in warc.scan(path, record_types, max_payload_bytes, keep):
             row = None
             if rec is not None:
                 row = _extracted(rec, extractor, max_html_bytes)
                 left[0] -= sum(len(v) for v in row.values() if isinstance(v, str))
-            entries.append({"record_offset": offset, "reason": reason, "r": row})
-        out.append(entries)
-    return pa.array(out, SCAN_TYPE)
+            pending.append({"record_offset": offset, "reason": reason, "r": row})
+            if len(pending) == _BATCH:  # few Python objects alive: the rows move to Arrow
+                parts.append(pa.array(pending, entry_type))
+                pending = []
+            count += 1
+        offsets.append(count)
+    parts.append(pa.array(pending, entry_type))
+    values = pa.concat_arrays(parts)
+    return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), values, type=SCAN_TYPE)
 
 
 def _assign(files: list, sizes: list, n: int) -> list[list[int]]:
