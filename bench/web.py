@@ -315,7 +315,19 @@ def _machine() -> str:
     except (OSError, StopIteration):
         pass
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    return f"{len(os.sched_getaffinity(0))} CPUs ({model}), load average {load}"
+    return f"{len(os.sched_getaffinity(0))} CPUs ({model}), load average {load}{_autogroup()}"
+
+
+def _autogroup() -> str:
+    """A note when Linux's autogroup scheduling is on: every process of this session (a side and
+    its extraction workers) then shares one session's CPU share, so while another session keeps
+    the CPUs busy a side gets about one core or less however many processes it runs."""
+    try:
+        with open("/proc/sys/kernel/sched_autogroup_enabled") as f:
+            on = f.read().strip() == "1"
+    except OSError:
+        return ""
+    return ", sched_autogroup on (a side's processes share one session's CPU share)" if on else ""
 
 
 def child(args) -> None:
@@ -396,7 +408,9 @@ def main() -> None:
             print(f"ISSUE 20: {mine} / {other} = {ratio:.2f}x (runs: "
                   f"{', '.join(f'{p:.2f}' for p in pairs)}; {mine} on "
                   f"{min(cores):.2f}-{max(cores):.2f} cores, {cpu:.2f}x the CPU a record): "
-                  f"target >= {target}x {'MET' if ratio >= target else 'MISSED'}")
+                  f"target >= {target}x {'MET' if ratio >= target else 'MISSED'}"
+                  + ("" if max(cores) >= 1.5 else f" ({mine} never had 1.5 cores: the 2-core "
+                     "condition did not hold; the CPU a record is the figure to compare)"))
 
 
 if __name__ == "__main__":
