@@ -10,8 +10,12 @@ thread whatever the file size; the query holds no full file. ``warc_index`` inde
 of a call on a thread per core; ``html_extract`` splits each vector over the calling process and
 a worker process per further core (``CORPUSQL_HTML_WORKERS``; see corpusql.udfs.html).
 
-``read_warc_text`` is ``read_warc`` with ``html_extract`` in one UDF (``warc_extract``): the
-extraction workers get file names and offsets and read their share of the records themselves.
+``read_warc_text`` is ``read_warc`` with ``html_extract``, in one pass over each file where it can:
+``warc_scan`` spreads the files, whole, over the calling process and the extraction workers,
+each of which indexes, reads and extracts its files' records and returns the rows (up to
+``single_pass_bytes`` of them per process and call); the records it left out are read again by
+offset and extracted by ``warc_extract``, which spreads them over the same processes by (file,
+offset). See corpusql.udfs.warc_text.
 
 ``read_warc_errors`` gives the records ``read_warc`` leaves out (``_file``, ``_offset``,
 ``reason``): truncated, corrupt or oversized records; this is the quarantine of a WARC read
@@ -47,6 +51,12 @@ WEB_IO = Registry([
         Param("extractor", "VARCHAR", "resiliparse", column=False, choices=html.EXTRACTORS),
         Param("max_html_bytes", "BIGINT", html.MAX_HTML_BYTES, column=False, low=1)],
        _TEXT_TYPE),
+    fn("warc_scan", warc_text.warc_scan,
+       [Param("path", "VARCHAR"), _RECORD_TYPES, _MAX_PAYLOAD,
+        Param("extractor", "VARCHAR", "resiliparse", column=False, choices=html.EXTRACTORS),
+        Param("max_html_bytes", "BIGINT", html.MAX_HTML_BYTES, column=False, low=1),
+        Param("single_pass_bytes", "BIGINT", warc_text.SINGLE_PASS_BYTES, column=False, low=0)],
+       f"STRUCT(record_offset BIGINT, reason VARCHAR, r {_TEXT_TYPE})[]"),
 ])
 
 _INDEX = """
@@ -70,12 +80,20 @@ MACROS = [
     FROM records""",
     f"""CREATE OR REPLACE TEMP MACRO read_warc_text(path, extractor := 'resiliparse',
         record_types := ['response'], max_payload_bytes := {warc.MAX_PAYLOAD_BYTES},
-        max_html_bytes := {html.MAX_HTML_BYTES}) AS TABLE
-    {_INDEX},
+        max_html_bytes := {html.MAX_HTML_BYTES},
+        single_pass_bytes := {warc_text.SINGLE_PASS_BYTES}) AS TABLE
+    WITH files AS (SELECT unnest(warc_files(path)) AS _file),
+    entries AS (
+        SELECT _file, unnest(warc_scan(_file, record_types := record_types,
+                                       max_payload_bytes := max_payload_bytes,
+                                       extractor := extractor, max_html_bytes := max_html_bytes,
+                                       single_pass_bytes := single_pass_bytes)) AS e
+        FROM files
+    ),
     records AS (
         SELECT _file, e.record_offset AS _offset,
-               warc_extract(_file, e.record_offset, extractor := extractor,
-                            max_html_bytes := max_html_bytes) AS r
+               coalesce(e.r, warc_extract(_file, e.record_offset, extractor := extractor,
+                                          max_html_bytes := max_html_bytes)) AS r
         FROM entries WHERE e.reason IS NULL
     )
     SELECT r.url, r.warc_record_id, r.warc_date, r.content_type, r.http_status, r.charset,
@@ -96,8 +114,9 @@ COMMENTS = {
                  "warc_record_id, warc_date, content_type, http_status, charset, payload, _file, "
                  "_offset. Truncated, corrupt and oversized records are left out and listed by "
                  "read_warc_errors.",
-    "read_warc_text": "read_warc with html_extract in one step (file names and offsets, not "
-                      "payloads, go to the extraction worker processes): url, warc_record_id, "
+    "read_warc_text": "read_warc with html_extract in one pass per file (files spread over the "
+                      "extraction worker processes; single_pass_bytes of rows per process and "
+                      "call, the rest read again by offset): url, warc_record_id, "
                       "warc_date, content_type, http_status, charset, text, reason, title, lang, "
                       "decoded_charset, _file, _offset; rows equal html_extract(payload, charset) "
                       "over read_warc.",

@@ -68,8 +68,8 @@ def _codec(name: str | None) -> str | None:
 def decode_html(data: bytes, charset: str | None = None) -> tuple[str | None, str]:
     """(text, charset used) or (None, reason): see the module docstring for the order."""
     tried = []
-    for source, label in (("declared", charset),
-                          ("meta", _meta_charset(data))):
+    for source in ("declared", "meta"):  # the page's declaration is looked up only when needed
+        label = charset if source == "declared" else _meta_charset(data)
         codec = _codec(label)
         if label and codec is None:
             tried.append(f"{source} charset {label!r} is unknown")
@@ -220,7 +220,8 @@ def _extract_rows(jobs, extractor: str, max_html_bytes: int) -> list:
 #: the modules that bring tasks (warc_text: fetch + parse + extract by file and offsets) may
 #: import this one.
 TASKS = {"extract": (__name__, "_extract_rows"),
-         "warc_text": ("corpusql.udfs.warc_text", "fetch_extract")}
+         "warc_text": ("corpusql.udfs.warc_text", "fetch_extract"),
+         "warc_scan": ("corpusql.udfs.warc_text", "scan_files")}
 
 
 def _task(name: str):
@@ -279,12 +280,18 @@ class _Workers:
                 for proc, chunk in sent:
                     pickle.dump((task, chunk, args), proc.stdin, protocol=5)
                     proc.stdin.flush()
-                first = _task(task)(chunks[0], *args)
+                try:  # this process's chunk; its error is raised once the workers answered
+                    first = _task(task)(chunks[0], *args)
+                except Exception as e:  # noqa: BLE001 - raised below, after the workers' rows
+                    first = e
                 parts = [first] + [pickle.load(proc.stdout) for proc, _ in sent]
             except (OSError, EOFError, pickle.UnpicklingError) as e:
                 _reset_pool()
                 raise RuntimeError(f"{_CALLER[task]}: an extraction worker process died (set "
                                    f"{WORKERS_ENV}=1 to extract in the calling process)") from e
+            except BaseException:  # interrupted: the workers' answers would be read by the next call
+                _reset_pool()
+                raise
         for part in parts:
             if isinstance(part, BaseException):
                 raise part
@@ -324,7 +331,8 @@ def _reset_pool() -> None:
         pool.close()
 
 
-_CALLER = {"extract": "html_extract", "warc_text": "read_warc_text"}
+_CALLER = {"extract": "html_extract", "warc_text": "read_warc_text",
+           "warc_scan": "read_warc_text"}
 
 
 def _serve() -> None:
