@@ -26,6 +26,14 @@ writes on an engine without corpusql's catalog:
 - ``-- output train: SELECT ... ORDER BY id, epoch``: after the recipe, ``OUT/train`` is
   materialized from that query, rows in that order (``corpusql.spark.materialize``),
   continued on following comment lines indented four spaces.
+
+Outputs are published as the DuckDB recipe runs publish theirs (``corpusql demo``,
+corpusql.releases): each run adds a version ``OUT/train/vNNNN/`` and moves
+``OUT/train/current``, keeping ``keep`` versions (``--keep``, else
+``$CORPUSQL_KEEP_VERSIONS``, else 5); an older unversioned output becomes ``v0001`` first.
+``versioned=False`` (``--unversioned``) replaces ``OUT/train`` in place and refuses a
+versioned release. The takedowns recorded in the catalog ``lake`` (``--db``, else
+``$CORPUSQL_DB``) and in the previous version's manifest are applied to every output.
 """
 
 from __future__ import annotations
@@ -201,13 +209,17 @@ def run_statement(spark, st: Statement, on_result=None) -> None:
 
 def run_recipe(spark, path: str | os.PathLike, out_dir: str | os.PathLike | None = None, *,
                inputs: dict[str, str] | None = None, overwrite: bool = False,
-               on_result=None) -> RunResult:
+               on_result=None, versioned: bool = True, keep: int | None = None,
+               lake=None) -> RunResult:
     """Run the recipe at ``path`` on ``spark``, then materialize its ``-- output`` queries under
     ``out_dir`` (each with the recipe recorded in its manifest); returns what was written.
 
     ``inputs`` ({view: Parquet path}) override the recipe's ``-- input`` directives.
+    ``versioned`` (default), ``keep`` and ``lake`` (the catalog database whose takedowns
+    apply): see the module docstring; ``overwrite`` applies to ``versioned=False``.
     """
-    from .materialize import materialize
+    from ..releases import prepare
+    from .materialize import _catalog, materialize
 
     p = Path(path)
     try:
@@ -215,6 +227,12 @@ def run_recipe(spark, path: str | os.PathLike, out_dir: str | os.PathLike | None
     except FileNotFoundError:
         raise ScriptError(f"{p}: no such SQL file") from None
     declared, outputs = directives(sql, p.parent.absolute())
+    if out_dir is not None:  # before the recipe: a refusal costs nothing
+        if keep is not None and not versioned:
+            raise ScriptError(f"--keep {keep} applies to versioned releases: drop "
+                              "--unversioned (versioned=False)")
+        for o in outputs:
+            prepare(Path(out_dir) / o.name, versioned)
     for name, where in {**declared, **(inputs or {})}.items():
         spark.read.parquet(where).createOrReplaceTempView(name)
     steps = statements(sql)
@@ -232,15 +250,17 @@ def run_recipe(spark, path: str | os.PathLike, out_dir: str | os.PathLike | None
     if not outputs:
         raise ScriptError(f"{p}: declares no outputs (`-- output NAME: SELECT ...`), so there "
                           f"is nothing to write to {out_dir}")
-    for o in outputs:
-        result.outputs[o.name] = materialize(spark, o.query, Path(out_dir) / o.name,
-                                             order_by=o.order_by, overwrite=overwrite,
-                                             recipe=sql)
+    with _catalog(lake) as catalog:
+        for o in outputs:
+            result.outputs[o.name] = materialize(
+                spark, o.query, Path(out_dir) / o.name, order_by=o.order_by,
+                overwrite=overwrite, recipe=sql, versioned=versioned, keep=keep, lake=catalog)
     return result
 
 
 def cli_run(args, show) -> int:
-    """``corpusql run SCRIPT [OUT] --engine spark [--master URL] [--input NAME=PATH]``."""
+    """``corpusql run SCRIPT [OUT] --engine spark [--master URL] [--input NAME=PATH]
+    [--unversioned] [--keep N] [--db LAKE]``."""
     if args.engine != "spark":
         raise ValueError(f"an OUT_DIR ({args.out_dir}) is written only with --engine spark; on "
                          "duckdb use `corpusql materialize QUERY OUT --setup SCRIPT`")
@@ -252,12 +272,15 @@ def cli_run(args, show) -> int:
         if not sep or not name.strip():
             raise ValueError(f"--input {given!r}: write NAME=PATH")
         inputs[name.strip()] = where.strip()
+    lake = args.db or os.environ.get("CORPUSQL_DB") or None
     spark = session(args.master)
     result = run_recipe(spark, args.script, args.out_dir, inputs=inputs,
-                        overwrite=args.overwrite, on_result=lambda _s, c, r: show(c, r))
+                        overwrite=args.overwrite, on_result=lambda _s, c, r: show(c, r),
+                        versioned=not args.unversioned, keep=args.keep, lake=lake)
     for name, out in result.outputs.items():
         for line in out.recovered:
             print(line)
+        where = "" if args.unversioned else f", current -> {out.out_dir.name}"
         print(f"{out.out_dir}: {out.status}, {out.rows} rows in {len(out.files)} files "
-              f"(output {name}, engine spark)")
+              f"(output {name}, engine spark{where})")
     return 0

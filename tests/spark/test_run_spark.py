@@ -91,10 +91,11 @@ def sig_recipe(tmp_path) -> Path:
 
 @pytest.mark.spark
 def test_kill_9_of_the_driver_leaves_the_target_absent_or_unchanged(sig_recipe, tmp_path):
+    """An unversioned output (``--unversioned``); versioned: test_run_versions_spark.py."""
     out = tmp_path / "out"
     target = out / "sigs"
     # 1. killed while Spark's job writes into the staging directory: no target
-    proc = _cli(out, sig_recipe)
+    proc = _cli(out, sig_recipe, "--unversioned")
     job = None
     while job is None and proc.poll() is None:
         job = _staging_job(target)
@@ -106,7 +107,7 @@ def test_kill_9_of_the_driver_leaves_the_target_absent_or_unchanged(sig_recipe, 
     assert not target.exists()
     assert any(n.startswith(".sigs.staging-") for n in leftovers(target))  # hidden, unclaimed
     # 2. the next run recovers the leftovers and writes the output
-    proc = _cli(out, sig_recipe)
+    proc = _cli(out, sig_recipe, "--unversioned")
     stdout, stderr = proc.communicate(timeout=900)
     assert proc.returncode == 0, stderr
     assert "recovered" in stdout and "removed .sigs.staging-" in stdout
@@ -117,7 +118,8 @@ def test_kill_9_of_the_driver_leaves_the_target_absent_or_unchanged(sig_recipe, 
             if t is None)
     # 3. killed after Spark wrote, before the manifest and the swap: previous output unchanged
     sig_recipe.write_text(sig_recipe.read_text() + "-- a changed recipe: rewrite\n")
-    proc = _cli(out, sig_recipe, "--overwrite", env={"CORPUSQL_FAULT": "write:copied"})
+    proc = _cli(out, sig_recipe, "--unversioned", "--overwrite",
+                env={"CORPUSQL_FAULT": "write:copied"})
     proc.communicate(timeout=900)
     assert proc.returncode == -signal.SIGKILL
     assert {p.name: p.read_bytes() for p in target.iterdir()} == before

@@ -1,0 +1,191 @@
+"""``corpusql run recipe.sql --engine spark OUT``: outputs published as versioned releases.
+
+The same rules as the DuckDB recipe runs (``corpusql demo``, corpusql.releases): each run writes
+``OUT/<output>/vNNNN/`` and moves ``OUT/<output>/current``; ``keep`` versions are kept; an older
+unversioned output becomes ``v0001`` in one swap; ``--unversioned`` replaces in place and
+refuses a versioned release; the catalog's recorded takedowns are applied to what is written.
+A tiny recipe on the shared local[2] session; the manifests are compared with those the DuckDB
+path writes for the same recipe.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from test_materialize_spark import rows_hash
+
+import corpusql
+from corpusql.cli import main
+from corpusql.materializer import read_manifest, verify
+from corpusql.releases import ReleaseError
+from corpusql.spark.run import run_recipe
+
+pytestmark = pytest.mark.spark
+
+URL = "https://www.example.com/docs/4"
+
+
+@pytest.fixture(autouse=True)
+def _env(monkeypatch):
+    monkeypatch.delenv("CORPUSQL_KEEP_VERSIONS", raising=False)
+    monkeypatch.delenv("CORPUSQL_DB", raising=False)
+    monkeypatch.delenv("CORPUSQL_FAULT", raising=False)
+
+
+@pytest.fixture
+def docs(tmp_path) -> Path:
+    """Eight documents: id, text, url."""
+    path = tmp_path / "docs.parquet"
+    con = corpusql.connect()
+    try:
+        con.execute(f"""COPY (SELECT 'd' || i AS id, 'document number ' || i || ' says ' ||
+                                    repeat('word ', i + 2) AS text,
+                                    'https://www.example.com/docs/' || i AS url
+                             FROM range(8) AS t(i)) TO '{path}' (FORMAT parquet)""")
+    finally:
+        con.close()
+    return path
+
+
+@pytest.fixture
+def recipe(tmp_path, docs) -> Path:
+    path = tmp_path / "tiny.sql"
+    path.write_text(
+        f"-- input docs = {docs}\n"
+        "-- output kept: SELECT id, text, url, n_words FROM kept ORDER BY id\n"
+        "CREATE OR REPLACE TEMP TABLE kept AS\n"
+        "SELECT id, text, url, word_count(text) AS n_words FROM docs WHERE id <> 'd7';\n",
+        encoding="utf-8")
+    return path
+
+
+def _ids(release: Path) -> list[str]:
+    return sorted(i for f in sorted(release.glob("*.parquet"))
+                  for i in pq.read_table(f).column("id").to_pylist())
+
+
+def test_each_run_adds_a_version_and_moves_current(spark, recipe, tmp_path):
+    root = tmp_path / "out" / "kept"
+    first = run_recipe(spark, recipe, tmp_path / "out").outputs["kept"]
+    assert first.status == "written" and first.out_dir == root / "v0001"
+    assert os.readlink(root / "current") == "v0001"
+    second = run_recipe(spark, recipe, tmp_path / "out").outputs["kept"]
+    assert second.out_dir == root / "v0002" and os.readlink(root / "current") == "v0002"
+    assert verify(root).ok and verify(root / "v0001").ok
+    assert rows_hash(root / "v0001") == rows_hash(root / "v0002")
+    assert _ids(root / "current") == [f"d{i}" for i in range(7)]
+    third = run_recipe(spark, recipe, tmp_path / "out", keep=2).outputs["kept"]
+    assert third.out_dir == root / "v0003"
+    assert sorted(p.name for p in root.glob("v*")) == ["v0002", "v0003"]  # v0001 pruned
+
+
+def test_an_unversioned_output_becomes_v0001_and_is_never_overwritten_unversioned(
+        spark, recipe, tmp_path):
+    root = tmp_path / "out" / "kept"
+    old = run_recipe(spark, recipe, tmp_path / "out", versioned=False).outputs["kept"]
+    assert old.out_dir == root and (root / "_manifest.json").is_file()
+    before = {p.name: p.read_bytes() for p in root.iterdir() if p.is_file()}
+    new = run_recipe(spark, recipe, tmp_path / "out").outputs["kept"]
+    assert new.out_dir == root / "v0002" and os.readlink(root / "current") == "v0002"
+    assert {p.name: p.read_bytes() for p in (root / "v0001").iterdir()} == before
+    assert not (root / "_manifest.json").exists() and verify(root / "v0001").ok
+    with pytest.raises(ReleaseError, match="versioned release.*--unversioned"):
+        run_recipe(spark, recipe, tmp_path / "out", versioned=False)
+    assert os.readlink(root / "current") == "v0002"
+
+
+def test_cli_keep_and_unversioned(spark, recipe, tmp_path, capsys):
+    out = tmp_path / "out"
+    for _ in range(2):
+        assert main(["-q", "run", str(recipe), "--engine", "spark", str(out), "--keep", "1"]) == 0
+    assert sorted(p.name for p in (out / "kept").glob("v*")) == ["v0002"]
+    assert "current -> v0002" in capsys.readouterr().out
+    assert main(["-q", "run", str(recipe), "--engine", "spark", str(tmp_path / "flat"),
+                 "--unversioned"]) == 0
+    assert (tmp_path / "flat" / "kept" / "_manifest.json").is_file()
+    assert main(["-q", "run", str(recipe), "--engine", "spark", str(tmp_path / "flat"),
+                 "--unversioned", "--keep", "2"]) == 1
+    assert "--keep 2 applies to versioned" in capsys.readouterr().err
+
+
+def _duckdb_run(lake: Path, recipe: Path, docs: Path, out: Path):
+    """The DuckDB path for the same recipe: its input as a view, its output versioned."""
+    from corpusql.releases import materialize
+    from corpusql.scripts import run_script
+
+    sql = recipe.read_text(encoding="utf-8")
+    con = corpusql.connect(lake)
+    try:
+        con.execute(f"CREATE TEMP VIEW docs AS SELECT * FROM read_parquet('{docs}')")
+        run_script(con, sql, path=str(recipe))
+        return materialize(con, "SELECT id, text, url, n_words FROM kept", out, order_by="id",
+                           recipe=sql, versioned=True)
+    finally:
+        con.close()
+
+
+def _shape(m: dict) -> dict:
+    """What must be equal between the engines' manifests: keys, and the keys of their parts."""
+    return {"keys": sorted(m), "file": sorted(m["files"][0]), "index": sorted(m["index"]),
+            "licences": sorted(m["licences"]),
+            "takedowns": [(sorted(t), t["request_id"], t["removed"]) for t in m["takedowns"]],
+            "takedown_requests": m["takedown_requests"]}
+
+
+def test_catalog_takedowns_apply_and_the_manifest_has_the_duckdb_shape(
+        spark, recipe, docs, tmp_path):
+    lake = tmp_path / "lake.duckdb"
+    con = corpusql.connect(lake)
+    try:
+        corpusql.catalog(con).add("web", str(docs))
+        corpusql.takedown(con, {"url": URL}, "opt-out", "REQ-4")  # found in the view of web
+    finally:
+        con.close()
+    duck = _duckdb_run(lake, recipe, docs, tmp_path / "duck" / "kept")
+    sp = run_recipe(spark, recipe, tmp_path / "spark", lake=lake).outputs["kept"]
+    assert sp.out_dir == tmp_path / "spark" / "kept" / "v0001"
+    assert verify(duck.out_dir).ok and verify(sp.out_dir).ok
+    assert "d4" not in _ids(sp.out_dir) and _ids(sp.out_dir) == _ids(duck.out_dir)
+    assert rows_hash(sp.out_dir) == rows_hash(duck.out_dir)
+    dm, sm = read_manifest(duck.out_dir), read_manifest(sp.out_dir)
+    assert sm["engine"] == "spark" and dm["engine"] == "duckdb"
+    assert _shape(sm) == _shape(dm)
+    assert _shape(sm)["takedowns"] == [(["applied", "match", "reason", "removed",
+                                         "request_id"], "REQ-4", 1)]
+    # the CLI reads the catalog from --db (or $CORPUSQL_DB) the same way
+    assert main(["-q", "run", str(recipe), "--engine", "spark", str(tmp_path / "cli"),
+                 "--db", str(lake)]) == 0
+    assert _ids(tmp_path / "cli" / "kept" / "current") == _ids(duck.out_dir)
+
+
+def test_kill_9_while_publishing_a_version_leaves_current_as_it_was(spark, recipe, tmp_path):
+    """The real CLI killed (SIGKILL, by corpusql's fault points) after Spark wrote a version's
+    files, and after the new ``current`` link was made but before it replaced the old one:
+    ``current`` still names the complete v0001 each time; the next run cleans up and moves on."""
+    import signal
+    import subprocess
+    import sys
+
+    from test_run_spark import SUBMIT_ARGS
+
+    out = tmp_path / "out"
+    root = out / "kept"
+    run_recipe(spark, recipe, out)
+    before = rows_hash(root / "current")
+    for point in ("write:copied", "releases:pointer-staged"):
+        proc = subprocess.run(
+            [sys.executable, "-m", "corpusql.cli", "-q", "run", str(recipe), "--engine", "spark",
+             "--master", "local[2]", str(out)], capture_output=True, text=True, timeout=900,
+            env={**os.environ, "PYSPARK_SUBMIT_ARGS": SUBMIT_ARGS, "CORPUSQL_FAULT": point})
+        assert proc.returncode == -signal.SIGKILL, (point, proc.stderr[-2000:])
+        assert os.readlink(root / "current") == "v0001", point
+        assert verify(root).ok and rows_hash(root / "current") == before
+    assert any(p.name.startswith(".current.tmp-") for p in root.iterdir())  # the killed link
+    again = run_recipe(spark, recipe, out).outputs["kept"]
+    assert again.out_dir == root / "v0003" and os.readlink(root / "current") == "v0003"
+    assert any("pointer left by a killed writer" in line for line in again.recovered)
+    assert [p.name for p in root.iterdir() if p.name.startswith(".")] == []
+    assert verify(root).ok and rows_hash(root / "current") == before
