@@ -28,13 +28,13 @@ from __future__ import annotations
 import os
 import re
 import uuid
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from .. import provenance
 from ..materializer import COMPRESSIONS, MaterializeError, Result, _lock_timeout, guarded
 from ..parquet_copy import PARTIAL
+from .finish import catalog_connection, finish_step, removal_rows
 
 #: Files Spark's committer leaves beside the data; corpusql lists only the Parquet files.
 _SPARK_MARKERS = re.compile(r"(^_SUCCESS$|\.crc$)")
@@ -174,6 +174,7 @@ def materialize(
     versioned: bool = False,
     keep: int | None = None,
     lake=None,
+    removal_log: str | None = None,
 ) -> Result:
     """Write a Spark query's (or DataFrame's) rows as Parquet under ``out_dir``, atomically.
 
@@ -188,6 +189,8 @@ def materialize(
     ``versioned=True``: a new version under ``out_dir`` keeping ``keep`` versions, as
     ``corpusql.materialize(..., versioned=True)``. ``lake``: the catalog's database (a path,
     or a DuckDB connection on it) whose recorded takedowns are applied to the rows written.
+    ``removal_log``: a table or view Spark knows with columns id, step, reason (the recipe's
+    log of removed documents), kept in the output as on DuckDB (corpusql.removal_log).
     """
     if _is_remote(out_dir):
         raise MaterializeError(
@@ -221,47 +224,31 @@ def materialize(
     if missing:
         raise MaterializeError(f"partition_by column {missing[0]!r} is not a column of the "
                                f"result ({', '.join(df.columns)})")
-    with _catalog(lake) as catalog:
-        return _publish(spark, df, query, target, parts, catalog, partition_by=partition_by,
+    removals = removal_rows(spark, removal_log)
+    with catalog_connection(lake) as catalog:
+        return _publish(spark, df, query, target, parts, catalog, removals,
+                        partition_by=partition_by,
                         max_rows_per_file=max_rows_per_file, compression=compression,
                         overwrite=overwrite, order_by=order_by, force=force, recipe=recipe,
                         lock_timeout=lock_timeout, versioned=versioned, keep=keep)
 
 
-@contextmanager
-def _catalog(lake):
-    """A DuckDB connection on the catalog ``lake`` (a path: opened read-only, closed after),
-    or None."""
-    if lake is None or not isinstance(lake, (str, os.PathLike)):
-        yield lake
-        return
-    import duckdb
-
-    path = Path(lake)
-    if not path.is_file():
-        raise MaterializeError(f"{path}: no such catalog database (the lake whose takedowns "
-                               "apply: lake=, --db or $CORPUSQL_DB)")
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        yield con
-    finally:
-        con.close()
-
-
-def _publish(spark, df, query: str, target: Path, parts: list[str], catalog, *, partition_by,
-             max_rows_per_file, compression, overwrite, order_by, force, recipe, lock_timeout,
-             versioned, keep) -> Result:
+def _publish(spark, df, query: str, target: Path, parts: list[str], catalog, removals, *,
+             partition_by, max_rows_per_file, compression, overwrite, order_by, force, recipe,
+             lock_timeout, versioned, keep) -> Result:
     """Plan, fill and finish of the output, published in place (``guarded``) or as a new
     version (``publish_version``)."""
-    from .. import takedown_apply
     from ..releases import publish_version
 
     timeout = _lock_timeout(lock_timeout)
 
     def make_plan() -> dict[str, Any]:
-        return _plan(df, query, order_by=order_by, partition_by=partition_by,
+        plan = _plan(df, query, order_by=order_by, partition_by=partition_by,
                      max_rows_per_file=max_rows_per_file, compression=compression,
                      recipe=recipe, catalog=catalog)
+        if removals:  # as materializer._plan: only when given
+            plan["removal_log"] = removals[0]
+        return plan
 
     def fill(staging: Path, plan: dict[str, Any]) -> None:
         view = f"__corpusql_mat_{uuid.uuid4().hex[:8]}"
@@ -285,15 +272,10 @@ def _publish(spark, df, query: str, target: Path, parts: list[str], catalog, *, 
             spark.catalog.dropTempView(view)
         _finish_spark_files(staging)
 
-    finish = None if catalog is None else (
-        lambda staging, tgt, files, plan: takedown_apply.finish(catalog, staging, tgt, files,
-                                                                plan))
+    finish = finish_step(catalog, removals)
     if versioned:
-        from ..materializer import _finish_standalone
-
-        return publish_version(target, make_plan, fill, finish or _finish_standalone,
-                               keep=keep, lock_timeout=timeout, force=force,
-                               versions=_versions(spark))
+        return publish_version(target, make_plan, fill, finish, keep=keep, lock_timeout=timeout,
+                               force=force, versions=_versions(spark))
     return guarded(target, make_plan, fill, overwrite=overwrite, force=force, timeout=timeout,
                    versions=_versions(spark), finish=finish)
 

@@ -25,7 +25,9 @@ writes on an engine without corpusql's catalog:
   recipe's folder); ``inputs={'docs': path}`` (``--input docs=PATH``) overrides it;
 - ``-- output train: SELECT ... ORDER BY id, epoch``: after the recipe, ``OUT/train`` is
   materialized from that query, rows in that order (``corpusql.spark.materialize``),
-  continued on following comment lines indented four spaces.
+  continued on following comment lines indented four spaces;
+- ``-- removal_log: demo_removed``: the recipe's log of removed documents (id, step, reason),
+  kept beside every output for ``release_diff`` (``removal_log=`` of ``corpusql.materialize``).
 
 Outputs are published as the DuckDB recipe runs publish theirs (``corpusql demo``,
 corpusql.releases): each run adds a version ``OUT/train/vNNNN/`` and moves
@@ -56,6 +58,7 @@ _VARIANT = re.compile(r"^--\s*spark:")
 _INDENTED = re.compile(r"^--\s{4,}(\S.*)$")
 _INPUT = re.compile(r"^--\s*input\s+(\w+)\s*=\s*(\S+)\s*$")
 _OUTPUT = re.compile(r"^--\s*output\s+(\w+)\s*:\s*(\S.*)$")
+_REMOVALS = re.compile(r"^--\s*removal_log\s*:\s*(\w+)\s*$")
 
 
 @dataclass
@@ -65,6 +68,7 @@ class Output:
     name: str
     query: str
     order_by: str = "ALL"
+    removal_log: str | None = None
 
 
 @dataclass
@@ -97,6 +101,7 @@ def directives(sql: str, base: Path) -> tuple[dict[str, str], list[Output]]:
     """The recipe's ``-- input`` paths and ``-- output`` queries (see the module docstring)."""
     inputs: dict[str, str] = {}
     outputs: list[Output] = []
+    removals = None
     lines = sql.splitlines()
     i = 0
     while i < len(lines):
@@ -110,6 +115,11 @@ def directives(sql: str, base: Path) -> tuple[dict[str, str], list[Output]]:
         if m:
             more, i = _comment_block(lines, i)
             outputs.append(_output(m.group(1), m.group(2) + ("\n" + more if more else "")))
+        m = _REMOVALS.match(line)
+        if m:
+            removals = m.group(1)
+    for o in outputs if removals else []:
+        o.removal_log = removals
     return inputs, outputs
 
 
@@ -219,7 +229,8 @@ def run_recipe(spark, path: str | os.PathLike, out_dir: str | os.PathLike | None
     apply): see the module docstring; ``overwrite`` applies to ``versioned=False``.
     """
     from ..releases import prepare
-    from .materialize import _catalog, materialize
+    from .finish import catalog_connection
+    from .materialize import materialize
 
     p = Path(path)
     try:
@@ -250,11 +261,12 @@ def run_recipe(spark, path: str | os.PathLike, out_dir: str | os.PathLike | None
     if not outputs:
         raise ScriptError(f"{p}: declares no outputs (`-- output NAME: SELECT ...`), so there "
                           f"is nothing to write to {out_dir}")
-    with _catalog(lake) as catalog:
+    with catalog_connection(lake) as catalog:
         for o in outputs:
             result.outputs[o.name] = materialize(
                 spark, o.query, Path(out_dir) / o.name, order_by=o.order_by,
-                overwrite=overwrite, recipe=sql, versioned=versioned, keep=keep, lake=catalog)
+                overwrite=overwrite, recipe=sql, versioned=versioned, keep=keep, lake=catalog,
+                removal_log=o.removal_log)
     return result
 
 

@@ -56,6 +56,9 @@ def recipe(tmp_path, docs) -> Path:
     path.write_text(
         f"-- input docs = {docs}\n"
         "-- output kept: SELECT id, text, url, n_words FROM kept ORDER BY id\n"
+        "-- removal_log: tiny_removed\n"
+        "CREATE OR REPLACE TEMP TABLE tiny_removed AS\n"
+        "SELECT id, 'filter' AS step, 'the seventh' AS reason FROM docs WHERE id = 'd7';\n"
         "CREATE OR REPLACE TEMP TABLE kept AS\n"
         "SELECT id, text, url, word_count(text) AS n_words FROM docs WHERE id <> 'd7';\n",
         encoding="utf-8")
@@ -122,7 +125,7 @@ def _duckdb_run(lake: Path, recipe: Path, docs: Path, out: Path):
         con.execute(f"CREATE TEMP VIEW docs AS SELECT * FROM read_parquet('{docs}')")
         run_script(con, sql, path=str(recipe))
         return materialize(con, "SELECT id, text, url, n_words FROM kept", out, order_by="id",
-                           recipe=sql, versioned=True)
+                           recipe=sql, versioned=True, removal_log="tiny_removed")
     finally:
         con.close()
 
@@ -155,6 +158,10 @@ def test_catalog_takedowns_apply_and_the_manifest_has_the_duckdb_shape(
     assert _shape(sm) == _shape(dm)
     assert _shape(sm)["takedowns"] == [(["applied", "match", "reason", "removed",
                                          "request_id"], "REQ-4", 1)]
+    assert sm["removal_log"] == "tiny_removed" and "removals" in sm["index"]
+    assert pq.read_table(sp.out_dir / "_removals.pq").to_pylist() == pq.read_table(
+        duck.out_dir / "_removals.pq").to_pylist() == [
+            {"id": "d7", "step": "filter", "reason": "the seventh"}]
     # the CLI reads the catalog from --db (or $CORPUSQL_DB) the same way
     assert main(["-q", "run", str(recipe), "--engine", "spark", str(tmp_path / "cli"),
                  "--db", str(lake)]) == 0
