@@ -35,7 +35,9 @@ corpusql.releases): each run adds a version ``OUT/train/vNNNN/`` and moves
 ``$CORPUSQL_KEEP_VERSIONS``, else 5); an older unversioned output becomes ``v0001`` first.
 ``versioned=False`` (``--unversioned``) replaces ``OUT/train`` in place and refuses a
 versioned release. The takedowns recorded in the catalog ``lake`` (``--db``, else
-``$CORPUSQL_DB``) and in the previous version's manifest are applied to every output.
+``$CORPUSQL_DB``) leave their rows out of the ``-- input`` views, as the catalog's views do on
+DuckDB (corpusql.spark.takedown_inputs), and they and those in the previous version's manifest
+are applied to every output.
 """
 
 from __future__ import annotations
@@ -82,10 +84,12 @@ class Statement:
 
 @dataclass
 class RunResult:
-    """What ``run_recipe`` did: the statements run and each output's materialize ``Result``."""
+    """What ``run_recipe`` did: the statements run, each output's materialize ``Result`` and
+    the rows of each input left out for the catalog's takedowns."""
 
     statements: int
     outputs: dict[str, Result] = field(default_factory=dict)
+    hidden: dict[str, int] = field(default_factory=dict)  # input view -> rows taken down
 
 
 def _comment_block(lines: list[str], i: int) -> tuple[str, int]:
@@ -244,8 +248,32 @@ def run_recipe(spark, path: str | os.PathLike, out_dir: str | os.PathLike | None
                               "--unversioned (versioned=False)")
         for o in outputs:
             prepare(Path(out_dir) / o.name, versioned)
-    for name, where in {**declared, **(inputs or {})}.items():
-        spark.read.parquet(where).createOrReplaceTempView(name)
+    with catalog_connection(lake) as catalog:
+        result = _run(spark, p, sql, {**declared, **(inputs or {})}, catalog, on_result)
+        if out_dir is None:
+            return result
+        if not outputs:
+            raise ScriptError(f"{p}: declares no outputs (`-- output NAME: SELECT ...`), so "
+                              f"there is nothing to write to {out_dir}")
+        for o in outputs:
+            result.outputs[o.name] = materialize(
+                spark, o.query, Path(out_dir) / o.name, order_by=o.order_by,
+                overwrite=overwrite, recipe=sql, versioned=versioned, keep=keep, lake=catalog,
+                removal_log=o.removal_log)
+    return result
+
+
+def _run(spark, p: Path, sql: str, inputs: dict[str, str], catalog, on_result) -> RunResult:
+    """The recipe's inputs as views (without what the catalog's takedowns find), then its
+    statements."""
+    from ..takedown_apply import recorded_in_db
+    from .takedown_inputs import without_taken_down
+
+    takedowns = recorded_in_db(catalog) if catalog is not None else []
+    hidden = {}
+    for name, where in inputs.items():
+        df, hidden[name] = without_taken_down(spark, spark.read.parquet(where), takedowns)
+        df.createOrReplaceTempView(name)
     steps = statements(sql)
     for n, st in enumerate(steps, 1):
         try:
@@ -255,19 +283,7 @@ def run_recipe(spark, path: str | os.PathLike, out_dir: str | os.PathLike | None
             what = "its `-- spark:` variant" if st.variant else "statement"
             raise ScriptError(f"{p}:{st.line}: statement {n} ({what}) on Spark: {first}") \
                 from exc
-    result = RunResult(len(steps))
-    if out_dir is None:
-        return result
-    if not outputs:
-        raise ScriptError(f"{p}: declares no outputs (`-- output NAME: SELECT ...`), so there "
-                          f"is nothing to write to {out_dir}")
-    with catalog_connection(lake) as catalog:
-        for o in outputs:
-            result.outputs[o.name] = materialize(
-                spark, o.query, Path(out_dir) / o.name, order_by=o.order_by,
-                overwrite=overwrite, recipe=sql, versioned=versioned, keep=keep, lake=catalog,
-                removal_log=o.removal_log)
-    return result
+    return RunResult(len(steps), hidden={k: n for k, n in hidden.items() if n})
 
 
 def cli_run(args, show) -> int:
@@ -289,6 +305,8 @@ def cli_run(args, show) -> int:
     result = run_recipe(spark, args.script, args.out_dir, inputs=inputs,
                         overwrite=args.overwrite, on_result=lambda _s, c, r: show(c, r),
                         versioned=not args.unversioned, keep=args.keep, lake=lake)
+    for name, n in result.hidden.items():
+        print(f"input {name}: {n} rows left out (takedowns recorded in {lake})")
     for name, out in result.outputs.items():
         for line in out.recovered:
             print(line)

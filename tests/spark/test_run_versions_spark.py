@@ -114,15 +114,15 @@ def test_cli_keep_and_unversioned(spark, recipe, tmp_path, capsys):
     assert "--keep 2 applies to versioned" in capsys.readouterr().err
 
 
-def _duckdb_run(lake: Path, recipe: Path, docs: Path, out: Path):
-    """The DuckDB path for the same recipe: its input as a view, its output versioned."""
+def _duckdb_run(lake: Path, recipe: Path, out: Path):
+    """The DuckDB path for the same recipe: its input the catalog's view, its output
+    versioned."""
     from corpusql.releases import materialize
     from corpusql.scripts import run_script
 
     sql = recipe.read_text(encoding="utf-8")
     con = corpusql.connect(lake)
     try:
-        con.execute(f"CREATE TEMP VIEW docs AS SELECT * FROM read_parquet('{docs}')")
         run_script(con, sql, path=str(recipe))
         return materialize(con, "SELECT id, text, url, n_words FROM kept", out, order_by="id",
                            recipe=sql, versioned=True, removal_log="tiny_removed")
@@ -139,16 +139,18 @@ def _shape(m: dict) -> dict:
 
 
 def test_catalog_takedowns_apply_and_the_manifest_has_the_duckdb_shape(
-        spark, recipe, docs, tmp_path):
+        spark, recipe, docs, tmp_path, capsys):
     lake = tmp_path / "lake.duckdb"
     con = corpusql.connect(lake)
     try:
-        corpusql.catalog(con).add("web", str(docs))
-        corpusql.takedown(con, {"url": URL}, "opt-out", "REQ-4")  # found in the view of web
+        corpusql.catalog(con).add("docs", str(docs))  # the recipe's input, in the catalog
+        corpusql.takedown(con, {"url": URL}, "opt-out", "REQ-4")  # hidden in the view of docs
     finally:
         con.close()
-    duck = _duckdb_run(lake, recipe, docs, tmp_path / "duck" / "kept")
-    sp = run_recipe(spark, recipe, tmp_path / "spark", lake=lake).outputs["kept"]
+    duck = _duckdb_run(lake, recipe, tmp_path / "duck" / "kept")
+    run = run_recipe(spark, recipe, tmp_path / "spark", lake=lake)
+    assert run.hidden == {"docs": 1}  # left out of the Spark view docs, as DuckDB's hides it
+    sp = run.outputs["kept"]
     assert sp.out_dir == tmp_path / "spark" / "kept" / "v0001"
     assert verify(duck.out_dir).ok and verify(sp.out_dir).ok
     assert "d4" not in _ids(sp.out_dir) and _ids(sp.out_dir) == _ids(duck.out_dir)
@@ -156,8 +158,10 @@ def test_catalog_takedowns_apply_and_the_manifest_has_the_duckdb_shape(
     dm, sm = read_manifest(duck.out_dir), read_manifest(sp.out_dir)
     assert sm["engine"] == "spark" and dm["engine"] == "duckdb"
     assert _shape(sm) == _shape(dm)
-    assert _shape(sm)["takedowns"] == [(["applied", "match", "reason", "removed",
-                                         "request_id"], "REQ-4", 1)]
+    assert _shape(sm)["takedowns"] == [(["applied", "hidden_in_inputs", "match", "reason",
+                                         "removed", "request_id"], "REQ-4", 0)]
+    assert sm["takedowns"][0]["hidden_in_inputs"] == dm["takedowns"][0]["hidden_in_inputs"] == {
+        "docs": 1}
     assert sm["removal_log"] == "tiny_removed" and "removals" in sm["index"]
     assert pq.read_table(sp.out_dir / "_removals.pq").to_pylist() == pq.read_table(
         duck.out_dir / "_removals.pq").to_pylist() == [
@@ -166,6 +170,30 @@ def test_catalog_takedowns_apply_and_the_manifest_has_the_duckdb_shape(
     assert main(["-q", "run", str(recipe), "--engine", "spark", str(tmp_path / "cli"),
                  "--db", str(lake)]) == 0
     assert _ids(tmp_path / "cli" / "kept" / "current") == _ids(duck.out_dir)
+    assert "input docs: 1 rows left out" in capsys.readouterr().out
+
+
+def test_a_document_made_by_the_recipe_is_removed_when_the_output_is_written(
+        spark, tmp_path, docs):
+    """A taken-down document no input holds (the recipe wrote it) leaves at the write."""
+    lake = tmp_path / "lake.duckdb"
+    con = corpusql.connect(lake)
+    try:
+        corpusql.catalog(con).add("docs", str(docs))
+        corpusql.takedown(con, {"url": URL}, "opt-out", "REQ-4")
+    finally:
+        con.close()
+    recipe = tmp_path / "made.sql"
+    recipe.write_text(
+        f"-- input docs = {docs}\n"
+        "-- output kept: SELECT id, url FROM made ORDER BY id\n"
+        "CREATE OR REPLACE TEMP TABLE made AS\n"
+        f"SELECT 'copy' AS id, '{URL}?utm_source=x' AS url UNION ALL SELECT id, url FROM docs;\n",
+        encoding="utf-8")
+    out = run_recipe(spark, recipe, tmp_path / "out", lake=lake).outputs["kept"]
+    assert _ids(out.out_dir) == [f"d{i}" for i in range(8) if i != 4]
+    assert [(t["request_id"], t["removed"]) for t in read_manifest(out.out_dir)["takedowns"]] \
+        == [("REQ-4", 1)]
 
 
 def test_kill_9_while_publishing_a_version_leaves_current_as_it_was(spark, recipe, tmp_path):
