@@ -167,13 +167,14 @@ def statements(sql: str) -> list[Statement]:
     return out
 
 
-def _render(spark, select: exp.Expression, variant: bool) -> str:
-    """Spark SQL of a statement's query, library calls expanded (native ones as views)."""
+def _render(spark, select: exp.Expression) -> str:
+    """Spark SQL of a statement's query, library calls expanded (native ones as views).
+
+    A variant's tree, read with Spark's grammar, is expanded as read: rendering it and reading
+    it again upper-cased its macro calls (SPLIT_SUMMARY(...)), which the expansion missed."""
     from .library import native_hook, render_spark
     from .render import _Counter, _expand_nested
 
-    if variant:
-        select = sqlglot.parse_one(select.sql(dialect="spark"), read=LibrarySpark)
     return render_spark(_expand_nested(select, _Counter(native_hook(spark)), "spark"))
 
 
@@ -190,11 +191,11 @@ def _table(spark, df, name: str):
 
 def run_statement(spark, st: Statement, on_result=None) -> None:
     """Run one recipe statement on ``spark`` (meanings in the module docstring)."""
-    tree = sqlglot.parse_one(st.sql, read="spark" if st.variant else LibraryDuckDB)
+    tree = sqlglot.parse_one(st.sql, read=LibrarySpark if st.variant else LibraryDuckDB)
     if isinstance(tree, exp.Create) and tree.kind in ("TABLE", "VIEW") and \
             isinstance(tree.expression, exp.Query):
         name = tree.this.name if isinstance(tree.this, exp.Table) else tree.this.this.name
-        df = spark.sql(_render(spark, tree.expression, st.variant))
+        df = spark.sql(_render(spark, tree.expression))
         if tree.kind == "TABLE":
             _table(spark, df, name)
         else:
@@ -206,14 +207,14 @@ def run_statement(spark, st: Statement, on_result=None) -> None:
             raise ValueError("INSERT INTO with a column list has no Spark form here")
         name = target.name
         old = spark.table(name)
-        new = spark.sql(_render(spark, tree.expression, st.variant))
+        new = spark.sql(_render(spark, tree.expression))
         if len(new.columns) != len(old.columns):
             raise ValueError(f"INSERT INTO {name} gives {len(new.columns)} columns, {name} has "
                              f"{len(old.columns)}")
         _table(spark, old.union(new.toDF(*old.columns)), name)
         return
     if isinstance(tree, exp.Query):
-        df = spark.sql(_render(spark, tree, st.variant))
+        df = spark.sql(_render(spark, tree))
         if on_result is not None:
             on_result(st.sql, df.columns, [tuple(r) for r in df.collect()])
         return

@@ -42,6 +42,18 @@ def test_demo_recipe_declares_the_demo_outputs():
                if s.variant)
 
 
+def test_a_spark_variant_expands_its_library_macro_calls():
+    """A ``-- spark:`` variant's macro call in FROM is expanded like one in DuckDB SQL (it was
+    left as SPLIT_SUMMARY(...), unknown to Spark, when the variant was rendered and re-read)."""
+    import sqlglot
+
+    from corpusql.spark.run import _render
+
+    variant = "SELECT * FROM split_summary('docs', split_col := 'split') AS s"
+    rendered = _render(None, sqlglot.parse_one(variant, read="spark"))
+    assert "split_summary(" not in rendered.lower() and "from docs as" in rendered.lower()
+
+
 @pytest.mark.spark
 @pytest.mark.slow
 def test_demo_recipe_on_spark_gives_the_duckdb_rows(spark, tmp_path):
