@@ -36,10 +36,10 @@ def test_demo_recipe_declares_the_demo_outputs():
     assert {o.name: (o.query, o.order_by) for o in outputs} == {
         name: (QUERIES[name], order[name]) for name in QUERIES}
     steps = statements(recipe_sql())
-    assert [s.variant for s in steps].count(True) == 4
-    # the ordered aggregates as window functions; the semantic report (DuckDB-only) left empty
-    assert all("first_value" in s.sql or s.sql.endswith("WHERE false") for s in steps
-               if s.variant)
+    assert [s.variant for s in steps].count(True) == 3
+    # the ordered aggregates as window functions (the semantic report's too: it runs on Spark)
+    assert all("first_value" in s.sql for s in steps if s.variant)
+    assert any("semantic_dup_clusters" in s.sql for s in steps if s.variant)
 
 
 def test_a_spark_variant_expands_its_library_macro_calls():
@@ -71,6 +71,21 @@ def test_demo_recipe_on_spark_gives_the_duckdb_rows(spark, tmp_path):
         assert m["engine"] == "spark" and m["recipe"] == RECIPE.read_text(encoding="utf-8")
         assert {"near_dup_clusters", "mix", "pii_redact"} <= set(m["functions"])
         assert rows_hash(out.out_dir) == rows_hash(duck.outputs[name].out_dir), name
+        dm = read_manifest(duck.outputs[name].out_dir)
+        assert sorted(m) == sorted(dm) and sorted(m["index"]) == sorted(dm["index"]), name
+        assert m["removal_log"] == dm["removal_log"] == "demo_removed"
+    # stage 4b, the semantic duplicates report: the same rows (similarity included)
+    import duckdb
+
+    con = duckdb.connect(str(tmp_path / "duck" / "lake.duckdb"), read_only=True)
+    try:
+        expected = con.execute("SELECT id, kept_id, cluster_size, similarity FROM "
+                               "demo_semantic_dups_log ORDER BY id").fetchall()
+    finally:
+        con.close()
+    got = [tuple(r) for r in spark.sql("SELECT id, kept_id, cluster_size, similarity FROM "
+                                       "demo_semantic_dups ORDER BY id").collect()]
+    assert got == expected and expected
 
 
 def _cli(out: Path, recipe: Path, *extra: str, env: dict | None = None) -> subprocess.Popen:
