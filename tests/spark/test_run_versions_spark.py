@@ -20,7 +20,7 @@ from test_materialize_spark import rows_hash
 import corpusql
 from corpusql.cli import main
 from corpusql.materializer import read_manifest, verify
-from corpusql.releases import ReleaseError
+from corpusql.releases import ReleaseError, rollback
 from corpusql.spark.run import run_recipe
 
 pytestmark = pytest.mark.spark
@@ -272,3 +272,6 @@ def test_an_opt_out_and_an_erasure_on_spark_releases_end_to_end(spark, recipe, d
     assert _ids(root / "current") == ["d0", "d1", "d2"] and verify(root).ok
     assert sorted(t["request_id"] for t in read_manifest(root / "current")["takedowns"]) == [
         "DSR-1", "OPT-1"]
+    # a rollback to a purged version gives what its remaining files hold: never the erased ones
+    assert rollback(root, "v0002") == "v0002" and verify(root).ok
+    assert not {"d3", "d5", "d6"} & set(_ids(root / "current"))
