@@ -270,8 +270,10 @@ def test_an_opt_out_and_an_erasure_on_spark_releases_end_to_end(spark, recipe, d
     again = run_recipe(spark, recipe, tmp_path / "out", lake=lake)
     assert again.hidden == {"docs": 5} and again.outputs["kept"].out_dir == root / "v0005"
     assert _ids(root / "current") == ["d0", "d1", "d2"] and verify(root).ok
-    assert sorted(t["request_id"] for t in read_manifest(root / "current")["takedowns"]) == [
-        "DSR-1", "OPT-1"]
+    manifest = read_manifest(root / "current")
+    assert sorted(t["request_id"] for t in manifest["takedowns"]) == ["DSR-1", "OPT-1"]
+    # the input is a file, not the catalog dataset: no licence is carried over, none guessed
+    assert manifest["licences"]["redistributable"] == "unknown" and manifest["licences"]["why"]
     # a rollback to a purged version gives what its remaining files hold: never the erased ones
     assert rollback(root, "v0002") == "v0002" and verify(root).ok
     assert not {"d3", "d5", "d6"} & set(_ids(root / "current"))
