@@ -230,7 +230,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="run a SQL script, printing the results of queries")
     p.add_argument("script")
-    p.add_argument("--db", help="database file (default: $CORPUSQL_DB, else in memory)")
+    p.add_argument("--db", help="database file (default: $CORPUSQL_DB, else in memory); "
+                                "--engine spark: the catalog whose takedowns apply")
     p.add_argument("--mode", default="table", choices=["table", "csv", "json", "markdown"])
     p.add_argument("--role", help="run as this catalog role: read-only, its granted datasets only")
     p.add_argument("out_dir", nargs="?", help="--engine spark: materialize the recipe's outputs here")
@@ -238,7 +239,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--master", default="local[2]", help="--engine spark: the Spark master URL")
     p.add_argument("--input", action="append", metavar="NAME=PATH",
                    help="--engine spark: read Parquet PATH as the view NAME (repeatable)")
-    p.add_argument("--overwrite", action="store_true", help="replace earlier outputs")
+    p.add_argument("--overwrite", action="store_true",
+                   help="--engine spark --unversioned: replace earlier outputs")
+    p.add_argument("--unversioned", action="store_true",
+                   help="--engine spark: replace OUT/NAME in place instead of adding a version")
+    p.add_argument("--keep", type=int, help="--engine spark: versions to keep (default: "
+                                            "$CORPUSQL_KEEP_VERSIONS, else 5)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("materialize", help="write a query to Parquet atomically, with manifest")

@@ -27,7 +27,7 @@ from typing import Any
 from .connect import connect
 from .materializer import Result
 from .progress import Progress
-from .releases import materialize
+from .releases import materialize, prepare
 from .scripts import run_script
 from .sqllib import persist_pure_sql
 
@@ -116,19 +116,6 @@ def _split_dir(root: Path, versioned: bool) -> Path:
     return root / CURRENT if versioned else root
 
 
-def _prepare(root: Path, versioned: bool) -> None:
-    """An output of an older demo (unversioned) becomes version v0001 of a versioned one; a
-    versioned one is never overwritten by an unversioned run."""
-    from .materializer import MANIFEST
-    from .releases import ReleaseError, adopt, is_versioned
-
-    if versioned and (root / MANIFEST).is_file():
-        adopt(root)
-    elif not versioned and is_versioned(root):
-        raise ReleaseError(f"{root} holds a versioned release (from a run without "
-                           "--unversioned); run without --unversioned, or into another OUT_DIR")
-
-
 def _carry_takedowns(con, previous: Path) -> int:
     """Copy the takedowns recorded in the previous run's database (``corpusql takedown --db
     OUT/lake.duckdb``) into the new one, so this run applies them: the catalog's view of the
@@ -169,7 +156,7 @@ def demo(out_dir: str | os.PathLike = "out", *, threads: int | None = None,
     out = Path(out_dir).absolute()
     out.mkdir(parents=True, exist_ok=True)
     for split in SPLITS:  # before the recipe: a refusal costs nothing
-        _prepare(out / split, versioned)
+        prepare(out / split, versioned)  # an older unversioned output becomes v0001
     db_final = out / DB_NAME
     db_tmp = out / f".lake-tmp-{os.getpid()}.duckdb"
     for stale in (db_tmp, Path(str(db_tmp) + ".wal")):

@@ -119,20 +119,44 @@ def materialize_versioned(con, query: str, out_dir, *, keep: int | None = None,
     matches this call and its files verify, as for an unversioned output.
     """
     from . import materializer as m
-    from .output_diff import differences
-    from .outputs_lock import LockBusy, OutputLock
 
     query = query.strip().rstrip(";").strip()
     root = Path(out_dir).absolute()
+    if public:
+        from .public import refuse_public
+
+        refuse_public(con, query, f"materialize to {root}")
+
+    def make_plan() -> dict[str, Any]:
+        plan = m._plan(con, query, **{k: options.get(k, d) for k, d in (
+            ("order_by", "ALL"), ("partition_by", None), ("max_rows_per_file", None),
+            ("compression", "zstd"), ("recipe", None), ("removal_log", None))})
+        plan["compression"] = plan["compression"].lower()
+        return plan
+
+    return publish_version(root, make_plan, _fill(m, con, query),
+                           lambda staging, target, files, p: m.takedown_apply.finish(
+                               con, staging, target, files, p),
+                           keep=keep, lock_timeout=lock_timeout, force=force)
+
+
+def publish_version(root: Path, make_plan, fill, finish, *, keep: int | None = None,
+                    lock_timeout: float | None = None, force: bool = False,
+                    versions: dict[str, str] | None = None):
+    """Under ``root``'s lock: a new version ``root/vNNNN/`` written by ``fill`` and ``finish``
+    (as ``corpusql.materializer.guarded`` takes them), ``current`` moved to it, versions beyond
+    ``keep`` pruned; ``'up to date'`` when the current version matches ``make_plan()`` and
+    verifies. Shared by the DuckDB materializer and ``corpusql.spark.materialize``
+    (``versions``: the engine's, for the manifest)."""
+    from . import materializer as m
+    from .output_diff import differences
+    from .outputs_lock import LockBusy, OutputLock
+
     kept = keep_count(keep)
     if (root / m.MANIFEST).exists():
         raise ReleaseError(f"{root} holds an unversioned release; materialize versioned=True "
                            "into another directory, or move it to "
                            f"{root}/v0001 and run `corpusql releases rollback {root} v0001`")
-    if public:
-        from .public import refuse_public
-
-        refuse_public(con, query, f"materialize to {root}")
     root.mkdir(parents=True, exist_ok=True)
     try:
         lock = OutputLock(root, m._lock_timeout(lock_timeout)).acquire()
@@ -140,25 +164,35 @@ def materialize_versioned(con, query: str, out_dir, *, keep: int | None = None,
         raise m.MaterializeError(str(exc)) from None
     try:
         recovered = swap.recover(root, m._complete) + clean(root)  # recover: a cut-short adopt
-        plan = m._plan(con, query, **{k: options.get(k, d) for k, d in (
-            ("order_by", "ALL"), ("partition_by", None), ("max_rows_per_file", None),
-            ("compression", "zstd"), ("recipe", None), ("removal_log", None))})
-        plan["compression"] = plan["compression"].lower()
+        plan = make_plan()
         cur = current(root)
         if cur and not force:
             old = m.read_manifest(root / cur)
             if not differences(old, plan) and not m._check(root / cur)[1]:
                 return m.Result("up to date", root / cur, old, recovered)
         version = next_version(root)
-        manifest = m._write(root / version, plan, _fill(m, con, query), None,
-                            lambda staging, target, files, p: m.takedown_apply.finish(
-                                con, staging, target, files, p))
+        manifest = m._write(root / version, plan, fill, versions, finish)
         faults.point("releases:version-written")
         set_current(root, version)
         prune(root, kept)
     finally:
         lock.release()
     return m.Result("written", root / version, manifest, recovered)
+
+
+def prepare(root: str | os.PathLike, versioned: bool) -> None:
+    """Before a recipe run publishes to ``root``: an older unversioned output there becomes
+    version v0001 (:func:`adopt`) when ``versioned``; a versioned release is never replaced by
+    an unversioned run (refused, naming the knob). Call it before the recipe runs, so a
+    refusal costs nothing."""
+    from .materializer import MANIFEST
+
+    r = Path(root)
+    if versioned and (r / MANIFEST).is_file():
+        adopt(r)
+    elif not versioned and is_versioned(r):
+        raise ReleaseError(f"{r} holds a versioned release (from a run without "
+                           "--unversioned); run without --unversioned, or into another OUT_DIR")
 
 
 def adopt(root: str | os.PathLike, *, lock_timeout: float | None = None) -> str:

@@ -105,7 +105,7 @@ def index_mask(index: pa.Table, m: dict[str, Any]) -> np.ndarray:
     if m["kind"] == "url":
         hit = pc.equal(index.column("url_key"), m["key"])
     elif m["kind"] == "domain":
-        hit = pc.equal(_domains(index.column("url_key").combine_chunks()), m["key"])
+        hit = _domain_hits(index.column("url_key").combine_chunks(), m["key"])
     elif m["kind"] == "id":
         hit = pc.equal(index.column("id"), m["key"])
     elif m["kind"] in ("text", "doc_hash"):
@@ -113,6 +113,28 @@ def index_mask(index: pa.Table, m: dict[str, Any]) -> np.ndarray:
     else:
         return np.zeros(n, dtype=bool)
     return np.asarray(pc.fill_null(hit, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _domain_hits(keys: pa.Array, domain: str) -> pa.Array:
+    """Whether each normalized URL's registered domain is ``domain``.
+
+    A registered domain is a suffix of its host's labels, so an ASCII host without ``%`` can
+    have it only if it holds ``domain`` (any case): only those, and hosts with other
+    characters, go through the Public Suffix List (per-row Python); the rest are False at once.
+    """
+    if not len(keys):
+        return pa.array([], pa.bool_())
+    hosts = pc.struct_field(pc.extract_regex(keys, r"^[a-z][a-z0-9+.-]*://(?P<host>[^/?#]+)"),
+                            [0])
+    maybe = pc.or_(pc.match_substring(hosts, domain, ignore_case=True),
+                   pc.match_substring_regex(hosts, r"[^\x00-\x7f]|%"))
+    rows = np.flatnonzero(np.asarray(pc.fill_null(maybe, False).to_numpy(zero_copy_only=False),
+                                     dtype=bool))
+    out = np.zeros(len(keys), dtype=bool)
+    if len(rows):
+        found = pc.fill_null(pc.equal(_domains(keys.take(pa.array(rows))), domain), False)
+        out[rows] = np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool)
+    return pa.array(out)
 
 
 def _domains(keys: pa.Array) -> pa.Array:

@@ -107,7 +107,14 @@ def sql(spark, statement: str):
 #: the expanded SQL: near_dup_clusters' SQL form labels components with the connected_components
 #: kernel over one list of every edge (one row, on one executor) and its nested self-joins take
 #: Spark's analyzer minutes to plan; the DataFrame form runs large-star / small-star rounds.
-NATIVE = ("near_dup_clusters",)
+NATIVE = ("near_dup_clusters", "semantic_dup_clusters")
+#: semantic_dup_clusters (corpusql.spark.semantic) runs the macro's own kernels on the driver:
+#: its DuckDB form needs ``query_table``, ``r[col]`` and ``error()``, and the semdedup_pairs
+#: kernel takes every vector in one call there too.
+#: Per native macro: the column parameter holding the data, and the name its id check uses
+#: (None: the macro does not check its ids).
+_NATIVE_ARGS = {"near_dup_clusters": ("text_col", "near_dup_candidates"),
+                "semantic_dup_clusters": ("emb_col", None)}
 
 #: Prefix of the temp views that hold a native call's result (one per call, per session).
 NATIVE_VIEW_PREFIX = "__corpusql_native_"
@@ -136,7 +143,7 @@ def native_hook(spark):
     corpusql.spark.dedup's DataFrame, held in a temp view whose name replaces the call; any
     other call returns None and is expanded as SQL. The ids are checked as the macro checks
     them (unique, not NULL), with the macro's message."""
-    from . import dedup
+    from . import dedup, semantic
 
     views = {}
 
@@ -154,9 +161,12 @@ def native_hook(spark):
         if not spark.catalog.tableExists(tbl):  # e.g. a CTE of the statement: expand as SQL
             return None
         docs = spark.table(tbl)
-        _check_ids(docs, values["id_col"], f"near_dup_candidates: {tbl}.{values['id_col']}")
-        df = getattr(dedup, name)(spark, docs, values.pop("text_col"), values.pop("id_col"),
-                                  **values)
+        data_col, checked_as = _NATIVE_ARGS[name]
+        if checked_as:
+            _check_ids(docs, values["id_col"], f"{checked_as}: {tbl}.{values['id_col']}")
+        module = semantic if name == "semantic_dup_clusters" else dedup
+        df = getattr(module, name)(spark, docs, values.pop(data_col), values.pop("id_col"),
+                                   **values)
         view = f"{NATIVE_VIEW_PREFIX}{name}_{next(_native_ids)}"
         df.createOrReplaceTempView(view)
         views[key] = view

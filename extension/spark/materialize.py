@@ -14,6 +14,13 @@ writer's recovery.
 The target must be a path that the driver and every executor see at the same place (local disk
 for ``local[N]``, a shared POSIX mount for a cluster): the lock and the swap are POSIX renames.
 The manifest's ``engine`` is ``"spark"`` and its ``versions`` name Spark's.
+
+``versioned=True`` publishes a new version ``OUT/vNNNN/`` and moves ``OUT/current``, keeping
+``keep`` versions, by the DuckDB path's own code (corpusql.releases.publish_version). The
+fingerprint index is written and recorded takedowns are applied to the staged files by
+``corpusql.takedown_apply.finish``, as on DuckDB: those of the previous version's manifest
+always, and with ``lake=`` (the catalog's database) those recorded in its
+``corpusql.takedowns`` table too, listed in the manifest's ``takedown_requests``.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from typing import Any
 from .. import provenance
 from ..materializer import COMPRESSIONS, MaterializeError, Result, _lock_timeout, guarded
 from ..parquet_copy import PARTIAL
+from .finish import catalog_connection, finish_step, removal_rows
 
 #: Files Spark's committer leaves beside the data; corpusql lists only the Parquet files.
 _SPARK_MARKERS = re.compile(r"(^_SUCCESS$|\.crc$)")
@@ -79,7 +87,7 @@ def _versions(spark) -> dict[str, str]:
 
 
 def _plan(df, query: str, *, order_by, partition_by, max_rows_per_file, compression,
-          recipe) -> dict[str, Any]:
+          recipe, catalog=None) -> dict[str, Any]:
     """The manifest's description of this call (the DuckDB materializer's keys, engine spark)."""
     plan_sql = _plan_text(df).replace("__corpusql_", "")
     text = "\n".join([query, recipe or "", plan_sql])
@@ -108,6 +116,12 @@ def _plan(df, query: str, *, order_by, partition_by, max_rows_per_file, compress
     }
     if unversioned:
         plan["unversioned_inputs"] = unversioned
+    if catalog is not None:  # as materializer._plan: only once takedowns are recorded
+        from ..takedown_apply import recorded_in_db
+
+        requests = sorted({t["request_id"] for t in recorded_in_db(catalog)})
+        if requests:
+            plan["takedown_requests"] = requests
     models = provenance.models_used(text)
     if models:
         plan["models"] = models
@@ -157,6 +171,10 @@ def materialize(
     force: bool = False,
     recipe: str | None = None,
     lock_timeout: float | None = None,
+    versioned: bool = False,
+    keep: int | None = None,
+    lake=None,
+    removal_log: str | None = None,
 ) -> Result:
     """Write a Spark query's (or DataFrame's) rows as Parquet under ``out_dir``, atomically.
 
@@ -168,6 +186,11 @@ def materialize(
     macros (expanded by ``corpusql.spark.expand``). A DataFrame is recorded by its analyzed
     plan (``query`` is ``<DataFrame>`` plus the plan's text). Works with any master:
     ``out_dir`` must be a path every executor sees at the same place.
+    ``versioned=True``: a new version under ``out_dir`` keeping ``keep`` versions, as
+    ``corpusql.materialize(..., versioned=True)``. ``lake``: the catalog's database (a path,
+    or a DuckDB connection on it) whose recorded takedowns are applied to the rows written.
+    ``removal_log``: a table or view Spark knows with columns id, step, reason (the recipe's
+    log of removed documents), kept in the output as on DuckDB (corpusql.removal_log).
     """
     if _is_remote(out_dir):
         raise MaterializeError(
@@ -182,6 +205,8 @@ def materialize(
         raise MaterializeError(f"max_rows_per_file = {max_rows_per_file} must be at least 1")
     if max_rows_per_file and partition_by:
         raise MaterializeError("use either partition_by or max_rows_per_file, not both")
+    if keep is not None and not versioned:
+        raise MaterializeError(f"keep={keep} applies to versioned releases: add versioned=True")
     parts = [partition_by] if isinstance(partition_by, str) else list(partition_by or [])
     if isinstance(query_or_dataframe, str):
         from .library import expand
@@ -199,12 +224,31 @@ def materialize(
     if missing:
         raise MaterializeError(f"partition_by column {missing[0]!r} is not a column of the "
                                f"result ({', '.join(df.columns)})")
+    removals = removal_rows(spark, removal_log)
+    with catalog_connection(lake) as catalog:
+        return _publish(spark, df, query, target, parts, catalog, removals,
+                        partition_by=partition_by,
+                        max_rows_per_file=max_rows_per_file, compression=compression,
+                        overwrite=overwrite, order_by=order_by, force=force, recipe=recipe,
+                        lock_timeout=lock_timeout, versioned=versioned, keep=keep)
+
+
+def _publish(spark, df, query: str, target: Path, parts: list[str], catalog, removals, *,
+             partition_by, max_rows_per_file, compression, overwrite, order_by, force, recipe,
+             lock_timeout, versioned, keep) -> Result:
+    """Plan, fill and finish of the output, published in place (``guarded``) or as a new
+    version (``publish_version``)."""
+    from ..releases import publish_version
+
     timeout = _lock_timeout(lock_timeout)
 
     def make_plan() -> dict[str, Any]:
-        return _plan(df, query, order_by=order_by, partition_by=partition_by,
+        plan = _plan(df, query, order_by=order_by, partition_by=partition_by,
                      max_rows_per_file=max_rows_per_file, compression=compression,
-                     recipe=recipe)
+                     recipe=recipe, catalog=catalog)
+        if removals:  # as materializer._plan: only when given
+            plan["removal_log"] = removals[0]
+        return plan
 
     def fill(staging: Path, plan: dict[str, Any]) -> None:
         view = f"__corpusql_mat_{uuid.uuid4().hex[:8]}"
@@ -228,8 +272,12 @@ def materialize(
             spark.catalog.dropTempView(view)
         _finish_spark_files(staging)
 
+    finish = finish_step(catalog, removals)
+    if versioned:
+        return publish_version(target, make_plan, fill, finish, keep=keep, lock_timeout=timeout,
+                               force=force, versions=_versions(spark))
     return guarded(target, make_plan, fill, overwrite=overwrite, force=force, timeout=timeout,
-                   versions=_versions(spark))
+                   versions=_versions(spark), finish=finish)
 
 
 def _first_lines(exc: BaseException, n: int = 6) -> str:

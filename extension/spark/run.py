@@ -25,7 +25,19 @@ writes on an engine without corpusql's catalog:
   recipe's folder); ``inputs={'docs': path}`` (``--input docs=PATH``) overrides it;
 - ``-- output train: SELECT ... ORDER BY id, epoch``: after the recipe, ``OUT/train`` is
   materialized from that query, rows in that order (``corpusql.spark.materialize``),
-  continued on following comment lines indented four spaces.
+  continued on following comment lines indented four spaces;
+- ``-- removal_log: demo_removed``: the recipe's log of removed documents (id, step, reason),
+  kept beside every output for ``release_diff`` (``removal_log=`` of ``corpusql.materialize``).
+
+Outputs are published as the DuckDB recipe runs publish theirs (``corpusql demo``,
+corpusql.releases): each run adds a version ``OUT/train/vNNNN/`` and moves
+``OUT/train/current``, keeping ``keep`` versions (``--keep``, else
+``$CORPUSQL_KEEP_VERSIONS``, else 5); an older unversioned output becomes ``v0001`` first.
+``versioned=False`` (``--unversioned``) replaces ``OUT/train`` in place and refuses a
+versioned release. The takedowns recorded in the catalog ``lake`` (``--db``, else
+``$CORPUSQL_DB``) leave their rows out of the ``-- input`` views, as the catalog's views do on
+DuckDB (corpusql.spark.takedown_inputs), and they and those in the previous version's manifest
+are applied to every output.
 """
 
 from __future__ import annotations
@@ -48,6 +60,7 @@ _VARIANT = re.compile(r"^--\s*spark:")
 _INDENTED = re.compile(r"^--\s{4,}(\S.*)$")
 _INPUT = re.compile(r"^--\s*input\s+(\w+)\s*=\s*(\S+)\s*$")
 _OUTPUT = re.compile(r"^--\s*output\s+(\w+)\s*:\s*(\S.*)$")
+_REMOVALS = re.compile(r"^--\s*removal_log\s*:\s*(\w+)\s*$")
 
 
 @dataclass
@@ -57,6 +70,7 @@ class Output:
     name: str
     query: str
     order_by: str = "ALL"
+    removal_log: str | None = None
 
 
 @dataclass
@@ -70,10 +84,12 @@ class Statement:
 
 @dataclass
 class RunResult:
-    """What ``run_recipe`` did: the statements run and each output's materialize ``Result``."""
+    """What ``run_recipe`` did: the statements run, each output's materialize ``Result`` and
+    the rows of each input left out for the catalog's takedowns."""
 
     statements: int
     outputs: dict[str, Result] = field(default_factory=dict)
+    hidden: dict[str, int] = field(default_factory=dict)  # input view -> rows taken down
 
 
 def _comment_block(lines: list[str], i: int) -> tuple[str, int]:
@@ -89,6 +105,7 @@ def directives(sql: str, base: Path) -> tuple[dict[str, str], list[Output]]:
     """The recipe's ``-- input`` paths and ``-- output`` queries (see the module docstring)."""
     inputs: dict[str, str] = {}
     outputs: list[Output] = []
+    removals = None
     lines = sql.splitlines()
     i = 0
     while i < len(lines):
@@ -102,6 +119,11 @@ def directives(sql: str, base: Path) -> tuple[dict[str, str], list[Output]]:
         if m:
             more, i = _comment_block(lines, i)
             outputs.append(_output(m.group(1), m.group(2) + ("\n" + more if more else "")))
+        m = _REMOVALS.match(line)
+        if m:
+            removals = m.group(1)
+    for o in outputs if removals else []:
+        o.removal_log = removals
     return inputs, outputs
 
 
@@ -145,13 +167,14 @@ def statements(sql: str) -> list[Statement]:
     return out
 
 
-def _render(spark, select: exp.Expression, variant: bool) -> str:
-    """Spark SQL of a statement's query, library calls expanded (native ones as views)."""
+def _render(spark, select: exp.Expression) -> str:
+    """Spark SQL of a statement's query, library calls expanded (native ones as views).
+
+    A variant's tree, read with Spark's grammar, is expanded as read: rendering it and reading
+    it again upper-cased its macro calls (SPLIT_SUMMARY(...)), which the expansion missed."""
     from .library import native_hook, render_spark
     from .render import _Counter, _expand_nested
 
-    if variant:
-        select = sqlglot.parse_one(select.sql(dialect="spark"), read=LibrarySpark)
     return render_spark(_expand_nested(select, _Counter(native_hook(spark)), "spark"))
 
 
@@ -168,11 +191,11 @@ def _table(spark, df, name: str):
 
 def run_statement(spark, st: Statement, on_result=None) -> None:
     """Run one recipe statement on ``spark`` (meanings in the module docstring)."""
-    tree = sqlglot.parse_one(st.sql, read="spark" if st.variant else LibraryDuckDB)
+    tree = sqlglot.parse_one(st.sql, read=LibrarySpark if st.variant else LibraryDuckDB)
     if isinstance(tree, exp.Create) and tree.kind in ("TABLE", "VIEW") and \
             isinstance(tree.expression, exp.Query):
         name = tree.this.name if isinstance(tree.this, exp.Table) else tree.this.this.name
-        df = spark.sql(_render(spark, tree.expression, st.variant))
+        df = spark.sql(_render(spark, tree.expression))
         if tree.kind == "TABLE":
             _table(spark, df, name)
         else:
@@ -184,14 +207,14 @@ def run_statement(spark, st: Statement, on_result=None) -> None:
             raise ValueError("INSERT INTO with a column list has no Spark form here")
         name = target.name
         old = spark.table(name)
-        new = spark.sql(_render(spark, tree.expression, st.variant))
+        new = spark.sql(_render(spark, tree.expression))
         if len(new.columns) != len(old.columns):
             raise ValueError(f"INSERT INTO {name} gives {len(new.columns)} columns, {name} has "
                              f"{len(old.columns)}")
         _table(spark, old.union(new.toDF(*old.columns)), name)
         return
     if isinstance(tree, exp.Query):
-        df = spark.sql(_render(spark, tree, st.variant))
+        df = spark.sql(_render(spark, tree))
         if on_result is not None:
             on_result(st.sql, df.columns, [tuple(r) for r in df.collect()])
         return
@@ -201,12 +224,17 @@ def run_statement(spark, st: Statement, on_result=None) -> None:
 
 def run_recipe(spark, path: str | os.PathLike, out_dir: str | os.PathLike | None = None, *,
                inputs: dict[str, str] | None = None, overwrite: bool = False,
-               on_result=None) -> RunResult:
+               on_result=None, versioned: bool = True, keep: int | None = None,
+               lake=None) -> RunResult:
     """Run the recipe at ``path`` on ``spark``, then materialize its ``-- output`` queries under
     ``out_dir`` (each with the recipe recorded in its manifest); returns what was written.
 
     ``inputs`` ({view: Parquet path}) override the recipe's ``-- input`` directives.
+    ``versioned`` (default), ``keep`` and ``lake`` (the catalog database whose takedowns
+    apply): see the module docstring; ``overwrite`` applies to ``versioned=False``.
     """
+    from ..releases import prepare
+    from .finish import catalog_connection
     from .materialize import materialize
 
     p = Path(path)
@@ -215,8 +243,38 @@ def run_recipe(spark, path: str | os.PathLike, out_dir: str | os.PathLike | None
     except FileNotFoundError:
         raise ScriptError(f"{p}: no such SQL file") from None
     declared, outputs = directives(sql, p.parent.absolute())
-    for name, where in {**declared, **(inputs or {})}.items():
-        spark.read.parquet(where).createOrReplaceTempView(name)
+    if out_dir is not None:  # before the recipe: a refusal costs nothing
+        if keep is not None and not versioned:
+            raise ScriptError(f"--keep {keep} applies to versioned releases: drop "
+                              "--unversioned (versioned=False)")
+        for o in outputs:
+            prepare(Path(out_dir) / o.name, versioned)
+    with catalog_connection(lake) as catalog:
+        result = _run(spark, p, sql, {**declared, **(inputs or {})}, catalog, on_result)
+        if out_dir is None:
+            return result
+        if not outputs:
+            raise ScriptError(f"{p}: declares no outputs (`-- output NAME: SELECT ...`), so "
+                              f"there is nothing to write to {out_dir}")
+        for o in outputs:
+            result.outputs[o.name] = materialize(
+                spark, o.query, Path(out_dir) / o.name, order_by=o.order_by,
+                overwrite=overwrite, recipe=sql, versioned=versioned, keep=keep, lake=catalog,
+                removal_log=o.removal_log)
+    return result
+
+
+def _run(spark, p: Path, sql: str, inputs: dict[str, str], catalog, on_result) -> RunResult:
+    """The recipe's inputs as views (without what the catalog's takedowns find), then its
+    statements."""
+    from ..takedown_apply import recorded_in_db
+    from .takedown_inputs import without_taken_down
+
+    takedowns = recorded_in_db(catalog) if catalog is not None else []
+    hidden = {}
+    for name, where in inputs.items():
+        df, hidden[name] = without_taken_down(spark, spark.read.parquet(where), takedowns)
+        df.createOrReplaceTempView(name)
     steps = statements(sql)
     for n, st in enumerate(steps, 1):
         try:
@@ -226,21 +284,12 @@ def run_recipe(spark, path: str | os.PathLike, out_dir: str | os.PathLike | None
             what = "its `-- spark:` variant" if st.variant else "statement"
             raise ScriptError(f"{p}:{st.line}: statement {n} ({what}) on Spark: {first}") \
                 from exc
-    result = RunResult(len(steps))
-    if out_dir is None:
-        return result
-    if not outputs:
-        raise ScriptError(f"{p}: declares no outputs (`-- output NAME: SELECT ...`), so there "
-                          f"is nothing to write to {out_dir}")
-    for o in outputs:
-        result.outputs[o.name] = materialize(spark, o.query, Path(out_dir) / o.name,
-                                             order_by=o.order_by, overwrite=overwrite,
-                                             recipe=sql)
-    return result
+    return RunResult(len(steps), hidden={k: n for k, n in hidden.items() if n})
 
 
 def cli_run(args, show) -> int:
-    """``corpusql run SCRIPT [OUT] --engine spark [--master URL] [--input NAME=PATH]``."""
+    """``corpusql run SCRIPT [OUT] --engine spark [--master URL] [--input NAME=PATH]
+    [--unversioned] [--keep N] [--db LAKE]``."""
     if args.engine != "spark":
         raise ValueError(f"an OUT_DIR ({args.out_dir}) is written only with --engine spark; on "
                          "duckdb use `corpusql materialize QUERY OUT --setup SCRIPT`")
@@ -252,12 +301,17 @@ def cli_run(args, show) -> int:
         if not sep or not name.strip():
             raise ValueError(f"--input {given!r}: write NAME=PATH")
         inputs[name.strip()] = where.strip()
+    lake = args.db or os.environ.get("CORPUSQL_DB") or None
     spark = session(args.master)
     result = run_recipe(spark, args.script, args.out_dir, inputs=inputs,
-                        overwrite=args.overwrite, on_result=lambda _s, c, r: show(c, r))
+                        overwrite=args.overwrite, on_result=lambda _s, c, r: show(c, r),
+                        versioned=not args.unversioned, keep=args.keep, lake=lake)
+    for name, n in result.hidden.items():
+        print(f"input {name}: {n} rows left out (takedowns recorded in {lake})")
     for name, out in result.outputs.items():
         for line in out.recovered:
             print(line)
+        where = "" if args.unversioned else f", current -> {out.out_dir.name}"
         print(f"{out.out_dir}: {out.status}, {out.rows} rows in {len(out.files)} files "
-              f"(output {name}, engine spark)")
+              f"(output {name}, engine spark{where})")
     return 0

@@ -15,7 +15,8 @@
 -- Outputs: `demo_train_mix` (train) and `demo_release` (val and test rows; train is the mix).
 --
 -- On Spark (`corpusql run demo.sql --engine spark OUT`), `docs` is read from the bundled sample
--- and the outputs below are materialized under OUT; `corpusql demo` writes the same three.
+-- and the outputs below are materialized under OUT, each keeping the removal log as `corpusql demo`
+-- does; `corpusql demo` writes the same three.
 -- input docs = corpusql/data/sample.parquet
 -- output train: SELECT id, text, source, lang, url, detected_lang, n_tokens, n_words, n_chars,
 --     quality, pii_redacted, 'train' AS split, epoch, mix_rank FROM demo_train_mix ORDER BY id, epoch
@@ -23,6 +24,7 @@
 --     quality, pii_redacted, split FROM demo_release WHERE split = 'val' ORDER BY id
 -- output test: SELECT id, text, source, lang, url, detected_lang, n_tokens, n_words, n_chars,
 --     quality, pii_redacted, split FROM demo_release WHERE split = 'test' ORDER BY id
+-- removal_log: demo_removed
 
 -- 1. Empty or whitespace-only text cannot be trained on: set aside with its reason.
 CREATE OR REPLACE TEMP TABLE demo_removed AS
@@ -103,18 +105,27 @@ SELECT d.* FROM demo_exact_deduped AS d JOIN demo_near_clusters AS c USING (id) 
 --     is embedded with the static model 'wordllama' (first 128 tokens); SemDeDup at eps 0.05
 --     pairs documents of one k-means cluster with cosine > 0.95. `demo_semantic_dups` lists
 --     every document that semantic_dedup would drop, with the kept one and their cosine.
--- spark: (semantic_dup_clusters is DuckDB-only: the report is empty on Spark)
---     CREATE OR REPLACE TEMP TABLE demo_embeddings AS
---     SELECT id, CAST(NULL AS ARRAY<FLOAT>) AS embedding FROM demo_deduped WHERE false
 CREATE OR REPLACE TEMP TABLE demo_embeddings AS
 SELECT id, embed(text, model := 'wordllama', max_length := 128) AS embedding FROM demo_deduped;
 
--- spark: (as above)
+-- The cosine is computed in DOUBLE and stored as FLOAT, so both engines give the same value
+-- (FLOAT sums in another order can differ in the last bit).
+-- spark: (the ordered aggregate as a window function; Spark has no list_cosine_similarity)
 --     CREATE OR REPLACE TEMP TABLE demo_semantic_dups AS
---     SELECT id, id AS kept_id, 0L AS cluster_size, 0.0D AS similarity FROM demo_deduped WHERE false
+--     SELECT c.id, c.kept_id, c.cluster_size,
+--         CAST(aggregate(zip_with(e.embedding, k.embedding, (x, y) -> CAST(x AS DOUBLE) * CAST(y AS DOUBLE)), 0D, (s, v) -> s + v)
+--             / sqrt(aggregate(e.embedding, 0D, (s, x) -> s + CAST(x AS DOUBLE) * CAST(x AS DOUBLE))
+--                    * aggregate(k.embedding, 0D, (s, y) -> s + CAST(y AS DOUBLE) * CAST(y AS DOUBLE))) AS FLOAT) AS similarity
+--     FROM (
+--         SELECT id, cluster_size, is_kept, first_value(id) OVER (PARTITION BY cluster_id ORDER BY is_kept DESC, id) AS kept_id
+--         FROM semantic_dup_clusters('demo_embeddings', 'embedding', 'id', eps := 0.05)
+--     ) AS c
+--     JOIN demo_embeddings AS e ON e.id = c.id
+--     JOIN demo_embeddings AS k ON k.id = c.kept_id
+--     WHERE NOT c.is_kept
 CREATE OR REPLACE TEMP TABLE demo_semantic_dups AS
 SELECT c.id, c.kept_id, c.cluster_size,
-    list_cosine_similarity(CAST(e.embedding AS FLOAT[]), CAST(k.embedding AS FLOAT[])) AS similarity
+    CAST(list_cosine_similarity(CAST(e.embedding AS DOUBLE[]), CAST(k.embedding AS DOUBLE[])) AS FLOAT) AS similarity
 FROM (
     SELECT id, cluster_size, is_kept, first(id ORDER BY is_kept DESC, id) OVER (PARTITION BY cluster_id) AS kept_id
     FROM semantic_dup_clusters('demo_embeddings', 'embedding', 'id', eps := 0.05)

@@ -221,7 +221,7 @@ def test_demo_recipe_on_the_cluster_gives_the_duckdb_rows(cluster, tmp_path):
         capture_output=True, text=True, env=env, timeout=1800, check=False)
     assert proc.returncode == 0, proc.stderr[-5000:]
     for name in ("train", "val", "test"):
-        out = tmp_path / "spark" / name
+        out = tmp_path / "spark" / name / "current"  # a versioned release (the default)
         assert verify(out).ok and read_manifest(out)["engine"] == "spark", name
         assert rows_hash(out) == rows_hash(duck.outputs[name].out_dir), name
 

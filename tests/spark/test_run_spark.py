@@ -36,10 +36,22 @@ def test_demo_recipe_declares_the_demo_outputs():
     assert {o.name: (o.query, o.order_by) for o in outputs} == {
         name: (QUERIES[name], order[name]) for name in QUERIES}
     steps = statements(recipe_sql())
-    assert [s.variant for s in steps].count(True) == 4
-    # the ordered aggregates as window functions; the semantic report (DuckDB-only) left empty
-    assert all("first_value" in s.sql or s.sql.endswith("WHERE false") for s in steps
-               if s.variant)
+    assert [s.variant for s in steps].count(True) == 3
+    # the ordered aggregates as window functions (the semantic report's too: it runs on Spark)
+    assert all("first_value" in s.sql for s in steps if s.variant)
+    assert any("semantic_dup_clusters" in s.sql for s in steps if s.variant)
+
+
+def test_a_spark_variant_expands_its_library_macro_calls():
+    """A ``-- spark:`` variant's macro call in FROM is expanded like one in DuckDB SQL (it was
+    left as SPLIT_SUMMARY(...), unknown to Spark, when the variant was rendered and re-read)."""
+    import sqlglot
+
+    from corpusql.spark.run import _render
+
+    variant = "SELECT * FROM split_summary('docs', split_col := 'split') AS s"
+    rendered = _render(None, sqlglot.parse_one(variant, read="spark"))
+    assert "split_summary(" not in rendered.lower() and "from docs as" in rendered.lower()
 
 
 @pytest.mark.spark
@@ -59,6 +71,21 @@ def test_demo_recipe_on_spark_gives_the_duckdb_rows(spark, tmp_path):
         assert m["engine"] == "spark" and m["recipe"] == RECIPE.read_text(encoding="utf-8")
         assert {"near_dup_clusters", "mix", "pii_redact"} <= set(m["functions"])
         assert rows_hash(out.out_dir) == rows_hash(duck.outputs[name].out_dir), name
+        dm = read_manifest(duck.outputs[name].out_dir)
+        assert sorted(m) == sorted(dm) and sorted(m["index"]) == sorted(dm["index"]), name
+        assert m["removal_log"] == dm["removal_log"] == "demo_removed"
+    # stage 4b, the semantic duplicates report: the same rows (similarity included)
+    import duckdb
+
+    con = duckdb.connect(str(tmp_path / "duck" / "lake.duckdb"), read_only=True)
+    try:
+        expected = con.execute("SELECT id, kept_id, cluster_size, similarity FROM "
+                               "demo_semantic_dups_log ORDER BY id").fetchall()
+    finally:
+        con.close()
+    got = [tuple(r) for r in spark.sql("SELECT id, kept_id, cluster_size, similarity FROM "
+                                       "demo_semantic_dups ORDER BY id").collect()]
+    assert got == expected and expected
 
 
 def _cli(out: Path, recipe: Path, *extra: str, env: dict | None = None) -> subprocess.Popen:
@@ -91,10 +118,11 @@ def sig_recipe(tmp_path) -> Path:
 
 @pytest.mark.spark
 def test_kill_9_of_the_driver_leaves_the_target_absent_or_unchanged(sig_recipe, tmp_path):
+    """An unversioned output (``--unversioned``); versioned: test_run_versions_spark.py."""
     out = tmp_path / "out"
     target = out / "sigs"
     # 1. killed while Spark's job writes into the staging directory: no target
-    proc = _cli(out, sig_recipe)
+    proc = _cli(out, sig_recipe, "--unversioned")
     job = None
     while job is None and proc.poll() is None:
         job = _staging_job(target)
@@ -106,7 +134,7 @@ def test_kill_9_of_the_driver_leaves_the_target_absent_or_unchanged(sig_recipe, 
     assert not target.exists()
     assert any(n.startswith(".sigs.staging-") for n in leftovers(target))  # hidden, unclaimed
     # 2. the next run recovers the leftovers and writes the output
-    proc = _cli(out, sig_recipe)
+    proc = _cli(out, sig_recipe, "--unversioned")
     stdout, stderr = proc.communicate(timeout=900)
     assert proc.returncode == 0, stderr
     assert "recovered" in stdout and "removed .sigs.staging-" in stdout
@@ -117,7 +145,8 @@ def test_kill_9_of_the_driver_leaves_the_target_absent_or_unchanged(sig_recipe, 
             if t is None)
     # 3. killed after Spark wrote, before the manifest and the swap: previous output unchanged
     sig_recipe.write_text(sig_recipe.read_text() + "-- a changed recipe: rewrite\n")
-    proc = _cli(out, sig_recipe, "--overwrite", env={"CORPUSQL_FAULT": "write:copied"})
+    proc = _cli(out, sig_recipe, "--unversioned", "--overwrite",
+                env={"CORPUSQL_FAULT": "write:copied"})
     proc.communicate(timeout=900)
     assert proc.returncode == -signal.SIGKILL
     assert {p.name: p.read_bytes() for p in target.iterdir()} == before
