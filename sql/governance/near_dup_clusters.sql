@@ -27,53 +27,53 @@
 -- source: MinHash LSH near-duplicate removal with connected components (Lee et al. 2022, "Deduplicating Training Data Makes Language Models Better"; datatrove's MinhashDedup stages)
 -- duckdb-only: query_table() to take a table name; row[col] to take a column by name
 CREATE OR REPLACE MACRO near_dup_clusters(tbl, text_col, id_col, threshold := 0.8, verify := true, keep_by := NULL, num_perm := 128, ngram := 5, unit := 'word', seed := 1, norm_numbers := true, fn_weight := 0.9, max_bucket := 1000) AS TABLE
-WITH candidate_edges AS MATERIALIZED (
+WITH ndc_candidate_edges AS MATERIALIZED (
     SELECT id_a AS src, id_b AS dst
     FROM near_dup_candidates(tbl, text_col, id_col, threshold := threshold, num_perm := num_perm,
                              ngram := ngram, unit := unit, norm_numbers := norm_numbers, seed := seed, fn_weight := fn_weight,
                              max_bucket := max_bucket)
 ),
-shingle_sets AS MATERIALIZED (
+ndc_shingle_sets AS MATERIALIZED (
     SELECT r[id_col] AS id, shingle_set(r[text_col], ngram := ngram, unit := unit, norm_numbers := norm_numbers) AS shingles
     FROM query_table(tbl) AS r
-    WHERE verify AND r[id_col] IN (SELECT src FROM candidate_edges UNION SELECT dst FROM candidate_edges)
+    WHERE verify AND r[id_col] IN (SELECT src FROM ndc_candidate_edges UNION SELECT dst FROM ndc_candidate_edges)
 ),
-pair_overlaps AS (
+ndc_pair_overlaps AS (
     SELECT e.src, e.dst, set_jaccard(sa.shingles, sb.shingles) AS similarity
-    FROM candidate_edges AS e
-    JOIN shingle_sets AS sa ON sa.id = e.src
-    JOIN shingle_sets AS sb ON sb.id = e.dst
+    FROM ndc_candidate_edges AS e
+    JOIN ndc_shingle_sets AS sa ON sa.id = e.src
+    JOIN ndc_shingle_sets AS sb ON sb.id = e.dst
 ),
-edges AS MATERIALIZED (
-    SELECT src, dst FROM candidate_edges WHERE NOT verify
+ndc_edges AS MATERIALIZED (
+    SELECT src, dst FROM ndc_candidate_edges WHERE NOT verify
     UNION ALL
-    SELECT src, dst FROM pair_overlaps WHERE verify AND similarity >= threshold
+    SELECT src, dst FROM ndc_pair_overlaps WHERE verify AND similarity >= threshold
 ),
-node_labels AS MATERIALIZED (
-    SELECT node AS id, component FROM edge_components('edges', what := 'near_dup_clusters: ' || tbl)
+ndc_labels AS MATERIALIZED (
+    SELECT node AS id, component FROM edge_components('ndc_edges', what := 'near_dup_clusters: ' || tbl)
 ),
-clustered AS MATERIALIZED (
+ndc_clustered AS MATERIALIZED (
     SELECT
         l.id,
         l.component AS cluster_id,
         count(*) OVER (PARTITION BY l.component) AS cluster_size,
         row_number() OVER (PARTITION BY l.component ORDER BY p.priority DESC NULLS LAST, l.id) AS copy_rank
-    FROM node_labels AS l
+    FROM ndc_labels AS l
     LEFT JOIN (
         SELECT r[id_col] AS id, CASE WHEN keep_by IS NULL THEN NULL ELSE r[keep_by] END AS priority
         FROM query_table(tbl) AS r
-        WHERE r[id_col] IN (SELECT id FROM node_labels)
+        WHERE r[id_col] IN (SELECT id FROM ndc_labels)
     ) AS p ON p.id = l.id
 ),
-ranked AS (
+ndc_ranked AS (
     SELECT
         r[id_col] AS id,
         coalesce(c.cluster_id, r[id_col]) AS cluster_id,
         coalesce(c.cluster_size, 1) AS cluster_size,
         coalesce(c.copy_rank, 1) AS copy_rank
     FROM query_table(tbl) AS r
-    LEFT JOIN clustered AS c ON c.id = r[id_col]
+    LEFT JOIN ndc_clustered AS c ON c.id = r[id_col]
 )
 SELECT id, cluster_id, cluster_size, copy_rank = 1 AS is_kept
-FROM ranked
+FROM ndc_ranked
 ORDER BY cluster_id, copy_rank;
