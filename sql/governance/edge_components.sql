@@ -15,14 +15,38 @@
 -- memory budget (the variable corpusql_memory_budget in bytes, see corpusql.connect's
 -- memory_budget; no limit when unset) at 64 bytes a node, it fails with the estimate and the
 -- knob, starting with `what` (the caller).
+-- On Spark (no keyed recursion) the spark variant below numbers the nodes 0..n-1 and labels them
+-- with the connected_components kernel over one list of every edge, so there the edges must fit
+-- one row; Spark's near_dup_clusters itself runs as corpusql.spark.dedup's large-star /
+-- small-star rounds and does not use this macro.
 --
 -- tables: edges
 -- returns: node, component
 -- source: min-label propagation with pointer jumping (Shiloach and Vishkin 1982; Rastogi et al. 2013, "Finding Connected Components in Map-Reduce in Logarithmic Rounds")
 -- duckdb-only: query_table() to take a table name; recursive CTE USING KEY
+-- spark: ec_components
+--     WITH ec_numbered AS (
+--         SELECT node, dense_rank() OVER (ORDER BY node) - 1 AS k
+--         FROM (SELECT DISTINCT node FROM ec_undirected)
+--     ),
+--     ec_kernel AS (
+--         SELECT connected_components(list(a.k ORDER BY a.k, b.k), list(b.k ORDER BY a.k, b.k)) AS label
+--         FROM ec_undirected AS u
+--         JOIN ec_numbered AS a ON a.node = u.node
+--         JOIN ec_numbered AS b ON b.node = u.neighbour, ec_checked AS x
+--         WHERE x.ok
+--     ),
+--     ec_kernel_labels AS (
+--         SELECT unnest(range(len(label))) AS k, unnest(label) AS label_k
+--         FROM ec_kernel
+--         WHERE label IS NOT NULL
+--     )
+--     SELECT n.node, m.node AS component
+--     FROM ec_kernel_labels AS l
+--     JOIN ec_numbered AS n ON n.k = l.k
+--     JOIN ec_numbered AS m ON m.k = l.label_k
 CREATE OR REPLACE MACRO edge_components(edges, what := 'edge_components') AS TABLE
-WITH RECURSIVE
-ec_undirected AS MATERIALIZED (
+WITH ec_undirected AS MATERIALIZED (
     SELECT src AS node, dst AS neighbour FROM query_table(edges) WHERE src IS NOT NULL AND dst IS NOT NULL
     UNION
     SELECT dst, src FROM query_table(edges) WHERE src IS NOT NULL AND dst IS NOT NULL
@@ -41,24 +65,27 @@ ec_checked AS MATERIALIZED (
                  TRY_CAST(getvariable('corpusql_memory_budget') AS BIGINT) AS budget
           FROM ec_undirected)
 ),
-ec_labels(node, label) USING KEY (node) AS (
-    SELECT u.node, least(u.node, min(u.neighbour)) AS label
-    FROM ec_undirected AS u, ec_checked AS k
-    WHERE k.ok
-    GROUP BY u.node
-    UNION
-    (SELECT node, new_label
-     FROM (
-         SELECT c.node, c.label, least(c.label, min(n.label), min(j.label)) AS new_label
-         FROM recurring.ec_labels AS c
-         JOIN ec_undirected AS u ON u.node = c.node
-         JOIN recurring.ec_labels AS n ON n.node = u.neighbour
-         JOIN recurring.ec_labels AS j ON j.node = c.label
-         WHERE EXISTS (FROM ec_labels)
-         GROUP BY c.node, c.label
-     )
-     WHERE new_label < label)
+ec_components AS (
+    WITH RECURSIVE ec_labels(node, label) USING KEY (node) AS (
+        SELECT u.node, least(u.node, min(u.neighbour)) AS label
+        FROM ec_undirected AS u, ec_checked AS k
+        WHERE k.ok
+        GROUP BY u.node
+        UNION
+        (SELECT node, new_label
+         FROM (
+             SELECT c.node, c.label, least(c.label, min(n.label), min(j.label)) AS new_label
+             FROM recurring.ec_labels AS c
+             JOIN ec_undirected AS u ON u.node = c.node
+             JOIN recurring.ec_labels AS n ON n.node = u.neighbour
+             JOIN recurring.ec_labels AS j ON j.node = c.label
+             WHERE EXISTS (FROM ec_labels)
+             GROUP BY c.node, c.label
+         )
+         WHERE new_label < label)
+    )
+    SELECT node, label AS component FROM ec_labels
 )
-SELECT node, label AS component
-FROM ec_labels
+SELECT node, component
+FROM ec_components
 ORDER BY node;
