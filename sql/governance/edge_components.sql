@@ -15,7 +15,7 @@
 -- memory budget (the variable corpusql_memory_budget in bytes, see corpusql.connect's
 -- memory_budget; no limit when unset) at 64 bytes a node, it fails with the estimate and the
 -- knob, starting with `what` (the caller).
--- On Spark (no keyed recursion) the spark variant below numbers the nodes 0..n-1 and labels them
+-- On Spark (no keyed recursion) its Spark variant numbers the nodes 0..n-1 and labels them
 -- with the connected_components kernel over one list of every edge, so there the edges must fit
 -- one row; Spark's near_dup_clusters itself runs as corpusql.spark.dedup's large-star /
 -- small-star rounds and does not use this macro.
