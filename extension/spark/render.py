@@ -290,7 +290,9 @@ def expand_call(name: str, args: list[exp.Expression], counter: _Counter | None 
         cte.set("alias", exp.TableAlias(this=exp.to_identifier(rename[cte.alias_or_name]),
                                         columns=cte.args["alias"].args.get("columns")))
     for table in body.find_all(exp.Table):
-        if not table.db and table.name in rename and not isinstance(table.this, exp.Anonymous):
+        if table.db == "recurring" and table.name in rename:  # a keyed recursive CTE's last rows
+            table.set("this", exp.to_identifier(rename[table.name]))
+        elif not table.db and table.name in rename and not isinstance(table.this, exp.Anonymous):
             if not table.args.get("alias"):  # `FROM cte ... cte.col` keeps working
                 table.set("alias", exp.TableAlias(this=exp.to_identifier(table.name)))
             table.set("this", exp.to_identifier(rename[table.name]))
@@ -345,6 +347,8 @@ def _check_portable(name: str, body: exp.Expression) -> None:
             found.append("UNION ALL BY NAME (an optional column)")
         elif isinstance(node, exp.Anonymous) and node.name.lower() == "generate_subscripts":
             found.append("generate_subscripts()")
+        elif isinstance(node, exp.CTE) and node.args.get("key_expressions"):
+            found.append("a keyed recursive CTE (USING KEY)")
         elif isinstance(node, exp.Window) and node.this.key == "rownumber" \
                 and not node.args.get("order") and not node.args.get("alias"):
             found.append("row_number() OVER () without ORDER BY")

@@ -32,12 +32,14 @@
 -- duplicate_of of those that match it). Members that fail that pair are left to their other keys.
 -- Before expanding pairs the macro counts them and fails, naming the knobs, when they need more
 -- than the corpusql memory budget at 32 bytes a pair row (as near_dup_candidates does).
+-- Components are labelled in SQL over the edges table (edge_components), not by a kernel given
+-- every edge at once; the release's keys, candidates and edges are DuckDB tables that spill.
 --
 -- tables: new_tbl, release_tbl, release_keys
 -- columns: text_col, id_col, keep_by
 -- returns: id, is_kept, duplicate_of, duplicate_in
--- requires: minhash_params, minhash_signature, minhash_bands, shingle_set, set_jaccard, connected_components
--- depends: near_dup_settings, near_dup_band_keys, near_dup_ids_checked
+-- requires: minhash_params, minhash_signature, minhash_bands, shingle_set, set_jaccard
+-- depends: near_dup_settings, near_dup_band_keys, near_dup_ids_checked, edge_components
 -- source: MinHash LSH near-duplicate removal (Lee et al. 2022; datatrove's MinhashDedup stages) applied to a new batch against an index of earlier releases
 -- duckdb-only: query_table() to take a table name; row[col] to take a column by name
 CREATE OR REPLACE MACRO near_dup_incremental(new_tbl, release_tbl, text_col, id_col, threshold := 0.8, verify := true, keep_by := NULL, num_perm := 128, ngram := 5, unit := 'word', seed := 1, norm_numbers := true, fn_weight := 0.9, release_keys := NULL, max_bucket := 1000) AS TABLE
@@ -215,12 +217,7 @@ nd_edges AS MATERIALIZED (
     JOIN nd_release_nodes AS n USING (release_id)
 ),
 nd_node_labels AS MATERIALIZED (
-    SELECT unnest(range(len(label))) AS node, unnest(label) AS component
-    FROM (
-        SELECT connected_components(list(src ORDER BY src, dst), list(dst ORDER BY src, dst)) AS label
-        FROM nd_edges
-    )
-    WHERE label IS NOT NULL
+    SELECT node, component FROM edge_components('nd_edges', what := 'near_dup_incremental: ' || new_tbl)
 ),
 nd_component_release AS (
     SELECT l.component, min(n.release_id) AS release_id

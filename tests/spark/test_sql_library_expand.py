@@ -121,6 +121,30 @@ def test_duckdb_only_constructs_are_refused_for_spark_naming_macro_and_fix():
         render._check_portable("mix", render.spec("mix").body())
 
 
+def test_keyed_recursion_is_refused_for_spark_and_edge_components_has_a_spark_form(dcon):
+    """edge_components labels components by keyed recursion (USING KEY), which Spark lacks: the
+    body alone is refused naming the construct; its Spark variant numbers the nodes and calls
+    the connected_components kernel, and (run on DuckDB) gives the macro's own rows. The
+    expansion failed on DuckDB before this change (Catalog Error: recurring.ec_labels, the
+    recursive CTE's last rows, was left under its unrenamed name)."""
+    from corpusql.spark import library
+
+    with pytest.raises(render.NotPortable, match=r"edge_components\(\) does not run on Spark yet: "
+                       r"it uses a keyed recursive CTE \(USING KEY\)"):
+        render._check_portable("edge_components", render.spec("edge_components").body())
+    dcon.execute("CREATE OR REPLACE TEMP TABLE ec_edges AS SELECT * FROM (VALUES "
+                 "('d', 'c'), ('c', 'b'), ('b', 'a'), ('x', 'y'), ('y', NULL), ('z', 'z'))"
+                 " AS t(src, dst)")
+    expected = [("a", "a"), ("b", "a"), ("c", "a"), ("d", "a"), ("x", "x"), ("y", "x"),
+                ("z", "z")]
+    call = "SELECT * FROM edge_components('ec_edges')"
+    assert _rows(dcon, call) == expected
+    assert _rows(dcon, render.expand_duckdb(call)) == expected
+    spark_sql = library.expand(call)
+    assert "USING KEY" not in spark_sql.upper() and "CONNECTED_COMPONENTS" in spark_sql.upper()
+    assert "recurring.ec_labels" not in render.expand_duckdb(call)
+
+
 def test_variants_replace_only_their_cte_and_only_for_spark():
     assert set(render.variants("mix", "spark")) == {"docs", "(select)"}
     assert render.variants("mix", "duckdb") == {}

@@ -231,7 +231,9 @@ def test_tiny_budget_stops_candidate_expansion_with_the_knobs():
 
 def test_tiny_budget_stops_clustering_kernel_with_the_knobs(con):
     # 10,000 distinct documents and one copy of the first, given the largest id: one candidate
-    # pair passes the expansion check, but the clustering kernel labels all 10,001 nodes
+    # pair passes the expansion check; near_dup_clusters labels only the two documents of that
+    # edge (edge_components, in SQL), while the connected_components kernel, given the edge
+    # (0, 10000), labels all 10,001 nodes and is stopped by the budget
     con.execute("""
         CREATE OR REPLACE TABLE distinct10k AS
         SELECT i AS id, list_reduce(list_transform(['alpha', 'bravo', 'charlie', 'delta', 'echo',
@@ -249,7 +251,9 @@ def test_tiny_budget_stops_clustering_kernel_with_the_knobs(con):
                 r"nodes \(budget 0\.0 GB\); raise the budget with corpusql\.connect\(\.\.\., "
                 r"memory_budget=\.\.\.\) or corpusql\.set_memory_budget\(con, \.\.\.\), "
                 r"or lower max_bucket")):
-            rows(con, "FROM near_dup_clusters('distinct10k', 'text', 'id')")
+            rows(con, "SELECT connected_components([0], [10000])")
+        assert rows(con, "SELECT id, cluster_id, is_kept FROM near_dup_clusters('distinct10k', "
+                         "'text', 'id') WHERE cluster_size > 1") == [(0, 0, True), (10000, 0, False)]
         with pytest.raises(duckdb.Error, match=r"set_jaccard needs more than .* for 1 sets"):
             rows(con, "SELECT set_jaccard(shingle_set(text), shingle_set(text || ' more')) FROM ("
                       "SELECT string_agg(chr(CAST(97 + i % 26 AS INTEGER)) || chr(CAST(97 + (i // 26) "
