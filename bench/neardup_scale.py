@@ -9,7 +9,7 @@ not copies of each other while each keeps the set's own near-duplicate structure
 space-separated word is prefixed with a two-letter tag of k (a new vocabulary per replica), and
 about one distinct word in 40, chosen per replica, is dropped wherever it occurs (so copies of
 one document inside a replica stay as alike as they were). 19 copies of the
-53,885 documents give 1,023,815 documents (about 2 GB of text).
+53,885 documents give 1,023,815 documents (2.85 GB of text).
 
 Each size is clustered in its own process (threshold 0.8, verify := true, 2 threads, the
 database spilling to --work), reading the Parquet file through a view; the script prints wall
