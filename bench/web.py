@@ -148,8 +148,9 @@ def side_sql(glob: str, extractor: str, threads: int) -> int:
         con.close()
 
 
-def side_sql_text(glob: str, extractor: str, threads: int) -> int:
-    """``read_warc_text``: fetch + parse + extract in one UDF; workers read the files themselves."""
+def side_sql_text(glob: str, extractor: str, threads: int, two_pass: bool = False) -> int:
+    """``read_warc_text``: fetch + parse + extract in one UDF; workers read the files themselves.
+    With ``two_pass``, ``single_pass_bytes := 0``: index, then read again by offset."""
     import corpusql
 
     con = corpusql.connect(config={"threads": threads})
@@ -159,9 +160,10 @@ def side_sql_text(glob: str, extractor: str, threads: int) -> int:
         first = sorted(Path(glob).parent.glob(Path(glob).name))[0]  # macro binding, cheaply:
         con.execute("SELECT count(*) FROM read_warc_text(?, single_pass_bytes := 1)",
                     [str(first)]).fetchall()
+        extra = ", single_pass_bytes := 0" if two_pass else ""
         t0 = _start()
-        n, ok = con.execute("SELECT count(*), count(text) FROM read_warc_text(?, extractor := ?)",
-                            [glob, extractor]).fetchone()
+        n, ok = con.execute("SELECT count(*), count(text) FROM read_warc_text(?, extractor := ?"
+                            f"{extra})", [glob, extractor]).fetchone()
         return n, ok, time.perf_counter() - t0
     finally:
         con.close()
@@ -169,21 +171,7 @@ def side_sql_text(glob: str, extractor: str, threads: int) -> int:
 
 def side_sql_text_2pass(glob: str, extractor: str, threads: int) -> int:
     """``read_warc_text`` with ``single_pass_bytes := 0``: index, then read again by offset."""
-    import corpusql
-
-    con = corpusql.connect(config={"threads": threads})
-    try:
-        _warm(extractor, workers=True)
-        _warm_text(glob)
-        first = sorted(Path(glob).parent.glob(Path(glob).name))[0]  # macro binding, cheaply:
-        con.execute("SELECT count(*) FROM read_warc_text(?, single_pass_bytes := 1)",
-                    [str(first)]).fetchall()
-        t0 = _start()
-        n, ok = con.execute("SELECT count(*), count(text) FROM read_warc_text(?, extractor := ?, "
-                            "single_pass_bytes := 0)", [glob, extractor]).fetchone()
-        return n, ok, time.perf_counter() - t0
-    finally:
-        con.close()
+    return side_sql_text(glob, extractor, threads, two_pass=True)
 
 
 def side_sql_text_inproc(glob: str, extractor: str, threads: int) -> int:
