@@ -139,13 +139,8 @@ def alternation(alternatives: list[str], outer_max: int | None = None) -> str:
     Basic Multilingual Plane one range at a time, so they are tested only for such characters.
     """
     body = "|".join(map(guarded, alternatives))
-    first: set[int] = set()
-    for a in alternatives:
-        chars = edge_chars(a, last=False)
-        if chars is ANY:
-            return body
-        first |= chars
-    if outer_max is not None and len(first) > outer_max:
+    first = _first_codes(alternatives)
+    if first is None or (outer_max is not None and len(first) > outer_max):
         return body
     bmp = {c for c in first if c <= 0xFFFF}
     astral = first - bmp
@@ -196,14 +191,20 @@ class Dispatch(dict):
         return rule
 
 
-def first_chars(alternatives: list[str]) -> frozenset[str] | None:
-    """Every character that can start a match of one of the alternatives (None: unknown)."""
+def _first_codes(alternatives: list[str]) -> set[int] | None:
+    """Every code point that can start a match of one of the alternatives (None: unknown)."""
     out: set[int] = set()
     for a in alternatives:
         chars = edge_chars(a, last=False)
         if chars is ANY:
             return None
         out |= chars
-    return frozenset(map(chr, out))
+    return out
+
+
+def first_chars(alternatives: list[str]) -> frozenset[str] | None:
+    """Every character that can start a match of one of the alternatives (None: unknown)."""
+    codes = _first_codes(alternatives)
+    return None if codes is None else frozenset(map(chr, codes))
 
 
