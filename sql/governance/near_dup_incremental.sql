@@ -42,6 +42,16 @@
 -- depends: near_dup_settings, near_dup_band_keys, near_dup_ids_checked, edge_components
 -- source: MinHash LSH near-duplicate removal (Lee et al. 2022; datatrove's MinhashDedup stages) applied to a new batch against an index of earlier releases
 -- duckdb-only: query_table() to take a table name; row[col] to take a column by name
+-- On Spark, nd_node_labels is the connected_components kernel over one list of the edges (the
+-- nodes are numbered 0..n-1 already): edge_components' Spark form inlined here made Spark's
+-- planner run out of driver heap.
+-- spark: nd_node_labels
+--     SELECT unnest(range(len(label))) AS node, unnest(label) AS component
+--     FROM (
+--         SELECT connected_components(list(src ORDER BY src, dst), list(dst ORDER BY src, dst)) AS label
+--         FROM nd_edges
+--     )
+--     WHERE label IS NOT NULL
 CREATE OR REPLACE MACRO near_dup_incremental(new_tbl, release_tbl, text_col, id_col, threshold := 0.8, verify := true, keep_by := NULL, num_perm := 128, ngram := 5, unit := 'word', seed := 1, norm_numbers := true, fn_weight := 0.9, release_keys := NULL, max_bucket := 1000) AS TABLE
 WITH nd_banding AS MATERIALIZED (
     SELECT
