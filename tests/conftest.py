@@ -46,3 +46,22 @@ def pytest_addoption(parser):
 @pytest.fixture
 def update_golden(request) -> bool:
     return bool(request.config.getoption("--update-golden"))
+
+
+@pytest.fixture
+def spy(monkeypatch):
+    """``spy(owner, name)``: wrap ``owner.name`` (a module's function) for this test so that each
+    call's first argument is appended to the list it returns; the real function still runs."""
+
+    def install(owner, name: str) -> list:
+        calls: list = []
+        real = getattr(owner, name)
+
+        def recording(first, *args, **kwargs):
+            calls.append(first)
+            return real(first, *args, **kwargs)
+
+        monkeypatch.setattr(owner, name, recording)
+        return calls
+
+    return install

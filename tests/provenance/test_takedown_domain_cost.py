@@ -19,15 +19,8 @@ KEYS = ["https://optout-site.org/a", "https://www.optout-site.org/b", "https://n
         "https://site1.example.com/f", "https://site2.example.com/g"]
 
 
-def test_only_hosts_under_the_domain_are_looked_up(monkeypatch):
-    seen = []
-    real = url_kernels.registered_domain
-
-    def counting(url):
-        seen.append(url)
-        return real(url)
-
-    monkeypatch.setattr(url_kernels, "registered_domain", counting)
+def test_only_hosts_under_the_domain_are_looked_up(spy):
+    seen = spy(url_kernels, "registered_domain")
     index = pa.table({"url_key": pa.array(KEYS, pa.string())})
     m = recorded(normalize({"domain": "optout-site.org"}))
     assert index_mask(index, m).tolist() == [True, True, False, False, True, False, False,

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from corpusql.udfs import html as html_kernels
+from corpusql.udfs import warc
 
 _TWO_STEP = """
     SELECT url, warc_record_id, warc_date, content_type, http_status, charset,
@@ -105,27 +106,12 @@ def test_the_calling_process_applies_the_path_policy_before_the_workers_read(web
             warc_text.warc_extract(files, offsets)
 
 
-def _count_opens(monkeypatch):
-    """The files this process opens through corpusql.udfs.warc.open_file, one entry per open."""
-    from corpusql.udfs import warc
-
-    opened = []
-    real = warc.open_file
-
-    def counting(path):
-        opened.append(path)
-        return real(path)
-
-    monkeypatch.setattr(warc, "open_file", counting)
-    return opened
-
-
 @pytest.mark.parametrize("single_pass", [None, 0])
-def test_the_single_pass_reads_each_file_once(mcon, warcs, single_pass, monkeypatch):
+def test_the_single_pass_reads_each_file_once(mcon, warcs, single_pass, monkeypatch, spy):
     """With the default budget each file is opened once (indexed and extracted in one pass);
     with single_pass_bytes := 0 it is indexed, then opened again to read records by offset."""
     monkeypatch.setenv(html_kernels.WORKERS_ENV, "1")
-    opened = _count_opens(monkeypatch)
+    opened = spy(warc, "open_file")  # the files this process opens
     q = f"SELECT count(*), count(text) FROM ({_fused(single_pass)})"
     n, ok = mcon.execute(q, [warcs, "resiliparse"]).fetchall()[0]
     assert n >= 3 * 50 and ok >= 3 * 45
@@ -136,11 +122,11 @@ def test_the_single_pass_reads_each_file_once(mcon, warcs, single_pass, monkeypa
         assert len(opened) >= 6
 
 
-def test_worker_processes_each_read_whole_files(mcon, warcs, monkeypatch):
+def test_worker_processes_each_read_whole_files(mcon, warcs, monkeypatch, spy):
     """Three files, three processes: the calling process opens one file once, the workers the
     two others (parallel over files; only rows cross the pipes)."""
     monkeypatch.setenv(html_kernels.WORKERS_ENV, "3")
-    opened = _count_opens(monkeypatch)
+    opened = spy(warc, "open_file")  # the files this process opens
     got = mcon.execute(_fused(None), [warcs, "resiliparse"]).fetchall()
     assert len(opened) == 1
     assert {r[11] for r in got} == {str(p) for p in sorted(Path(warcs).parent.glob("*.warc.gz"))}
