@@ -34,14 +34,54 @@ problems AS (
             || ', test=' || CAST(test AS VARCHAR) || ')'
     END AS message
 ),
+-- Only the documents near a cut are sorted. Each stratum's hash values are counted in 1024
+-- buckets (floor(u * 1024), in u's order); the documents of the buckets below `lo_bucket` have
+-- the ranks 0 .. below - 1, all of them 'train' (the last of those ranks passes the train test);
+-- those of the buckets from `hi_bucket` on have ranks whose first already fails the val test,
+-- so all are 'test'; the rest are ranked exactly, below + their position in (u, id) order.
+hashed AS MATERIALIZED (
+    SELECT id, stratum, u, CAST(floor(u * 1024) AS INTEGER) AS bucket
+    FROM (
+        SELECT id, stratum, hash_unit(CAST(id AS VARCHAR), seed := seed) AS u
+        FROM docs
+        WHERE id IS NOT NULL
+    )
+),
+bucket_counts AS (
+    SELECT
+        stratum,
+        bucket,
+        CAST(sum(count(*)) OVER (PARTITION BY stratum ORDER BY bucket
+                                 ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS BIGINT) AS before,
+        CAST(sum(count(*)) OVER (PARTITION BY stratum) AS BIGINT) AS stratum_size
+    FROM hashed
+    GROUP BY stratum, bucket
+),
+cuts AS MATERIALIZED (
+    SELECT
+        stratum,
+        stratum_size,
+        CASE WHEN (stratum_size - 1 + 0.5) / stratum_size < train THEN 1024
+             ELSE max(bucket) FILTER (WHERE (coalesce(before, 0) - 1 + 0.5) / stratum_size < train) END AS lo_bucket,
+        CASE WHEN (stratum_size - 1 + 0.5) / stratum_size < train THEN stratum_size
+             ELSE max(coalesce(before, 0)) FILTER (WHERE (coalesce(before, 0) - 1 + 0.5) / stratum_size < train) END AS below,
+        coalesce(min(bucket) FILTER (WHERE NOT ((coalesce(before, 0) + 0.5) / stratum_size < train + val)), 1024) AS hi_bucket
+    FROM bucket_counts
+    GROUP BY stratum, stratum_size
+),
+placed AS (
+    SELECT h.id, h.stratum, h.u, h.bucket, c.lo_bucket, c.hi_bucket, c.below, c.stratum_size
+    FROM hashed AS h
+    JOIN cuts AS c ON h.stratum IS NOT DISTINCT FROM c.stratum
+),
 ranked AS (
     SELECT
         id,
         stratum,
-        row_number() OVER (PARTITION BY stratum ORDER BY hash_unit(CAST(id AS VARCHAR), seed := seed), id) - 1 AS rank_in_stratum,
-        count(*) OVER (PARTITION BY stratum) AS stratum_size
-    FROM docs
-    WHERE id IS NOT NULL
+        below + row_number() OVER (PARTITION BY stratum ORDER BY u, id) - 1 AS rank_in_stratum,
+        stratum_size
+    FROM placed
+    WHERE bucket >= lo_bucket AND bucket < hi_bucket
 ),
 assigned AS (
     SELECT
@@ -53,6 +93,10 @@ assigned AS (
             ELSE 'test'
         END AS split
     FROM ranked
+    UNION ALL
+    SELECT id, stratum, 'train' FROM placed WHERE bucket < lo_bucket
+    UNION ALL
+    SELECT id, stratum, 'test' FROM placed WHERE bucket >= hi_bucket
     UNION ALL
     SELECT id, stratum, NULL FROM docs WHERE id IS NULL
     UNION ALL

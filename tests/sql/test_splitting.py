@@ -61,6 +61,72 @@ def test_stratified_nulls(con):
     assert sorted(r[2] for r in rows if r[1] is None) == ["train", "val"]
 
 
+#: split_stratified's definition written the direct way: every stratum ranked by a full sort of
+#: (hash_unit(id, seed), id). The macro sorts only the documents near each cut (1024 hash buckets
+#: counted first) and must give the same rows.
+_FULL_SORT = """
+SELECT id, stratum, split FROM (
+    SELECT id, stratum, CASE
+        WHEN (r + 0.5) / n < {train} THEN 'train'
+        WHEN (r + 0.5) / n < {train} + {val} THEN 'val'
+        ELSE 'test' END AS split
+    FROM (SELECT id, s AS stratum,
+                 row_number() OVER (PARTITION BY s ORDER BY hash_unit(CAST(id AS VARCHAR),
+                                    seed := {seed}), id) - 1 AS r,
+                 count(*) OVER (PARTITION BY s) AS n
+          FROM strata WHERE id IS NOT NULL)
+    UNION ALL SELECT id, s, NULL FROM strata WHERE id IS NULL)
+"""
+
+
+@pytest.fixture(scope="module")
+def strata_con(mcon):
+    """Strata of 1 to 20,000 documents (a NULL stratum among them), a few NULL ids, and ids
+    repeated inside a stratum; the same rows with integer ids."""
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    sizes = [1, 2, 3, 5, 8, 13, 40, 99, 100, 101, 1000, 1023, 1024, 1025, 4000, 20000]
+    ids, strata = [], []
+    for k, n in enumerate(sizes):
+        for i in range(n):
+            ids.append(None if (k * 31 + i) % 977 == 11 else f"s{k}-{i % max(1, n - n // 50)}")
+            strata.append(None if k == 9 else f"stratum{k}")
+    mcon.register("strata", pa.table({"id": ids, "s": strata}))
+    nums = [None if i is None else int(rng.integers(0, 2**40)) for i in ids]
+    mcon.register("strata_num", pa.table({"id": pa.array(nums, pa.int64()), "s": strata}))
+    return mcon
+
+
+@pytest.mark.parametrize("train, val, test", [
+    ("0.98", "0.01", "0.01"), ("0.8", "0.15", "0.05"), ("0.5", "0.25", "0.25"),
+    ("1.0", "0.0", "0.0"), ("0.0", "1.0", "0.0"), ("0.0", "0.0", "1.0"), ("0.5", "0.5", "0.0"),
+    ("0.0", "0.5", "0.5"), ("0.999", "0.0005", "0.0005"), ("0.1", "0.1", "0.8"),
+    ("1/3", "1/3", "1/3"), ("0.001", "0.998", "0.001"),
+])
+@pytest.mark.parametrize("seed", [0, 5])
+def test_stratified_equals_the_full_sort(strata_con, train, val, test, seed):
+    call = (f"split_stratified('strata', 'id', 's', seed := {seed}, train := {train}, "
+            f"val := {val}, test := {test})")
+    got = strata_con.execute(f"SELECT * FROM {call}").fetchall()
+    want = strata_con.execute(_FULL_SORT.format(train=train, val=val, seed=seed)).fetchall()
+    key = lambda r: (r[1] is None, r[1] or "", r[0] is None, r[0] or "", r[2] or "")  # noqa: E731
+    assert sorted(got, key=key) == sorted(want, key=key)
+    # in stratum, then id order (rows with equal ids in any order)
+    assert [r[:2] for r in got] == [r[:2] for r in sorted(got, key=key)]
+    assert {r[2] for r in got} >= {s for s, f in (("train", train), ("val", val), ("test", test))
+                                   if eval(f) >= 0.5}
+
+
+def test_stratified_equals_the_full_sort_with_integer_ids(strata_con):
+    got = strata_con.execute("SELECT * FROM split_stratified('strata_num', 'id', 's', seed := 3, "
+                             "train := 0.7, val := 0.2, test := 0.1)").fetchall()
+    want = strata_con.execute(_FULL_SORT.replace("FROM strata ", "FROM strata_num ")
+                              .format(train=0.7, val=0.2, seed=3)).fetchall()
+    key = lambda r: (r[1] is None, r[1] or "", r[0] is None, r[0] or 0, r[2] or "")  # noqa: E731
+    assert sorted(got, key=key) == sorted(want, key=key)
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
