@@ -11,7 +11,8 @@ again, as datatrove's spaCy does inside its memory zone; for the first filter it
 first call in the process, which compiles the rule patterns), "warm" straight after (the steady
 state of a long run). Wall time gives the ratios; process CPU seconds (all threads) are printed
 beside them, as the machine may be shared. Agreement: pass/fail and reason, document by document, in this run.
-``--write`` replaces the ``## Quality filters`` section of bench/RESULTS.md.
+``--write`` adds the run, dated, at the end of the ``## Quality filters`` section of
+bench/RESULTS.md (earlier runs are kept).
 """
 
 from __future__ import annotations
@@ -113,20 +114,21 @@ NOTES = (
 
 
 def write(results, n_docs: int, n_bytes: int) -> None:
-    """Replace (or append) the ``## Quality filters`` section of bench/RESULTS.md."""
+    """Add this run, as a dated subsection, at the end of the ``## Quality filters`` section of
+    bench/RESULTS.md (the section is created when absent); earlier runs are kept."""
     path = ROOT / "bench" / "RESULTS.md"
     text = path.read_text() if path.exists() else "# Benchmark results\n"
     load = os.getloadavg()[0]
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     intro = (
-        f"{datetime.date.today()}, {n_docs:,} documents of quality-ref/decisions.parquet "
-        f"({n_bytes / 1e6:.1f} MB, ~60 languages), 2 shared cores (load average {load:.1f} at "
-        "the end): read the ratios, not the absolute rates. datatrove 0.10.1 `filter()` per "
+        f"{n_docs:,} documents of quality-ref/decisions.parquet ({n_bytes / 1e6:.1f} MB, ~60 "
+        f"languages), load average {load:.1f} at the end. datatrove 0.10.1 `filter()` per "
         "document (single process) vs ours through SQL (`<set>_reasons(text)` over an Arrow "
         "table of 2048-row batches, DuckDB default threads), same documents, same run. Cold = "
         "the word tables emptied first; warm = the same query again. Agreement = same pass/fail "
         "and same reason, per document."
     )
-    lines = ["## Quality filters (`bench/quality.py`)", "", *textwrap.wrap(intro, 99), "",
+    lines = [f"### {now}, `bench/quality.py --write`", "", *textwrap.wrap(intro, 99), "",
              ("| filter | datatrove docs/s | ours cold docs/s | ratio cold | ours warm docs/s "
               "| ratio warm | agreement |"),
              "|---|---|---|---|---|---|---|"]
@@ -134,12 +136,12 @@ def write(results, n_docs: int, n_bytes: int) -> None:
         lines.append(f"| {name} | {ref:,.0f} | {cold:,.0f} | {cold / ref:.1f}x | {warm:,.0f} | "
                      f"{warm / ref:.1f}x | {agree:.4f} |")
     lines += ["", *textwrap.wrap(NOTES, 99)]
-    section = "\n".join(lines) + "\n"
-    pattern = re.compile(r"## Quality filters.*?(?=\n## |\Z)", re.DOTALL)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section.rstrip("\n") + "\n", text)
+    run = "\n".join(lines) + "\n"
+    section = re.compile(r"## Quality filters.*?(?=\n## |\Z)", re.DOTALL).search(text)
+    if section:
+        text = text[:section.end()].rstrip("\n") + "\n\n" + run + text[section.end():]
     else:
-        text = text.rstrip("\n") + "\n\n" + section
+        text = (text.rstrip("\n") + "\n\n## Quality filters (`bench/quality.py`)\n\n" + run)
     path.write_text(text)
 
 
