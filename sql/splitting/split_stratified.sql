@@ -35,10 +35,11 @@ problems AS (
     END AS message
 ),
 -- Only the documents near a cut are sorted. Each stratum's hash values are counted in 1024
--- buckets (floor(u * 1024), in u's order); the documents of the buckets below `lo_bucket` have
--- the ranks 0 .. below - 1, all of them 'train' (the last of those ranks passes the train test);
--- those of the buckets from `hi_bucket` on have ranks whose first already fails the val test,
--- so all are 'test'; the rest are ranked exactly, below + their position in (u, id) order.
+-- buckets (floor(u * 1024), in u's order; `before`: the documents in lower buckets). The
+-- documents of the buckets below `lo_bucket` have the ranks 0 .. below - 1, all of them 'train'
+-- (the last of those ranks passes the train test); those of the buckets from `hi_bucket` on have
+-- ranks whose first already fails the val test, so all are 'test'; the rest are ranked exactly,
+-- below + their position in (u, id) order.
 hashed AS MATERIALIZED (
     SELECT id, stratum, u, CAST(floor(u * 1024) AS INTEGER) AS bucket
     FROM (
@@ -51,8 +52,8 @@ bucket_counts AS (
     SELECT
         stratum,
         bucket,
-        CAST(sum(count(*)) OVER (PARTITION BY stratum ORDER BY bucket
-                                 ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS BIGINT) AS before,
+        CAST(coalesce(sum(count(*)) OVER (PARTITION BY stratum ORDER BY bucket
+                                          ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS BIGINT) AS before,
         CAST(sum(count(*)) OVER (PARTITION BY stratum) AS BIGINT) AS stratum_size
     FROM hashed
     GROUP BY stratum, bucket
@@ -61,11 +62,10 @@ cuts AS MATERIALIZED (
     SELECT
         stratum,
         stratum_size,
-        CASE WHEN (stratum_size - 1 + 0.5) / stratum_size < train THEN 1024
-             ELSE max(bucket) FILTER (WHERE (coalesce(before, 0) - 1 + 0.5) / stratum_size < train) END AS lo_bucket,
-        CASE WHEN (stratum_size - 1 + 0.5) / stratum_size < train THEN stratum_size
-             ELSE max(coalesce(before, 0)) FILTER (WHERE (coalesce(before, 0) - 1 + 0.5) / stratum_size < train) END AS below,
-        coalesce(min(bucket) FILTER (WHERE NOT ((coalesce(before, 0) + 0.5) / stratum_size < train + val)), 1024) AS hi_bucket
+        -- the first bucket always qualifies (before = 0), so neither is NULL
+        max(bucket) FILTER (WHERE (before - 1 + 0.5) / stratum_size < train) AS lo_bucket,
+        max(before) FILTER (WHERE (before - 1 + 0.5) / stratum_size < train) AS below,
+        coalesce(min(bucket) FILTER (WHERE NOT ((before + 0.5) / stratum_size < train + val)), 1024) AS hi_bucket
     FROM bucket_counts
     GROUP BY stratum, stratum_size
 ),
