@@ -12,7 +12,8 @@ key", not which one, so ``duplicate_of`` and the Jaccard verification (``verify 
 default) still need the matching release documents, read from the exact keys and the texts.
 
 On neardup_scale's replicated release (about 1M documents) and its batch of 20,000 near copies,
-the script times, alternated (A B A B ...), in one process, 2 DuckDB threads:
+the script times, alternated (A B A B ...; bench/_compare.py: spread, CPU and peak RSS per
+side), in one process, 2 DuckDB threads:
 
 - ``incremental``: the whole ``near_dup_incremental(..., release_keys := ...)`` call;
 - ``batch keys``: signing the batch and cutting its band keys (what any index needs first);
@@ -33,13 +34,12 @@ from __future__ import annotations
 
 import argparse
 import math
-import resource
-import statistics
 import time
 from pathlib import Path
 
 import numpy as np
-from _timing import warm_up_kernels  # bench/ is the script's directory
+from _compare import alternate  # bench/ is the script's directory
+from _timing import warm_up_kernels
 from neardup_scale import DEFAULT_DATA, build, build_batch
 
 M64 = (1 << 64) - 1
@@ -86,15 +86,6 @@ class Bloom:
 
     def predicted_fp(self) -> float:
         return (1 - math.exp(-self.k * self.n / self.m)) ** self.k
-
-
-def timed(fn, repeat: int):
-    walls = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        walls.append(time.perf_counter() - t0)
-    return walls, out
 
 
 def main() -> None:
@@ -165,19 +156,14 @@ def main() -> None:
     fp_measured = bloom.contains(probe).mean()
     assert bloom.contains(rk[:1_000_000]).all(), "a Bloom filter has no false negatives"
 
-    sides = {"incremental": incremental, "batch keys": batch_keys, "key lookup": key_lookup}
-    walls: dict[str, list[float]] = {s: [] for s in (*sides, "bloom lookup")}
-    answers = {}
-    for _ in range(args.repeat):
-        for name, fn in sides.items():
-            w, answers[name] = timed(fn, 1)
-            walls[name] += w
-        bk = np.asarray(con.execute("SELECT band_key FROM bk").fetchnumpy()["band_key"], np.uint64)
-        w, _ = timed(lambda keys=bk: bloom.contains(keys), 1)
-        walls["bloom lookup"] += w
+    answers = {"incremental": incremental(), "batch keys": batch_keys()}  # also warms both
     bk_ids = con.execute("SELECT id, band_key FROM bk").fetchnumpy()
-    hit = bloom.contains(np.asarray(bk_ids["band_key"], np.uint64))
-    exact = np.isin(np.asarray(bk_ids["band_key"], np.uint64), rk)
+    bk = np.asarray(bk_ids["band_key"], np.uint64)
+    sides = alternate({"incremental": incremental, "batch keys": batch_keys,
+                       "key lookup": key_lookup, "bloom lookup": lambda: bloom.contains(bk)},
+                      args.repeat)
+    hit = bloom.contains(bk)
+    exact = np.isin(bk, rk)
     docs = np.asarray(bk_ids["id"], dtype=object)
     docs_bloom = len(set(docs[hit]))
     docs_exact = len(set(docs[exact]))
@@ -193,12 +179,10 @@ def main() -> None:
           f"{bloom.predicted_fp():.5f} predicted")
     print(f"batch documents with a key in the release: {docs_exact:,} exact, {docs_bloom:,} by the "
           f"Bloom filter (no false negatives: checked)")
-    for name, w in walls.items():
-        print(f"{name:14s} median {statistics.median(w):7.3f} s  spread "
-              f"{min(w):.3f}-{max(w):.3f} s")
-    inc = statistics.median(walls["incremental"])
-    save = statistics.median(walls["key lookup"]) - statistics.median(walls["bloom lookup"])
-    print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    for side in sides.values():
+        print(side.line(sides["incremental"]))
+    inc = sides["incremental"].median
+    save = sides["key lookup"].median - sides["bloom lookup"].median
     print(f"the most a Bloom filter could save a batch: {save:.3f} s of {inc:.3f} s "
           f"({100 * save / inc:.1f}% of near_dup_incremental)")
 
