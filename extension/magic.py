@@ -13,15 +13,24 @@ function arguments in the user's terms).
 
 from __future__ import annotations
 
+import weakref
+
 import duckdb
 
 from .errors import QueryError
 
-_state: dict = {"con": None}
+#: The connection each IPython shell opened (``%sql_connect``, or the one made for a shell with no
+#: ``con``), per shell: a second shell in the same process starts with none.
+_OPENED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def connection_of(shell) -> duckdb.DuckDBPyConnection | None:
+    """The connection the magic opened in this shell, if any."""
+    return _OPENED.get(shell)
 
 
 def _connection(shell):
-    con = _state["con"]
+    con = _OPENED.get(shell)
     if con is None:
         candidate = shell.user_ns.get("con")
         if isinstance(candidate, duckdb.DuckDBPyConnection):
@@ -29,7 +38,7 @@ def _connection(shell):
         import corpusql
 
         con = corpusql.connect()
-        _state["con"] = con
+        _OPENED[shell] = con
     return con
 
 
@@ -56,15 +65,15 @@ def load_ipython_extension(ipython) -> None:
     def show_error(exc: Exception, sql: str = "") -> None:
         from .explain import explain
 
-        print(f"SQL error: {explain(exc, sql, _state['con'] or ipython.user_ns.get('con'))}")
+        print(f"SQL error: {explain(exc, sql, _OPENED.get(ipython) or ipython.user_ns.get('con'))}")
 
     @register_line_magic("sql_connect")
     def sql_connect(line: str):
         """Open (or switch to) a corpusql connection: %sql_connect [DATABASE]."""
         import corpusql
 
-        old = _state["con"]
-        _state["con"] = corpusql.connect(line.strip() or ":memory:")
+        old = _OPENED.get(ipython)
+        _OPENED[ipython] = corpusql.connect(line.strip() or ":memory:")
         if old is not None:
             old.close()
 
@@ -95,7 +104,6 @@ def load_ipython_extension(ipython) -> None:
 
 
 def unload_ipython_extension(ipython) -> None:
-    con = _state["con"]
+    con = _OPENED.pop(ipython, None)
     if con is not None:
         con.close()
-        _state["con"] = None
