@@ -13,7 +13,10 @@ import corpusql
 
 
 @contextlib.contextmanager
-def shell(con=None):
+def shell(con=None, unload: bool = True):
+    """An IPython shell with the magic loaded (and ``con`` in its namespace when given), unloaded
+    at the end unless ``unload`` is false (a shell just dropped); also used by
+    tests/errors/test_user_errors.py."""
     from IPython.core.interactiveshell import InteractiveShell
 
     sh = InteractiveShell.instance(user_ns={} if con is None else {"con": con})
@@ -21,11 +24,14 @@ def shell(con=None):
         sh.run_line_magic("load_ext", "corpusql.magic")
         yield sh
     finally:
+        if unload:
+            sh.run_line_magic("unload_ext", "corpusql.magic")  # closes what the magic opened
         sh.cleanup()
         InteractiveShell.clear_instance()
 
 
 def cell(sh, sql: str):
+    """Run a ``%%sql`` cell: (its result, what it printed)."""
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
         result = sh.run_cell_magic("sql", "", sql)
@@ -33,7 +39,7 @@ def cell(sh, sql: str):
 
 
 def test_a_new_shell_does_not_inherit_the_previous_shells_connection():
-    with shell() as first:
+    with shell(unload=False) as first:
         first.run_line_magic("sql_connect", "")
         result, _ = cell(first, "CREATE TABLE only_in_first AS SELECT 1 AS x; SELECT x FROM only_in_first")
         assert result["x"].tolist() == [1]

@@ -10,7 +10,6 @@ statement excerpt.
 
 from __future__ import annotations
 
-import contextlib
 import io
 
 import pytest
@@ -105,18 +104,10 @@ def _materialize(con, sql, tmp):
 
 
 def _magic(con, sql, _tmp):
-    from IPython.core.interactiveshell import InteractiveShell
+    from test_magic import cell, shell
 
-    shell = InteractiveShell.instance(user_ns={"con": con})
-    try:
-        shell.run_line_magic("load_ext", "corpusql.magic")
-        printed = io.StringIO()
-        with contextlib.redirect_stdout(printed):
-            shell.run_cell_magic("sql", "", sql)
-    finally:
-        shell.cleanup()
-        InteractiveShell.clear_instance()
-    text = printed.getvalue().strip()
+    with shell(con) as sh:
+        _, text = cell(sh, sql)
     assert text.startswith("SQL error: "), text
     return text.removeprefix("SQL error: ")
 
