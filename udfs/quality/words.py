@@ -7,7 +7,11 @@ whitespace-free chunk is split by spaCy's published English rules (special cases
 and suffixes peeled off in turn, then the URL pattern, then infixes; the rule data is in
 :mod:`._spacy_en`, applied through the equivalent, faster patterns of :mod:`._affix_index`).
 A chunk always gives the same tokens, so each distinct chunk is tokenized once and cached; a
-batch of documents is handled with Arrow and numpy array operations over its chunks.
+batch of documents is handled with Arrow and numpy array operations over its chunks. The same
+rules also run compiled (:mod:`._rules_jit`, numba, without the GIL) over a batch's new chunks:
+a process switches to them when an earlier process of the install has compiled them, or after
+:data:`COMPILE_AFTER_CHUNKS` chunks, and hands the few chunks they cannot decide alone (a URL
+candidate, a special case behind an affix, a possible second-pass merge) to the Python rules.
 
 spaCy's second pass, which re-merges special cases that the first pass cut apart (``"):"`` in
 ``f():``, ``"d."`` in ``id.``), is reproduced within each chunk. On the 8000 reference documents
@@ -34,7 +38,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import _affix_index, _spacy_en
+from . import _affix_index, _rules_jit, _spacy_en
 
 # fmt: off
 TERMINAL_PUNCTUATION = frozenset(
@@ -330,13 +334,20 @@ class _Tables:
             flags[:len(self.flags)] = self.flags
             self.length, self.flags = length, flags
 
-    def add_chunks(self, chunks: list[str]) -> list[tuple[int, ...]]:
+    def add_chunks(self, chunks: list[str], counts: list[int] | None = None,
+                   flat: list[str] | None = None) -> list[tuple[int, ...]]:
         """Tokenize chunks not seen before and register them, and their new tokens, at once.
 
         One pass over the batch's new tokens (ids, lengths and attribute flags in bulk) instead
-        of one dictionary round trip per token of every chunk."""
-        toks = list(map(spacy_en_tokens, chunks))
-        flat = list(itertools.chain.from_iterable(toks))
+        of one dictionary round trip per token of every chunk. Tokens already cut by the
+        compiled rules are registered as given: ``flat``, all of them in order, and ``counts``,
+        how many belong to each chunk."""
+        if flat is None:
+            global _chunks_seen
+            _chunks_seen += len(chunks)
+            toks = list(map(spacy_en_tokens, chunks))
+            counts = list(map(len, toks))
+            flat = list(itertools.chain.from_iterable(toks))
         token_id = self.token_id
         new = [t for t in dict.fromkeys(flat) if t not in token_id]
         if new:
@@ -345,15 +356,15 @@ class _Tables:
             self._grow(end)
             self.tokens.extend(new)
             token_id.update(zip(new, range(base, end)))
-            self.length[base:end] = np.fromiter(map(len, new), dtype=np.int64, count=len(new))
-            self.flags[base:end] = np.fromiter(map(_token_flags, new), dtype=np.int8,
-                                               count=len(new))
+            lengths = np.fromiter(map(len, new), dtype=np.int64, count=len(new))
+            self.length[base:end] = lengths
+            self.flags[base:end] = token_flags(new, lengths)
         ids = list(map(token_id.__getitem__, flat))
         out = []
         pos = 0
-        for t in toks:
-            out.append(tuple(ids[pos:pos + len(t)]))
-            pos += len(t)
+        for n in counts:
+            out.append(tuple(ids[pos:pos + n]))
+            pos += n
         self.chunks.update(zip(chunks, out))
         return out
 
@@ -378,6 +389,50 @@ def _token_flags(tok: str) -> int:
     if tok in SENTENCE_END_CHARS:
         f |= SENT_END
     return f
+
+
+# Property bits of a code point, as Python defines them, for token_flags.
+_ALPHA, _ALNUM, _IN_PUNCTUATION_SET, _P_CATEGORY, _SENTENCE_END = 1, 2, 4, 8, 16
+#: Code points below this have their properties in a table built once per process (~10 ms).
+_PROPS_TABLE = 0x3000
+_props_table: np.ndarray | None = None
+
+
+def _props(c: str) -> int:
+    return (c.isalpha() * _ALPHA | c.isalnum() * _ALNUM
+            | (c in PUNCTUATION_SET) * _IN_PUNCTUATION_SET | _is_punct_char(c) * _P_CATEGORY
+            | (c in SENTENCE_END_CHARS) * _SENTENCE_END)
+
+
+def _code_point_props(cps: np.ndarray) -> np.ndarray:
+    global _props_table
+    if _props_table is None:
+        _props_table = np.array([_props(chr(c)) for c in range(_PROPS_TABLE)], dtype=np.uint8)
+    out = np.empty(len(cps), dtype=np.uint8)
+    small = cps < _PROPS_TABLE
+    out[small] = _props_table[cps[small]]
+    if not small.all():
+        big, back = np.unique(cps[~small], return_inverse=True)
+        out[~small] = np.array([_props(chr(c)) for c in big.tolist()], dtype=np.uint8)[back]
+    return out
+
+
+def token_flags(tokens: list[str], lengths: np.ndarray) -> np.ndarray:
+    """``_token_flags`` of each token (non-empty; ``lengths``: their lengths), computed from
+    per-code-point properties over the tokens' code points at once."""
+    if not tokens:
+        return np.zeros(0, dtype=np.int8)
+    cps = np.frombuffer("".join(tokens).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    props = _code_point_props(cps)
+    starts = np.zeros(len(tokens), dtype=np.int64)
+    np.cumsum(lengths[:-1], out=starts[1:])
+    any_of = np.bitwise_or.reduceat(props, starts)
+    all_of = np.bitwise_and.reduceat(props, starts)
+    flags = np.where(all_of & _IN_PUNCTUATION_SET, 0, NON_SYMBOL)
+    flags |= np.where(any_of & _ALPHA, HAS_ALPHA, 0)
+    flags |= np.where(((all_of & _ALNUM) == 0) & ((all_of & _P_CATEGORY) != 0), IS_PUNCT, 0)
+    flags |= np.where((lengths == 1) & ((props[starts] & _SENTENCE_END) != 0), SENT_END, 0)
+    return flags.astype(np.int8)
 
 
 _TABLES = _Tables()
@@ -449,24 +504,118 @@ def _chunk_tokens_now(text: pa.Array):
     flat = pc.list_flatten(chunks)
     enc = pc.dictionary_encode(flat)
     occ = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
-    uniq = enc.dictionary.to_pylist()
-    with _LOCK:
-        if len(_TABLES.chunks) > _MAX_CHUNKS:
-            _TABLES = _Tables()
-        t = _TABLES
-        per_chunk = list(map(t.chunks.get, uniq))
-        missing = [i for i, ids in enumerate(per_chunk) if ids is None]
-        if missing:
-            for i, ids in zip(missing, t.add_chunks([uniq[i] for i in missing])):
-                per_chunk[i] = ids
+    per_chunk, t = _known_chunks(enc.dictionary.to_pylist(), enc.dictionary)
     return chunk_offsets, occ, per_chunk, t
 
 
 def word_counts(text: pa.Array) -> np.ndarray:
-    """Number of datatrove English words of each document of ``text`` (no NULLs)."""
-    chunk_offsets, occ, per_chunk, _ = _chunk_tokens(text)
-    n_tok = np.fromiter(map(len, per_chunk), dtype=np.int64, count=len(per_chunk))
+    """Number of datatrove English words of each document of ``text`` (no NULLs).
+
+    Counted by the compiled rules (:mod:`._rules_jit`) once they are available (see
+    :func:`compiled_rules`), the chunks they hand back through the Python path and its tables;
+    otherwise every chunk goes through the Python path."""
+    rules = compiled_rules()
+    if rules is None:
+        chunk_offsets, occ, per_chunk, _ = _chunk_tokens(text)
+        n_tok = np.fromiter(map(len, per_chunk), dtype=np.int64, count=len(per_chunk))
+        return seg_sum(n_tok[occ], chunk_offsets)
+    chunks = pc.utf8_split_whitespace(text)
+    chunk_offsets = list_offsets(chunks)
+    enc = pc.dictionary_encode(pc.list_flatten(chunks))
+    occ = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    uniq = enc.dictionary
+    n_tok = _rules_jit.count(rules, uniq, _url, _LONG_CHUNK).astype(np.int64)
+    slow = np.flatnonzero(n_tok < 0)
+    if len(slow):
+        with _gc_paused():
+            per_chunk, _ = _known_chunks(uniq.take(pa.array(slow)).to_pylist())
+        n_tok[slow] = np.fromiter(map(len, per_chunk), dtype=np.int64, count=len(slow))
     return seg_sum(n_tok[occ], chunk_offsets)
+
+
+#: Distinct chunks a process sends through the Python rules before it loads (or, on a fresh
+#: install, compiles: about 10 s once) the compiled rules; a rules kernel compiled by an earlier
+#: process of this install (numba's cache index exists) is used from the start. Below this, the
+#: compile would cost more than it saves (the Python rules: about 4 µs a chunk), so a small job
+#: such as the demo's first run never waits for it.
+COMPILE_AFTER_CHUNKS = 2_000_000
+_chunks_seen = 0
+_RULES = None
+
+
+def compiled_rules(force: bool = False):
+    """The tables of :mod:`._rules_jit` (built once per process), or None while the Python path
+    is still the cheaper one (see :data:`COMPILE_AFTER_CHUNKS`). ``force``: build them, and
+    load or compile the kernel, now (a benchmark's or a long job's set-up)."""
+    global _RULES
+    if _RULES is not None:
+        return _RULES or None
+    if not force and _chunks_seen < COMPILE_AFTER_CHUNKS and not _rules_jit.is_cached():
+        return None
+    if not _READY:
+        _compile()
+    with _LOCK:
+        if _RULES is None:
+            try:
+                _RULES = _rules_jit.Rules(
+                    _affix_index.split_alternatives(_spacy_en.PREFIX),
+                    _affix_index.split_alternatives(_spacy_en.SUFFIX),
+                    _affix_index.split_alternatives(_spacy_en.INFIX), _SPECIALS,
+                    # a one-token pattern spelling its own special case changes nothing
+                    frozenset(k[0] for k, v in _PATTERNS.items() if len(k) == 1 and k != v),
+                    _PATTERN_PAIRS, _MAX_SPECIAL)
+            except ValueError:  # a rule the tables cannot hold: the Python path stays
+                _RULES = False
+    if force and _RULES:
+        _rules_jit.count(_RULES, pa.array(["(a.b),"]), _url, _LONG_CHUNK)
+    return _RULES or None
+
+
+def _known_chunks(chunks: list[str], arr: pa.Array | None = None
+                  ) -> tuple[list[tuple[int, ...]], _Tables]:
+    """Token ids of each chunk from the chunk tables (tokenizing and registering new ones), and
+    the tables they index. ``arr``: the same chunks as an Arrow array, for the compiled rules."""
+    global _TABLES
+    rules = compiled_rules() if arr is not None else None  # (takes the lock itself)
+    with _LOCK:
+        if len(_TABLES.chunks) > _MAX_CHUNKS:
+            _TABLES = _Tables()
+        t = _TABLES
+        per_chunk = list(map(t.chunks.get, chunks))
+        missing = [i for i, ids in enumerate(per_chunk) if ids is None]
+        if missing and rules is None:
+            for i, ids in zip(missing, t.add_chunks([chunks[i] for i in missing])):
+                per_chunk[i] = ids
+            return per_chunk, t
+    if missing:  # the compiled rules, outside the lock (they release the GIL)
+        new = [chunks[i] for i in missing]
+        counts, flat = _compiled_tokens(rules, new, arr.take(pa.array(missing)))
+        with _LOCK:
+            for i, ids in zip(missing, t.add_chunks(new, counts, flat)):
+                per_chunk[i] = ids
+    return per_chunk, t
+
+
+def _compiled_tokens(rules, chunks: list[str], arr: pa.Array) -> tuple[list[int], list[str]]:
+    """(number of tokens of each chunk, all their tokens in order) for new chunks, cut by the
+    compiled rules; the chunks they hand back go through the Python rules."""
+    count, starts, ends = _rules_jit.tokenize(rules, arr, _url, _LONG_CHUNK)
+    fast = np.maximum(count, 0)
+    owner = np.repeat(np.arange(len(chunks)), fast).tolist()
+    flat = [chunks[c][a:b] for c, a, b in zip(owner, starts.tolist(), ends.tolist())]
+    slow = np.flatnonzero(count < 0).tolist()
+    if not slow:
+        return count.tolist(), flat
+    toks = [spacy_en_tokens(chunks[i]) for i in slow]
+    count[slow] = [len(t) for t in toks]
+    first = np.zeros(len(count) + 1, dtype=np.int64)
+    np.cumsum(count, out=first[1:])
+    out = np.empty(int(first[-1]), dtype=object)
+    within = np.arange(len(flat)) - np.repeat(np.cumsum(fast) - fast, fast)
+    out[np.repeat(first[:-1], fast) + within] = flat
+    for i, t in zip(slow, toks):
+        out[first[i]:first[i + 1]] = t
+    return count.tolist(), out.tolist()
 
 
 def words(text: pa.Array) -> Words:

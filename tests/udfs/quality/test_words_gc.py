@@ -13,7 +13,8 @@ from corpusql.udfs.quality import words
 
 @pytest.fixture
 def seen(monkeypatch):
-    """gc.isenabled() at each chunk the rules tokenize."""
+    """gc.isenabled() at each chunk the Python rules tokenize (the compiled rules kept out)."""
+    monkeypatch.setattr(words, "compiled_rules", lambda force=False: None)
     states: list[bool] = []
     tokens = words.spacy_en_tokens
 
@@ -55,4 +56,20 @@ def test_collection_restored_after_an_error(monkeypatch, seen):
     monkeypatch.setattr(words, "spacy_en_tokens", boom)
     with pytest.raises(RuntimeError, match="boom"):
         words.words(TEXTS)
+    assert gc.isenabled()
+
+
+def test_collection_paused_while_registering_the_compiled_rules_tokens(monkeypatch):
+    assert words.compiled_rules(force=True) is not None
+    monkeypatch.setattr(words, "_TABLES", words._Tables())
+    states: list[bool] = []
+    flags = words.token_flags
+
+    def spy(tokens, lengths):
+        states.append(gc.isenabled())
+        return flags(tokens, lengths)
+
+    monkeypatch.setattr(words, "token_flags", spy)
+    words.words(TEXTS)
+    assert states and not any(states)
     assert gc.isenabled()

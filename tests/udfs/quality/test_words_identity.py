@@ -3,7 +3,9 @@
 Every distinct whitespace-free chunk of the bundled sample and of the shared quality reference
 documents (8000 corpus-dev documents, ~60 languages; skipped without ../shared) is split by both,
 one chunk at a time and through the batch path (``words()``, which tokenizes a batch's new chunks
-together), and the tokens must be identical.
+together), and the tokens must be identical. The batch path is checked twice: with the Python
+rules, and with the compiled rules (udfs/quality/_rules_jit.py) that a process switches to once
+they are compiled; ``word_counts`` must count the same words both ways.
 """
 
 from __future__ import annotations
@@ -42,9 +44,26 @@ def _reference_texts(shared_data) -> pa.Array:
     return pq.read_table(path, columns=["text"]).column("text").combine_chunks()
 
 
+@pytest.fixture(params=["python rules", "compiled rules"])
+def rules_path(request, monkeypatch):
+    """The Python rules only, or the compiled rules from the first chunk on."""
+    if request.param == "python rules":
+        monkeypatch.setattr(words, "compiled_rules", lambda force=False: None)
+    else:
+        assert words.compiled_rules(force=True) is not None
+        calls = []
+        real = words._rules_jit.tokenize
+        monkeypatch.setattr(words._rules_jit, "tokenize", lambda *a: calls.append(1) or real(*a))
+        yield request.param
+        assert calls, "the compiled rules were not used"
+        return
+    yield request.param
+
+
 def _check(texts: pa.Array) -> None:
     """Chunk by chunk, then words() over 2048-document batches with the chunk tables emptied
-    first (a cold start, where a batch's new chunks are tokenized together)."""
+    first (a cold start, where a batch's new chunks are tokenized together), and word_counts()
+    with the tables emptied again."""
     want_of = {c: ref.spacy_en_tokens(c) for c in _chunks(texts)}
     diff = [(c, words.spacy_en_tokens(c), t) for c, t in want_of.items()]
     diff = [d for d in diff if d[1] != d[2]]
@@ -61,15 +80,21 @@ def _check(texts: pa.Array) -> None:
         offsets = w.doc_offsets.tolist()
         for d, doc in enumerate(per_doc):
             assert got[offsets[d]:offsets[d + 1]] == doc, f"document {start + d}"
+    words._TABLES = words._Tables()
+    for start in range(0, len(texts), 2048):
+        batch = texts.slice(start, 2048)
+        want = [sum(len(want_of[c]) for c in chunks)
+                for chunks in pc.utf8_split_whitespace(batch).to_pylist()]
+        assert words.word_counts(batch).tolist() == want, f"word counts, batch at {start}"
 
 
-def test_tricky_chunks_identical():
+def test_tricky_chunks_identical(rules_path):
     _check(pa.array([" ".join(TRICKY), "", "  ", "plain words only", *TRICKY]))
 
 
-def test_sample_chunks_identical():
+def test_sample_chunks_identical(rules_path):
     _check(_sample_texts())
 
 
-def test_reference_corpus_chunks_identical(shared_data):
+def test_reference_corpus_chunks_identical(shared_data, rules_path):
     _check(_reference_texts(shared_data))
