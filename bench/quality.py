@@ -92,7 +92,9 @@ def main() -> None:
         ref_s, ref = run_datatrove(cls_name, texts)
         ref_cpu = CPU[cls_name]
         # warmed up on one short document, as datatrove is (process set-up outside the timing)
+        t0 = time.perf_counter()
         con.execute(f"SELECT {name}_reasons('warm up the tokenizer. ' || repeat('x ', 20))")
+        print(f"{name:18s} warm-up on one document {time.perf_counter() - t0:.3f} s", flush=True)
         words._TABLES = words._Tables()  # cold: no chunk tokenized yet
         cold_s, ours = run_ours(con, name)
         cold_cpu = CPU[name]

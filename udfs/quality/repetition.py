@@ -39,6 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import _common as c
+from . import _scan_jit
 from .words import duplicate_stats, words
 
 TOP_N_GRAMS = ((2, 0.2), (3, 0.18), (4, 0.16))
@@ -122,11 +123,25 @@ def _dup_chars(rep: _Repeats, n: int, char_cum, doc_of_pos, n_docs) -> np.ndarra
     only has to visit positions of n-grams that occur twice or more (keys carry the document,
     so one set serves the whole batch, and a jump never crosses into the next document).
     """
+    if _scan_jit.use_compiled(len(rep.pos)):
+        hits = _scan_jit.scan_hits(rep.pos, rep.keys, n)
+    else:
+        hits = _scan(rep.pos, rep.keys, n)
+    if not len(hits):
+        return np.zeros(n_docs, dtype=np.int64)
+    h = np.asarray(hits, dtype=np.int64)
+    return np.bincount(doc_of_pos[h], weights=char_cum[h + n] - char_cum[h],
+                       minlength=n_docs).astype(np.int64)
+
+
+def _scan(pos: np.ndarray, keys: np.ndarray, n: int) -> list[int]:
+    """The scan in Python (:func:`._scan_jit.scan_hits` is the compiled one): positions where a
+    key already seen starts a duplicate n-gram."""
     seen: set[int] = set()
     add = seen.add
     idx = 0
     hits = []
-    for p, k in zip(rep.pos.tolist(), rep.keys.tolist()):
+    for p, k in zip(pos.tolist(), keys.tolist()):
         if p < idx:
             continue
         if k in seen:
@@ -134,11 +149,7 @@ def _dup_chars(rep: _Repeats, n: int, char_cum, doc_of_pos, n_docs) -> np.ndarra
             idx = p + n
         else:
             add(k)
-    if not hits:
-        return np.zeros(n_docs, dtype=np.int64)
-    h = np.asarray(hits, dtype=np.int64)
-    return np.bincount(doc_of_pos[h], weights=char_cum[h + n] - char_cum[h],
-                       minlength=n_docs).astype(np.int64)
+    return hits
 
 
 def _signals(text: pa.Array, top_n_grams, dup_n_grams) -> dict[str, np.ndarray]:

@@ -1,0 +1,36 @@
+"""The compiled scan for repeated n-grams finds the same hits as the Python scan, and Gopher
+repetition gives the same signals whichever of the two runs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from test_words_identity import _sample_texts
+
+from corpusql.udfs.quality import _scan_jit, repetition
+
+
+@pytest.mark.parametrize("seed, n_keys, n", [(0, 3, 2), (1, 10, 5), (2, 50, 3), (3, 1, 10),
+                                             (4, 1000, 4)])
+def test_compiled_scan_finds_the_python_hits(seed, n_keys, n):
+    rng = np.random.default_rng(seed)
+    pos = np.unique(rng.integers(0, 20_000, 8_000)).astype(np.int64)
+    keys = rng.integers(0, n_keys, len(pos)).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    want = repetition._scan(pos, keys, n)
+    got = _scan_jit.scan_hits(pos, keys, n).tolist()
+    assert got == want
+    assert want  # few distinct keys: there are duplicates to find
+
+
+def test_empty_input():
+    assert _scan_jit.scan_hits(np.zeros(0, np.int64), np.zeros(0, np.uint64), 5).tolist() == []
+
+
+def test_repetition_signals_do_not_depend_on_the_scan(monkeypatch):
+    texts = pa.concat_arrays([_sample_texts(), pa.array(["a b c d e " * 30, "x " * 100])])
+    monkeypatch.setattr(_scan_jit, "use_compiled", lambda n: False)
+    want = repetition.gopher_repetition(texts).to_pylist()
+    monkeypatch.setattr(_scan_jit, "use_compiled", lambda n: True)
+    assert repetition.gopher_repetition(texts).to_pylist() == want
+    assert any(r["duplicated_5_n_grams"] for r in want)
