@@ -1,10 +1,15 @@
-"""datatrove's left-to-right scan for repeated n-grams (Gopher repetition), compiled with numba.
+"""Gopher repetition's n-gram passes compiled with numba: grouping repeated n-grams, and
+datatrove's left-to-right scan for duplicated ones.
 
-The scan (:func:`.repetition._dup_chars` gives its definition and the Python version) walks a
-document's n-grams in order with a set of those seen: an n-gram already in the set is a
-duplicate, and the scan jumps past its last word; one not yet seen is added. Here the set is an
-open-addressing table of the 64-bit n-gram keys, and the loop releases the GIL. Same hits as the
-Python loop (tests/udfs/quality/test_repetition_scan.py compares them).
+* :func:`repeated` finds the n-grams that occur at least twice (their positions, and per
+  repeated n-gram its first position and count), as :class:`.repetition._Repeats` does with a
+  sort, here with one pass over an open-addressing table of the 64-bit n-gram keys.
+* :func:`scan_hits`: the scan (:func:`.repetition._dup_chars` gives its definition and the Python
+  version) walks a document's n-grams in order with a set of those seen: an n-gram already in
+  the set is a duplicate, and the scan jumps past its last word; one not yet seen is added.
+
+Both release the GIL. Same results as the Python versions
+(tests/udfs/quality/test_repetition_scan.py compares them).
 """
 
 from __future__ import annotations
@@ -51,6 +56,48 @@ def scan_hits(pos, keys, n):
             used[j] = True
             table[j] = k
     return hits[:found_n]
+
+
+@njit(nogil=True, cache=True, boundscheck=False)
+def repeated(pos, keys):
+    """(mask of the positions whose key occurs at least twice, first position and count of each
+    such key); the keys' groups come in table order."""
+    m = len(keys)
+    bits = 4
+    while (1 << bits) < 2 * m + 2:
+        bits += 1
+    mask = (1 << bits) - 1
+    table = np.zeros(1 << bits, dtype=np.uint64)
+    count = np.zeros(1 << bits, dtype=np.int64)
+    first = np.zeros(1 << bits, dtype=np.int64)
+    slot_of = np.empty(m, dtype=np.int64)
+    shift = np.uint64(64 - bits)
+    mult = np.uint64(0x9E3779B97F4A7C15)
+    for i in range(m):
+        k = keys[i]
+        j = np.int64(((k ^ (k >> np.uint64(31))) * mult) >> shift)
+        while count[j] and table[j] != k:
+            j = (j + 1) & mask
+        if not count[j]:
+            table[j] = k
+            first[j] = pos[i]
+        count[j] += 1
+        slot_of[i] = j
+    repeated_pos = np.empty(m, dtype=np.bool_)
+    for i in range(m):
+        repeated_pos[i] = count[slot_of[i]] >= 2
+    n_groups = 0
+    for j in range(len(count)):
+        n_groups += count[j] >= 2
+    group_first = np.empty(n_groups, dtype=np.int64)
+    group_count = np.empty(n_groups, dtype=np.int64)
+    g = 0
+    for j in range(len(count)):
+        if count[j] >= 2:
+            group_first[g] = first[j]
+            group_count[g] = count[j]
+            g += 1
+    return repeated_pos, group_first, group_count
 
 
 #: Repeated n-gram positions a process scans in Python before it loads (or, on a fresh install,

@@ -83,6 +83,10 @@ class _Repeats:
     """The n-grams of a batch that occur at least twice in their document."""
 
     def __init__(self, pos: np.ndarray, keys: np.ndarray) -> None:
+        if _scan_jit.use_compiled(len(pos)):
+            mask, self.group_first, self.group_count = _scan_jit.repeated(pos, keys)
+            self.pos, self.keys = pos[mask], keys[mask]
+            return
         order, new = _groups(keys)
         starts = np.flatnonzero(new)
         counts = np.diff(np.append(starts, len(keys)))

@@ -1,5 +1,5 @@
-"""The compiled scan for repeated n-grams finds the same hits as the Python scan, and Gopher
-repetition gives the same signals whichever of the two runs."""
+"""The compiled n-gram passes (grouping repeated n-grams, the scan for duplicated ones) give what
+the Python ones give, and Gopher repetition the same signals whichever of the two runs."""
 
 from __future__ import annotations
 
@@ -23,8 +23,27 @@ def test_compiled_scan_finds_the_python_hits(seed, n_keys, n):
     assert want  # few distinct keys: there are duplicates to find
 
 
+@pytest.mark.parametrize("seed, n_keys", [(0, 3), (1, 100), (2, 5000), (3, 1)])
+def test_compiled_grouping_finds_the_python_repeats(monkeypatch, seed, n_keys):
+    rng = np.random.default_rng(seed)
+    pos = np.unique(rng.integers(0, 30_000, 10_000)).astype(np.int64)
+    keys = rng.integers(0, n_keys, len(pos)).astype(np.uint64) * np.uint64(0xD6E8FEB86659FD93)
+    monkeypatch.setattr(_scan_jit, "use_compiled", lambda n: False)
+    want = repetition._Repeats(pos, keys)
+    monkeypatch.setattr(_scan_jit, "use_compiled", lambda n: True)
+    got = repetition._Repeats(pos, keys)
+    assert got.pos.tolist() == want.pos.tolist()
+    assert got.keys.tolist() == want.keys.tolist()
+    # one group per repeated key, in any order: (first position, count) pairs
+    assert sorted(zip(got.group_first.tolist(), got.group_count.tolist())) == sorted(
+        zip(want.group_first.tolist(), want.group_count.tolist()))
+    assert len(want.pos) or n_keys > len(pos)
+
+
 def test_empty_input():
     assert _scan_jit.scan_hits(np.zeros(0, np.int64), np.zeros(0, np.uint64), 5).tolist() == []
+    mask, first, count = _scan_jit.repeated(np.zeros(0, np.int64), np.zeros(0, np.uint64))
+    assert (len(mask), len(first), len(count)) == (0, 0, 0)
 
 
 def test_repetition_signals_do_not_depend_on_the_scan(monkeypatch):
