@@ -591,8 +591,18 @@ def _known_chunks(chunks: list[str], arr: pa.Array | None = None
         new = [chunks[i] for i in missing]
         counts, flat = _compiled_tokens(rules, new, arr.take(pa.array(missing)))
         with _LOCK:
-            for i, ids in zip(missing, t.add_chunks(new, counts, flat)):
-                per_chunk[i] = ids
+            # another thread's batch may have registered some of them meanwhile
+            known = list(map(t.chunks.get, new))
+            todo = [j for j, ids in enumerate(known) if ids is None]
+            if len(todo) < len(new):
+                ends = list(itertools.accumulate(counts))
+                flat = list(itertools.chain.from_iterable(
+                    flat[ends[j] - counts[j]:ends[j]] for j in todo))
+                counts = [counts[j] for j in todo]
+            for j, ids in zip(todo, t.add_chunks([new[j] for j in todo], counts, flat)):
+                known[j] = ids
+        for i, ids in zip(missing, known):
+            per_chunk[i] = ids
     return per_chunk, t
 
 

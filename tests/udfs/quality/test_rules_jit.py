@@ -130,3 +130,39 @@ def test_rules_the_tables_cannot_hold_leave_the_python_path(monkeypatch):
     assert words.compiled_rules(force=True) is None
     text = pa.array(["hello, world (again)."])
     assert words.word_counts(text).tolist() == [len("hello , world ( again ) .".split())]
+
+
+def test_chunks_another_thread_registered_meanwhile_are_not_registered_twice(monkeypatch, rules):
+    """Two DuckDB threads tokenize their batches' new chunks outside the lock; the second to
+    register keeps the first one's ids for the chunks they share."""
+    monkeypatch.setattr(words, "_TABLES", words._Tables())
+    real = words._compiled_tokens
+    other = pa.array(["beta, gamma-delta (epsilon)"])
+
+    raced = []
+
+    def racing(rules_, chunks, arr):
+        out = real(rules_, chunks, arr)
+        if not raced:  # "another thread" registers some of the same chunks first
+            raced.append(chunks)
+            words.words(other)
+        return out
+
+    monkeypatch.setattr(words, "_compiled_tokens", racing)
+    registered: list[str] = []
+    add = words._Tables.add_chunks
+
+    def spy(self, chunks, *args):
+        registered.extend(chunks)
+        return add(self, chunks, *args)
+
+    monkeypatch.setattr(words._Tables, "add_chunks", spy)
+    text = pa.array(["alpha beta, gamma-delta (epsilon) zeta."])
+    w = words.words(text)
+    got = [w.token_of[i] for i in w.ids.tolist()]
+    assert got == ["alpha", "beta", ",", "gamma", "-", "delta", "(", "epsilon", ")", "zeta", "."]
+    t = words._TABLES
+    assert len(t.tokens) == len(set(t.tokens)) == len(t.token_id)
+    assert t.chunks["beta,"] == (t.token_id["beta"], t.token_id[","])
+    assert "beta," in raced[0]  # the race did cover a shared chunk
+    assert sorted(registered) == sorted(set(registered))  # each chunk registered once
