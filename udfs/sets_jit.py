@@ -109,15 +109,20 @@ def use_compiled(dispatcher, n_values: int) -> bool:
     """True when ``dispatcher`` should run: it is cached on disk, or this process has passed
     COMPILE_AFTER_VALUES values through the numpy paths (then the compile pays for itself)."""
     global _values_seen
-    if _values_seen >= COMPILE_AFTER_VALUES:
-        return True
-    try:
-        if os.path.exists(dispatcher._cache._cache_file._index_path):
-            return True
-    except AttributeError:  # numba internals moved: compile as before
+    if _values_seen >= COMPILE_AFTER_VALUES or cached_on_disk(dispatcher, unknown=True):
         return True
     _values_seen += n_values
     return False
+
+
+def cached_on_disk(dispatcher, unknown: bool) -> bool:
+    """True when an earlier process of this install compiled ``dispatcher`` (numba's cache index
+    for it exists), so loading it costs milliseconds instead of a compile; ``unknown`` when
+    numba's internals moved and this cannot be told."""
+    try:
+        return os.path.exists(dispatcher._cache._cache_file._index_path)
+    except AttributeError:
+        return unknown
 
 
 def _keyed_counts(run: np.ndarray, values: np.ndarray):

@@ -31,14 +31,14 @@ documents.
 
 from __future__ import annotations
 
-import os
-import threading
 from re import _constants as C
 from re import _parser
 
 import numpy as np
 import pyarrow as pa
 from numba import njit
+
+from ..sets_jit import cached_on_disk
 
 _OPTS = {"nogil": True, "cache": True, "boundscheck": False}
 #: The helpers allocate nothing: without numba's reference counting, a call that passes the
@@ -638,10 +638,5 @@ def tokenize(rules: Rules, chunks: pa.Array, url_match, long_chunk: int):
 def is_cached() -> bool:
     """True when an earlier process of this install compiled :func:`count_tokens` (numba's
     cache index exists), so loading it costs milliseconds instead of a compile."""
-    try:
-        return os.path.exists(count_tokens._cache._cache_file._index_path)
-    except AttributeError:  # numba internals moved: treat as not cached
-        return False
+    return cached_on_disk(count_tokens, unknown=False)
 
-
-_LOCK = threading.Lock()

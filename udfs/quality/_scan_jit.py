@@ -14,10 +14,25 @@ Both release the GIL. Same results as the Python versions
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 from numba import njit
+
+from ..sets_jit import cached_on_disk
+
+
+@njit(nogil=True, cache=True, boundscheck=False)
+def _table_bits(m):
+    """log2 of an open-addressing table's size for m keys (at most half full)."""
+    bits = 4
+    while (1 << bits) < 2 * m + 2:
+        bits += 1
+    return bits
+
+
+@njit(nogil=True, cache=True, boundscheck=False)
+def _slot(k, shift):
+    """A key's home slot: its bits mixed, the top ones kept."""
+    return np.int64(((k ^ (k >> np.uint64(31))) * np.uint64(0x9E3779B97F4A7C15)) >> shift)
 
 
 @njit(nogil=True, cache=True, boundscheck=False)
@@ -25,15 +40,12 @@ def scan_hits(pos, keys, n):
     """Positions (from ``pos``, ascending) where a key already seen starts a duplicate n-gram;
     positions inside the previous hit's n words are skipped and not added to the set."""
     m = len(pos)
-    bits = 4
-    while (1 << bits) < 2 * m + 2:
-        bits += 1
+    bits = _table_bits(m)
     mask = (1 << bits) - 1
     table = np.zeros(1 << bits, dtype=np.uint64)
     used = np.zeros(1 << bits, dtype=np.bool_)
     hits = np.empty(m, dtype=np.int64)
     shift = np.uint64(64 - bits)
-    mult = np.uint64(0x9E3779B97F4A7C15)
     idx = -1
     found_n = 0
     for i in range(m):
@@ -41,7 +53,7 @@ def scan_hits(pos, keys, n):
         if p < idx:
             continue
         k = keys[i]
-        j = np.int64(((k ^ (k >> np.uint64(31))) * mult) >> shift)
+        j = _slot(k, shift)
         found = False
         while used[j]:
             if table[j] == k:
@@ -63,19 +75,16 @@ def repeated(pos, keys):
     """(mask of the positions whose key occurs at least twice, first position and count of each
     such key); the keys' groups come in table order."""
     m = len(keys)
-    bits = 4
-    while (1 << bits) < 2 * m + 2:
-        bits += 1
+    bits = _table_bits(m)
     mask = (1 << bits) - 1
     table = np.zeros(1 << bits, dtype=np.uint64)
     count = np.zeros(1 << bits, dtype=np.int64)
     first = np.zeros(1 << bits, dtype=np.int64)
     slot_of = np.empty(m, dtype=np.int64)
     shift = np.uint64(64 - bits)
-    mult = np.uint64(0x9E3779B97F4A7C15)
     for i in range(m):
         k = keys[i]
-        j = np.int64(((k ^ (k >> np.uint64(31))) * mult) >> shift)
+        j = _slot(k, shift)
         while count[j] and table[j] != k:
             j = (j + 1) & mask
         if not count[j]:
@@ -109,12 +118,7 @@ _seen = 0
 def use_compiled(n_positions: int) -> bool:
     """True when the compiled scan should run (see :data:`COMPILE_AFTER_POSITIONS`)."""
     global _seen
-    if _seen >= COMPILE_AFTER_POSITIONS:
-        return True
-    try:
-        if os.path.exists(scan_hits._cache._cache_file._index_path):
-            return True
-    except AttributeError:  # numba internals moved: compile as for a long job
+    if _seen >= COMPILE_AFTER_POSITIONS or cached_on_disk(scan_hits, unknown=True):
         return True
     _seen += n_positions
     return False
