@@ -53,3 +53,20 @@ def test_repetition_signals_do_not_depend_on_the_scan(monkeypatch):
     monkeypatch.setattr(_scan_jit, "use_compiled", lambda n: True)
     assert repetition.gopher_repetition(texts).to_pylist() == want
     assert any(r["duplicated_5_n_grams"] for r in want)
+
+
+def test_a_demo_sized_job_does_not_compile(monkeypatch):
+    """The demo's first run must not wait for a compile: it sends the sample through Gopher
+    repetition twice (signals and reasons)."""
+    monkeypatch.setattr(_scan_jit, "_seen", 0)
+    monkeypatch.setattr(_scan_jit, "cached_on_disk", lambda dispatcher, unknown: False)
+
+    def compiled(*args):
+        raise AssertionError("a compiled n-gram pass ran")
+
+    monkeypatch.setattr(_scan_jit, "scan_hits", compiled)
+    monkeypatch.setattr(_scan_jit, "repeated", compiled)
+    texts = _sample_texts()
+    for _ in range(2):
+        for start in range(0, len(texts), 2048):
+            repetition.gopher_repetition(texts.slice(start, 2048))

@@ -166,3 +166,22 @@ def test_chunks_another_thread_registered_meanwhile_are_not_registered_twice(mon
     assert t.chunks["beta,"] == (t.token_id["beta"], t.token_id[","])
     assert "beta," in raced[0]  # the race did cover a shared chunk
     assert sorted(registered) == sorted(set(registered))  # each chunk registered once
+
+
+def test_a_demo_sized_job_does_not_compile_the_rules(monkeypatch):
+    """The demo's first run must not wait for the rules' compile: the four rule sets over the
+    sample, twice, stay on the Python rules."""
+    from corpusql.udfs.quality import c4, fineweb, gopher, repetition
+
+    monkeypatch.setattr(words, "_RULES", None)
+    monkeypatch.setattr(words, "_chunks_seen", 0)
+    monkeypatch.setattr(words, "_TABLES", words._Tables())
+    monkeypatch.setattr(_rules_jit, "is_cached", lambda: False)
+    texts = _sample_texts()
+    for _ in range(2):
+        for f in (gopher.gopher_quality_reasons, repetition.gopher_repetition_reasons,
+                  c4.c4_quality_reasons, fineweb.fineweb_quality_reasons):
+            for start in range(0, len(texts), 2048):
+                f(texts.slice(start, 2048))
+    assert words._RULES is None
+    assert 0 < words._chunks_seen < words.COMPILE_AFTER_CHUNKS
