@@ -1,9 +1,10 @@
-"""spaCy's English affix rules as tables, applied by numba to a batch of chunks: token counts.
+"""spaCy's English affix rules as tables, applied by numba to a batch of chunks.
 
 :mod:`.words` applies spaCy's English tokenizer rules (:mod:`._spacy_en`) to each distinct
 whitespace-free chunk in Python, a few microseconds a chunk. This module compiles the same rules
-to arrays once per process and counts the tokens of every chunk of an Arrow string array in one
-compiled loop that releases the GIL. It implements the first pass of :func:`.words._affix_tokens`
+to arrays once per process and cuts every chunk of an Arrow string array in one compiled loop
+that releases the GIL (:func:`tokenize`: each chunk's token boundaries; :func:`count`: only how
+many). It implements the first pass of :func:`.words._affix_tokens`
 (special cases, then prefixes and suffixes peeled off in turn, then infixes) with spaCy's slice
 semantics: a rule applied to ``s[lo:hi]`` sees no character outside it.
 
@@ -20,13 +21,15 @@ the start; a suffix is the leftmost match that ends at the end (every suffix alt
 ``$``), that is the longest; infixes are found left to right, the first alternative in order at
 each position, as ``finditer`` does.
 
-A chunk is handed back (count -1) for the Python path when the compiled pass cannot decide it
-alone: the URL pattern may apply (what is left after the affixes holds a '.'), a special case is
-reached after an affix was peeled (its tokens are needed), spaCy's second pass could re-merge
-tokens (one of them starts a special case that the first pass cuts apart), or the chunk is longer
-than :data:`.words._LONG_CHUNK`. tests/udfs/quality/test_rules_jit.py checks the counts against
-the Python path on every distinct chunk of the bundled sample and of the quality reference
-documents.
+When what is left of a chunk after its affixes holds a '.', the URL pattern (kept in Python)
+is tried on that remainder and the kernel then finishes the chunk. A chunk is handed back
+(count -1) to the Python path when the compiled pass cannot decide it alone: a special case is
+reached after an affix was peeled, or the chunk is one when its tokens are asked for (the
+Python rules hold the special cases' tokens); spaCy's second pass could re-merge tokens (two
+neighbours start a special case that the first pass cuts apart); or the chunk is longer than
+:data:`.words._LONG_CHUNK`. tests/udfs/quality/test_rules_jit.py checks the counts and tokens
+against the Python path on every distinct chunk of the bundled sample and of the quality
+reference documents.
 """
 
 from __future__ import annotations

@@ -534,7 +534,7 @@ def word_counts(text: pa.Array) -> np.ndarray:
 
 
 #: Distinct chunks a process sends through the Python rules before it loads (or, on a fresh
-#: install, compiles: about 10 s once) the compiled rules; a rules kernel compiled by an earlier
+#: install, compiles: about 8 s once) the compiled rules; a rules kernel compiled by an earlier
 #: process of this install (numba's cache index exists) is used from the start. Below this, the
 #: compile would cost more than it saves (the Python rules: about 4 µs a chunk), so a small job
 #: such as the demo's first run never waits for it.
