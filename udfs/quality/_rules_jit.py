@@ -630,12 +630,18 @@ def tokenize(rules: Rules, chunks: pa.Array, url_match, long_chunk: int):
     ends = np.empty_like(starts)
     for ids, src_s, src_e in ((np.flatnonzero(out >= 0), tok_s, tok_e),
                               (again[out2 >= 0], s2, e2)):
-        n = count[ids].astype(np.int64)
-        k = int(n.sum())
-        dest = np.repeat(first[ids] - (np.cumsum(n) - n), n) + np.arange(k, dtype=np.int64)
-        starts[dest] = src_s[:k]
-        ends[dest] = src_e[:k]
+        dest = token_slots(first, ids, count[ids])
+        starts[dest] = src_s[:len(dest)]
+        ends[dest] = src_e[:len(dest)]
     return count, starts, ends
+
+
+def token_slots(first: np.ndarray, ids: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Where the tokens of chunks ``ids`` (``n`` each, listed chunk after chunk) go among all
+    chunks' tokens, chunk i's starting at ``first[i]``."""
+    n = np.asarray(n, dtype=np.int64)
+    return (np.repeat(first[ids] - (np.cumsum(n) - n), n)
+            + np.arange(int(n.sum()), dtype=np.int64))
 
 
 def is_cached() -> bool:

@@ -497,14 +497,18 @@ def _gc_paused():
         gc.enable()
 
 
-def _chunk_tokens_now(text: pa.Array):
-    global _TABLES
+def _distinct_chunks(text: pa.Array) -> tuple[np.ndarray, np.ndarray, pa.Array]:
+    """(where each document's chunks start, each chunk's index among the distinct ones, the
+    distinct chunks) of a batch."""
     chunks = pc.utf8_split_whitespace(text)
-    chunk_offsets = list_offsets(chunks)
-    flat = pc.list_flatten(chunks)
-    enc = pc.dictionary_encode(flat)
+    enc = pc.dictionary_encode(pc.list_flatten(chunks))
     occ = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
-    per_chunk, t = _known_chunks(enc.dictionary.to_pylist(), enc.dictionary)
+    return list_offsets(chunks), occ, enc.dictionary
+
+
+def _chunk_tokens_now(text: pa.Array):
+    chunk_offsets, occ, uniq = _distinct_chunks(text)
+    per_chunk, t = _known_chunks(uniq.to_pylist(), uniq)
     return chunk_offsets, occ, per_chunk, t
 
 
@@ -519,11 +523,7 @@ def word_counts(text: pa.Array) -> np.ndarray:
         chunk_offsets, occ, per_chunk, _ = _chunk_tokens(text)
         n_tok = np.fromiter(map(len, per_chunk), dtype=np.int64, count=len(per_chunk))
         return seg_sum(n_tok[occ], chunk_offsets)
-    chunks = pc.utf8_split_whitespace(text)
-    chunk_offsets = list_offsets(chunks)
-    enc = pc.dictionary_encode(pc.list_flatten(chunks))
-    occ = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
-    uniq = enc.dictionary
+    chunk_offsets, occ, uniq = _distinct_chunks(text)
     n_tok = _rules_jit.count(rules, uniq, _url, _LONG_CHUNK).astype(np.int64)
     slow = np.flatnonzero(n_tok < 0)
     if len(slow):
@@ -621,8 +621,7 @@ def _compiled_tokens(rules, chunks: list[str], arr: pa.Array) -> tuple[list[int]
     first = np.zeros(len(count) + 1, dtype=np.int64)
     np.cumsum(count, out=first[1:])
     out = np.empty(int(first[-1]), dtype=object)
-    within = np.arange(len(flat)) - np.repeat(np.cumsum(fast) - fast, fast)
-    out[np.repeat(first[:-1], fast) + within] = flat
+    out[_rules_jit.token_slots(first, np.arange(len(chunks)), fast)] = flat
     for i, t in zip(slow, toks):
         out[first[i]:first[i + 1]] = t
     return count.tolist(), out.tolist()
