@@ -1,13 +1,14 @@
 """Heuristic quality filters: corpusql through SQL vs datatrove 0.10.1, same documents, same run.
 
-    .venv/bin/python bench/quality.py [--n 8000] [--write]
+    .venv/bin/python bench/quality.py [--n 8000] [--repeat 3] [--write]
 
 Needs the ``bench`` extra (datatrove, spaCy). Documents: the texts of
-``../shared/data/quality-ref/decisions.parquet`` (corpus-dev, ~60 languages). For each filter:
-datatrove's ``filter()`` over the documents (single process, as its pipeline runs one task),
-then ours through SQL (``<set>_reasons(text)`` over an Arrow table of 2048-row batches, DuckDB's
+``../shared/data/quality-ref/decisions.parquet`` (corpus-dev, ~60 languages). For each filter,
+``--repeat`` rounds alternated (datatrove, ours cold, ours warm, datatrove, ...; bench/_compare.py:
+best, median and spread of the rounds, least CPU, peak RSS): datatrove's ``filter()`` over the
+documents (single process, as its pipeline runs one task), and ours through SQL (``<set>_reasons(text)`` over an Arrow table of 2048-row batches, DuckDB's
 default threads): "cold" with the word tables emptied first (every distinct chunk tokenized
-again, as datatrove's spaCy does inside its memory zone), "warm" straight after (the steady
+again, as datatrove's spaCy does inside its memory zone), "warm" straight after it (the steady
 state of a long run). Each side is first warmed up on one short document (datatrove's spaCy
 load; our numba kernels and rule tables, whose set-up time is printed), and the compiled rules
 are loaded, or compiled once for the install, before any timing. Wall time gives the ratios;
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import os
 import re
 import textwrap
 import time
@@ -29,6 +29,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from _compare import alternate, load_average  # bench/ is the script's directory
 
 import corpusql
 from corpusql.udfs.quality import _rules_jit, words
@@ -43,7 +44,9 @@ FILTERS = [
 ]
 
 
-def run_datatrove(cls_name: str, texts: list[str]) -> tuple[float, list[str | None]]:
+def datatrove_side(cls_name: str, texts: list[str]):
+    """datatrove's filter, set up and warmed up on one short document (outside the timings),
+    and a callable that runs it over every document, returning pass (None) or the reason."""
     from datatrove.data import Document
     from datatrove.pipeline import filters
 
@@ -53,29 +56,50 @@ def run_datatrove(cls_name: str, texts: list[str]) -> tuple[float, list[str | No
     print(f"{cls_name:18s} datatrove set-up and warm-up {time.perf_counter() - t0:.3f} s",
           flush=True)
     docs = [Document(text=t, id=str(i)) for i, t in enumerate(texts)]
-    out = []
-    t0, c0 = time.perf_counter(), time.process_time()
-    for d in docs:
-        r = f.filter(d)
-        out.append(None if r is True else (r[1] if isinstance(r, tuple) else "rejected"))
-    CPU[cls_name] = time.process_time() - c0
-    return time.perf_counter() - t0, out
+
+    def run() -> list[str | None]:
+        out = []
+        for d in docs:
+            r = f.filter(d)
+            out.append(None if r is True else (r[1] if isinstance(r, tuple) else "rejected"))
+        return out
+
+    return run
 
 
-#: Process CPU seconds of the last run of each side (all threads), printed beside the wall time.
-CPU: dict[str, float] = {}
-
-
-def run_ours(con, name: str) -> tuple[float, list[str | None]]:
-    t0, c0 = time.perf_counter(), time.process_time()
+def ours(con, name: str) -> list[str | None]:
     rows = con.execute(f"SELECT {name}_reasons(text) FROM docs ORDER BY i").fetchall()
-    CPU[name] = time.process_time() - c0
-    return time.perf_counter() - t0, [r[0][0] if r[0] else None for r in rows]
+    return [r[0][0] if r[0] else None for r in rows]
+
+
+def ours_cold(con, name: str) -> list[str | None]:
+    words._TABLES = words._Tables()  # cold: no chunk tokenized yet
+    return ours(con, name)
+
+
+def measure(con, name: str, ref_run, n: int, repeat: int):
+    """``repeat`` rounds of datatrove, ours cold, ours warm; the three sides and the agreement."""
+    outputs: dict[str, list[str | None]] = {}
+
+    def keep(side: str, fn):
+        return lambda: outputs.__setitem__(side, fn())
+
+    sides = alternate({
+        "datatrove": keep("datatrove", ref_run),
+        "ours cold": keep("cold", lambda: ours_cold(con, name)),
+        "ours warm": keep("warm", lambda: ours(con, name)),
+    }, repeat)
+    if outputs["warm"] != outputs["cold"]:
+        raise SystemExit(f"{name}: the warm call's decisions differ from the cold call's")
+    agree = sum(a == b for a, b in zip(outputs["cold"], outputs["datatrove"])) / n
+    return sides["datatrove"], sides["ours cold"], sides["ours warm"], agree
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=8000)
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="rounds per filter, each round datatrove, ours cold, ours warm")
     ap.add_argument("--write", action="store_true")
     args = ap.parse_args()
     table = pq.read_table(DATA, columns=["text"]).slice(0, args.n)
@@ -91,32 +115,26 @@ def main() -> None:
     compiled = words.compiled_rules(force=True) is not None
     print(f"compiled rules: {'yes' if compiled else 'NO (Python rules)'}; "
           f"{'loaded from numba cache' if cached else 'compiled (once per install)'} and tables "
-          f"built in {time.perf_counter() - t0:.2f} s, outside the timings", flush=True)
+          f"built in {time.perf_counter() - t0:.2f} s, outside the timings; "
+          f"{load_average()}", flush=True)
     results = []
     for name, cls_name in FILTERS:
-        ref_s, ref = run_datatrove(cls_name, texts)
-        ref_cpu = CPU[cls_name]
+        ref_run = datatrove_side(cls_name, texts)
         # warmed up on one short document, as datatrove is (process set-up outside the timing)
         t0 = time.perf_counter()
         con.execute(f"SELECT {name}_reasons('warm up the tokenizer. ' || repeat('x ', 20))")
         print(f"{name:18s} warm-up on one document {time.perf_counter() - t0:.3f} s", flush=True)
-        words._TABLES = words._Tables()  # cold: no chunk tokenized yet
-        cold_s, ours = run_ours(con, name)
-        cold_cpu = CPU[name]
-        warm_s, _ = run_ours(con, name)
-        warm_cpu = CPU[name]
-        agree = sum(a == b for a, b in zip(ours, ref)) / len(texts)
-        results.append((name, len(texts) / ref_s, len(texts) / cold_s, len(texts) / warm_s,
-                        agree))
-        print(f"{name:18s} datatrove {len(texts) / ref_s:8.0f} docs/s | ours cold "
-              f"{len(texts) / cold_s:8.0f} docs/s ({ref_s / cold_s:5.1f}x) | warm "
-              f"{len(texts) / warm_s:8.0f} docs/s ({ref_s / warm_s:5.1f}x) | "
-              f"agreement {agree:.4f} | CPU s datatrove {ref_cpu:.2f} cold {cold_cpu:.2f} "
-              f"({ref_cpu / cold_cpu:.1f}x) warm {warm_cpu:.2f} ({ref_cpu / warm_cpu:.1f}x) | "
-              f"load {os.getloadavg()[0]:.1f}", flush=True)
+        ref, cold, warm, agree = measure(con, name, ref_run, len(texts), args.repeat)
+        results.append((name, ref, cold, warm, agree, len(texts)))
+        print(f"{name}: agreement {agree:.4f} ({load_average()})")
+        for side in (ref, cold, warm):
+            print("  " + side.line(), flush=True)
+        print(f"  cold ratio {ref.best / cold.best:.1f}x best, {ref.median / cold.median:.1f}x "
+              f"median, {min(ref.cpu) / min(cold.cpu):.1f}x CPU; warm ratio "
+              f"{ref.best / warm.best:.1f}x best", flush=True)
     con.close()
     if args.write:
-        write(results, len(texts), n_bytes)
+        write(results, len(texts), n_bytes, args.repeat)
 
 
 NOTES = (
@@ -130,28 +148,38 @@ NOTES = (
 )
 
 
-def write(results, n_docs: int, n_bytes: int) -> None:
+def write(results, n_docs: int, n_bytes: int, repeat: int) -> None:
     """Add this run, as a dated subsection, at the end of the ``## Quality filters`` section of
     bench/RESULTS.md (the section is created when absent); earlier runs are kept."""
     path = ROOT / "bench" / "RESULTS.md"
     text = path.read_text() if path.exists() else "# Benchmark results\n"
-    load = os.getloadavg()[0]
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     intro = (
         f"{n_docs:,} documents of quality-ref/decisions.parquet ({n_bytes / 1e6:.1f} MB, ~60 "
-        f"languages), load average {load:.1f} at the end. datatrove 0.10.1 `filter()` per "
+        f"languages), {load_average()} at the end. datatrove 0.10.1 `filter()` per "
         "document (single process) vs ours through SQL (`<set>_reasons(text)` over an Arrow "
-        "table of 2048-row batches, DuckDB default threads), same documents, same run. Cold = "
-        "the word tables emptied first; warm = the same query again. Agreement = same pass/fail "
-        "and same reason, per document."
+        "table of 2048-row batches, DuckDB default threads), same documents, same run; "
+        f"{repeat} rounds per filter, alternated (datatrove, ours cold, ours warm, datatrove, "
+        "...). Cold = the word tables emptied first; warm = the same query again. Ratios: "
+        "datatrove's time over ours, best of the rounds (wall) and least process CPU (all "
+        "threads). Peak RSS is the whole process during a side's calls. Agreement = same "
+        "pass/fail and same reason, per document."
     )
-    lines = [f"### {now}, `bench/quality.py --write`", "", *textwrap.wrap(intro, 99), "",
-             ("| filter | datatrove docs/s | ours cold docs/s | ratio cold | ours warm docs/s "
-              "| ratio warm | agreement |"),
-             "|---|---|---|---|---|---|---|"]
-    for name, ref, cold, warm, agree in results:
-        lines.append(f"| {name} | {ref:,.0f} | {cold:,.0f} | {cold / ref:.1f}x | {warm:,.0f} | "
-                     f"{warm / ref:.1f}x | {agree:.4f} |")
+    lines = [f"### {now}, `bench/quality.py --repeat {repeat} --write`", "",
+             *textwrap.wrap(intro, 99), "",
+             ("| filter | side | docs/s (best) | best s | median s | spread s | CPU s | "
+              "peak RSS | ratio (wall) | ratio (CPU) | agreement |"),
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for name, ref, cold, warm, agree, n in results:
+        for side in (ref, cold, warm):
+            wall = ref.best / side.best
+            ratio = "1.00" if side is ref else f"**{wall:.1f}x**" if side is cold else f"{wall:.1f}x"
+            cpu = "1.00" if side is ref else f"{min(ref.cpu) / min(side.cpu):.1f}x"
+            lines.append(
+                f"| {name} | {side.name} | {n / side.best:,.0f} | {side.best:.2f} | "
+                f"{side.median:.2f} | {side.spread:.2f} | {min(side.cpu):.2f} | "
+                f"{side.peak_rss / 2**20:,.0f} MB | {ratio} | {cpu} | "
+                f"{'' if side is ref else f'{agree:.4f}'} |")
     lines += ["", *textwrap.wrap(NOTES, 99)]
     run = "\n".join(lines) + "\n"
     section = re.compile(r"## Quality filters.*?(?=\n## |\Z)", re.DOTALL).search(text)
