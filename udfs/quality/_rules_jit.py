@@ -142,9 +142,8 @@ class Rules:
         self.prefix, self.suffix, self.infix = kinds
         self.set_off, self.set_lo, self.set_hi = self._set_arrays()
         self.items = np.array(self._items or [0], dtype=np.int32)
-        self.specials = _HashSet([k for k in specials if not any(c.isspace() for c in k)],
-                                 [len(specials[k]) for k in specials
-                                  if not any(c.isspace() for c in k)])
+        kept = {k: v for k, v in specials.items() if not any(c.isspace() for c in k)}
+        self.specials = _HashSet(list(kept), [len(v) for v in kept.values()])
         self.one = _HashSet(sorted(pattern_one), None)
         self.pairs = _HashSet([a + chr(0) + b for a, b in sorted(pattern_pairs)], None, pair=True)
         self.max_special = max_special
