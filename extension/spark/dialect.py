@@ -81,7 +81,9 @@ def to_spark(tree: exp.Expression) -> exp.Expression:
             if len(node.expressions) != 3:
                 raise ValueError("no Spark form for list_reduce() without an initial value: "
                                  + node.sql("duckdb")[:200])
-            items, merge, initial = node.expressions
+            # transform() does not visit a replaced node's children: rewrite them here (a
+            # list(x ORDER BY k) as the list would otherwise lose its order)
+            items, merge, initial = (e.transform(fix) for e in node.expressions)
             return exp.Anonymous(this="aggregate", expressions=[items, initial, merge])
         if isinstance(node, exp.Anonymous) and node.name.lower() in _LIST_POSITION \
                 and len(node.expressions) == 2:

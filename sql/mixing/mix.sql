@@ -7,8 +7,10 @@
 -- the weights table does not list, and rows whose group is NULL, get nothing. `token_col` holds
 -- each document's token count (for example `token_count(text)`); groups are matched as text.
 --
--- Group g's target is budget_tokens * weight_g / sum(weights). Its documents are shuffled by
--- hash_unit(id, seed) (keyed BLAKE2b, so the mix depends only on the ids and the seed) and taken
+-- Group g's target is budget_tokens * weight_g / sum(weights), the weights added one after
+-- another in group order (so its last bit never depends on the order rows arrive in). Its
+-- documents are shuffled by hash_unit(id, seed) (keyed BLAKE2b, so the mix depends only on the
+-- ids and the seed) and taken
 -- in that order while the running total stays within the target; then the remaining gap is
 -- filled first-fit from the next 1024 documents in the same order (each is taken when it still
 -- fits). A group never exceeds its target and falls short of it by less than the smallest of
@@ -120,12 +122,20 @@ problems AS (
             || ''' has rows with a negative ' || token_col
     END AS message
 ),
+total_weight AS (
+    -- the weights added one after another in group order: a float sum in the order rows arrive
+    -- (sum() OVER ()) can differ in its last bit between runs and threads, and a target off by
+    -- one bit changes which documents fit
+    SELECT list_reduce(list(weight ORDER BY mix_group), lambda acc, x: acc + x, CAST(0 AS DOUBLE)) AS total
+    FROM weights
+),
 plan AS (
     SELECT
-        mix_group,
-        budget_tokens * weight / sum(weight) OVER () AS target_tokens,
-        available_tokens
-    FROM weighted_groups
+        g.mix_group,
+        budget_tokens * g.weight / t.total AS target_tokens,
+        g.available_tokens
+    FROM weighted_groups AS g
+    CROSS JOIN total_weight AS t
 ),
 plan_epochs AS (
     SELECT

@@ -34,23 +34,34 @@ available AS (
     FROM query_table(tbl) AS r
     GROUP BY ALL
 ),
-targets AS (
-    SELECT
-        CAST(w.group_key AS VARCHAR) AS group_key,
-        CAST(w.weight AS DOUBLE) / sum(CAST(w.weight AS DOUBLE)) OVER () AS target_share
+weights AS (
+    SELECT CAST(w.group_key AS VARCHAR) AS group_key, CAST(w.weight AS DOUBLE) AS weight
     FROM query_table(weights_tbl) AS w
+),
+targets AS (
+    -- mix()'s targets: the weights added one after another in group order (a float sum in
+    -- arrival order can differ in its last bit between runs)
+    SELECT
+        w.group_key,
+        w.weight / t.total AS target_share,
+        budget_tokens * w.weight / t.total AS target_tokens
+    FROM weights AS w
+    CROSS JOIN (
+        SELECT list_reduce(list(weight ORDER BY group_key), lambda acc, x: acc + x, CAST(0 AS DOUBLE)) AS total
+        FROM weights
+    ) AS t
 )
 SELECT
     t.group_key,
     t.target_share,
-    t.target_share * budget_tokens AS target_tokens,
+    t.target_tokens,
     coalesce(v.available_tokens, 0) AS available_tokens,
     coalesce(a.achieved_tokens, 0) AS achieved_tokens,
     coalesce(a.achieved_tokens, 0) / sum(coalesce(a.achieved_tokens, 0)) OVER () AS achieved_share,
     (coalesce(a.achieved_tokens, 0) / sum(coalesce(a.achieved_tokens, 0)) OVER () - t.target_share) * 100 AS share_error_pp,
     coalesce(a.n_copies, 0) AS n_copies,
     coalesce(a.epochs_used, 0) AS epochs_used,
-    greatest(t.target_share * budget_tokens - coalesce(v.available_tokens, 0) * max_epochs, 0) AS shortfall_tokens
+    greatest(t.target_tokens - coalesce(v.available_tokens, 0) * max_epochs, 0) AS shortfall_tokens
 FROM targets AS t
 LEFT JOIN achieved AS a ON a.mix_group = t.group_key
 LEFT JOIN available AS v ON v.mix_group = t.group_key

@@ -44,6 +44,12 @@ scaled AS (
     FROM problems
     WHERE CASE WHEN message IS NULL THEN false ELSE error(message) END
 )
-SELECT group_key, mass / sum(mass) OVER () AS weight
-FROM scaled
-ORDER BY group_key;
+-- the masses added one after another in group order, so a weight never depends on the order
+-- rows arrive in (a float sum in arrival order can differ in its last bit)
+SELECT s.group_key, s.mass / t.total AS weight
+FROM scaled AS s
+CROSS JOIN (
+    SELECT list_reduce(list(mass ORDER BY group_key), lambda acc, x: acc + x, CAST(0 AS DOUBLE)) AS total
+    FROM scaled
+) AS t
+ORDER BY s.group_key;

@@ -158,6 +158,10 @@ def test_variants_replace_only_their_cte_and_only_for_spark():
     # a 1-based DuckDB index is 0-based in Spark; len() of a list is size()
     ("SELECT l[len(l)] FROM t", "SELECT l[SIZE(l) + -1] FROM t"),
     ("SELECT x / y FROM t", "SELECT TRY_DIVIDE(x, y) FROM t"),
+    # a list(x ORDER BY k) inside list_reduce keeps its order (the sum of floats depends on it)
+    ("SELECT list_reduce(list(w ORDER BY g), lambda acc, x: acc + x, 0) FROM t",
+     "SELECT AGGREGATE(TRANSFORM(ARRAY_SORT(COLLECT_LIST(STRUCT(g AS k0, w AS v))), s -> s.v), "
+     "0, (acc, x) -> acc + x) FROM t"),
 ])
 def test_spark_dialect_rewrites(duckdb_sql, spark_sql):
     from corpusql.spark.dialect import spark_sql as render_spark
