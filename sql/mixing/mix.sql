@@ -20,6 +20,10 @@
 -- group once, epoch 1 a second copy in a new order (shuffled by hash_unit(id || '#1', seed)),
 -- up to `max_epochs` copies in all; what is still missing then is a shortfall (not given to
 -- other groups), reported by mix_report.
+-- Only the copies near each group's cut are sorted one by one: the copies are counted by epoch
+-- and by 1/1024 of mix_u (slots, which keep the shuffle's order), every slot before the one where
+-- the running total passes the target is taken whole, and that slot with the next 1024 copies
+-- is ordered exactly (the same rows as sorting every copy).
 -- Without an id column pass id_col := NULL to key the shuffle on the whole row's text; ids
 -- should be unique (documents with equal ids are ordered arbitrarily among themselves).
 --
@@ -154,28 +158,79 @@ copies AS (
     FROM docs AS d
     JOIN plan_epochs AS p ON p.mix_group = d.mix_group
 ),
-shuffled AS (
+shuffled AS MATERIALIZED (
+    -- mix_slot: the copy's epoch and the 1/1024 of [0, 1) holding its mix_u; slots in order are the
+    -- shuffle's order in coarse steps (floor(mix_u * 1024) keeps mix_u's order)
+    SELECT *, epoch * 1024 + CAST(floor(mix_u * 1024) AS BIGINT) AS mix_slot
+    FROM (
+        SELECT
+            *,
+            hash_unit(CASE WHEN epoch = 0 THEN mix_key ELSE mix_key || '#' || epoch END, seed := seed) AS mix_u
+        FROM copies
+    )
+),
+slots AS (
+    -- each group's copies and tokens per slot, and running totals over the slots in order
     SELECT
-        *,
-        hash_unit(CASE WHEN epoch = 0 THEN mix_key ELSE mix_key || '#' || epoch END, seed := seed) AS mix_u
-    FROM copies
+        mix_group, mix_slot, n_copies, slot_tokens, target_tokens,
+        sum(slot_tokens) OVER in_order AS tokens_through,
+        sum(n_copies) OVER in_order AS copies_through
+    FROM (
+        SELECT
+            mix_group, mix_slot, count(*) AS n_copies, sum(n_tokens) AS slot_tokens,
+            any_value(target_tokens) AS target_tokens
+        FROM shuffled
+        GROUP BY mix_group, mix_slot
+    )
+    WINDOW in_order AS (PARTITION BY mix_group ORDER BY mix_slot ROWS UNBOUNDED PRECEDING)
+),
+cuts AS (
+    -- the cut slot: the first whose running total passes the target (the taken prefix ends
+    -- inside it); every copy of an earlier slot is taken. Without such a slot every copy is
+    -- taken and the cut lies past the last slot.
+    SELECT
+        mix_group,
+        any_value(target_tokens) AS target_tokens,
+        coalesce(min(mix_slot) FILTER (WHERE tokens_through > target_tokens), max(mix_slot) + 1) AS cut_slot,
+        coalesce(min(copies_through - n_copies) FILTER (WHERE tokens_through > target_tokens), max(copies_through)) AS copies_before_cut,
+        coalesce(min(copies_through) FILTER (WHERE tokens_through > target_tokens), max(copies_through)) AS copies_through_cut,
+        coalesce(min(tokens_through - slot_tokens) FILTER (WHERE tokens_through > target_tokens), max(tokens_through)) AS tokens_before_cut
+    FROM slots
+    GROUP BY mix_group
+),
+reach AS (
+    -- the slots from the cut on that the exact order is needed for: the rest of the prefix and
+    -- the 1024 copies after it (the prefix ends before the cut slot's last copy)
+    SELECT
+        c.mix_group, c.target_tokens, c.cut_slot, c.copies_before_cut, c.tokens_before_cut,
+        coalesce(max(s.mix_slot), c.cut_slot) AS last_slot
+    FROM cuts AS c
+    LEFT JOIN slots AS s
+        ON s.mix_group = c.mix_group AND s.mix_slot >= c.cut_slot
+        AND s.copies_through - s.n_copies < c.copies_through_cut + 1024
+    GROUP BY c.mix_group, c.target_tokens, c.cut_slot, c.copies_before_cut, c.tokens_before_cut
 ),
 prefix AS MATERIALIZED (
+    -- the copies of those slots in the shuffle's order, with their running total and position
+    -- counted from the group's first copy
     SELECT
-        *,
-        sum(n_tokens) OVER in_order AS running_tokens,
-        row_number() OVER in_order AS pos
-    FROM shuffled
-    WINDOW in_order AS (PARTITION BY mix_group ORDER BY epoch, mix_u, mix_key ROWS UNBOUNDED PRECEDING)
+        s.doc_row, s.mix_group, s.n_tokens, s.epoch, s.mix_u, s.mix_key, s.target_tokens,
+        r.tokens_before_cut + sum(s.n_tokens) OVER in_order AS running_tokens,
+        r.copies_before_cut + row_number() OVER in_order AS pos
+    FROM shuffled AS s
+    JOIN reach AS r ON r.mix_group = s.mix_group
+    WHERE s.mix_slot >= r.cut_slot AND s.mix_slot <= r.last_slot
+    WINDOW in_order AS (PARTITION BY s.mix_group ORDER BY s.epoch, s.mix_u, s.mix_key ROWS UNBOUNDED PRECEDING)
 ),
 gaps AS (
     SELECT
-        mix_group,
-        coalesce(max(pos) FILTER (WHERE running_tokens <= target_tokens), 0) AS boundary_pos,
-        any_value(target_tokens)
-            - coalesce(max(running_tokens) FILTER (WHERE running_tokens <= target_tokens), 0) AS gap_tokens
-    FROM prefix
-    GROUP BY mix_group
+        r.mix_group,
+        coalesce(max(p.pos) FILTER (WHERE p.running_tokens <= p.target_tokens), any_value(r.copies_before_cut)) AS boundary_pos,
+        any_value(r.target_tokens)
+            - coalesce(max(p.running_tokens) FILTER (WHERE p.running_tokens <= p.target_tokens), any_value(r.tokens_before_cut)) AS gap_tokens
+    FROM reach AS r
+    LEFT JOIN prefix AS p ON p.mix_group = r.mix_group
+    GROUP BY r.mix_group
 ),
 tail AS (
     -- the next 1024 copies after the prefix, candidates to fill the gap
@@ -214,21 +269,28 @@ first_fit AS (
     )
 ),
 chosen AS (
-    SELECT doc_row, mix_group, epoch, pos FROM prefix WHERE running_tokens <= target_tokens
+    SELECT s.doc_row, s.mix_group, s.epoch, s.mix_u, s.mix_key
+    FROM shuffled AS s
+    JOIN cuts AS c ON c.mix_group = s.mix_group
+    WHERE s.mix_slot < c.cut_slot
     UNION ALL
-    SELECT p.doc_row, p.mix_group, p.epoch, p.pos
+    SELECT doc_row, mix_group, epoch, mix_u, mix_key FROM prefix WHERE running_tokens <= target_tokens
+    UNION ALL
+    SELECT p.doc_row, p.mix_group, p.epoch, p.mix_u, p.mix_key
     FROM first_fit AS f
     JOIN gaps AS g ON g.mix_group = f.mix_group
     JOIN prefix AS p ON p.mix_group = f.mix_group AND p.pos = g.boundary_pos + f.step
     WHERE f.remaining_before > 0 AND f.n_tokens <= f.remaining_before
     UNION ALL
     -- never yields a row: raises the first problem found, if any
-    SELECT NULL, NULL, NULL, NULL
+    SELECT NULL, NULL, NULL, NULL, NULL
     FROM problems
     WHERE CASE WHEN message IS NULL THEN false ELSE error(message) END
 ),
 ranked AS (
-    SELECT doc_row, mix_group, epoch, row_number() OVER (PARTITION BY mix_group ORDER BY pos) AS mix_rank
+    -- the taken copies are positions 1 .. boundary_pos and then the first-fit ones, so their
+    -- rank in the shuffle's order is their rank among themselves
+    SELECT doc_row, mix_group, epoch, row_number() OVER (PARTITION BY mix_group ORDER BY epoch, mix_u, mix_key) AS mix_rank
     FROM chosen
 )
 SELECT
