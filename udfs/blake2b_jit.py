@@ -67,13 +67,20 @@ def _round(v, x0, x1, x2, x3, x4, x5, x6, x7, x8, x9, x10, x11, x12, x13, x14, x
 @njit(**_OPTS)
 def _compress(h, block, t, last, m):
     """The compression function F on one 128-byte block; ``t`` bytes so far including it.
-    The twelve rounds are written out with sigma's permutations (the message schedule of
-    RFC 7693 section 2.7), so the message words stay in registers."""
+    ``m`` (16 words) receives the block's message words, read little-endian."""
     for i in range(16):
         w = np.uint64(0)
         for b in range(8):
             w |= np.uint64(block[8 * i + b]) << np.uint64(8 * b)
         m[i] = w
+    _compress_words(h, m, t, last)
+
+
+@njit(**_OPTS)
+def _compress_words(h, m, t, last):
+    """F on one block given as its 16 message words ``m``; ``t`` bytes so far including it.
+    The twelve rounds are written out with sigma's permutations (the message schedule of
+    RFC 7693 section 2.7), so the message words stay in registers."""
     m0, m1, m2, m3, m4, m5, m6, m7 = m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7]
     m8, m9, m10, m11, m12, m13, m14, m15 = m[8], m[9], m[10], m[11], m[12], m[13], m[14], m[15]
     v = (h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7], _IV[0], _IV[1], _IV[2], _IV[3],
@@ -178,17 +185,24 @@ def compiled_first_words(buf, offsets, valid, key, digest_size):
         t = key_t if keylen > 0 else np.int64(0)
         # the data, the last block zero-padded and compressed with the final flag (one block
         # at least, also for empty data without a key)
+        # (the message words are built from the bytes directly: a short key touches a few
+        # bytes, not a whole zero-padded block)
         n_blocks = max(1, (size + 127) // 128)
         for k in range(n_blocks):
-            filled = np.int64(0)
-            for b in range(128):
-                p = 128 * k + b
-                if p < size:
-                    block[b] = buf[lo + p]
-                    filled = b + 1
-                else:
-                    block[b] = 0
+            base = lo + 128 * k
+            filled = min(np.int64(128), size - 128 * k)
+            if filled == 128:
+                for i in range(16):
+                    w = np.uint64(0)
+                    for b in range(8):
+                        w |= np.uint64(buf[base + 8 * i + b]) << np.uint64(8 * b)
+                    m[i] = w
+            else:
+                for i in range(16):
+                    m[i] = 0
+                for b in range(filled):
+                    m[b >> 3] |= np.uint64(buf[base + b]) << np.uint64(8 * (b & 7))
             t += filled
-            _compress(h, block, t, k == n_blocks - 1, m)
+            _compress_words(h, m, t, k == n_blocks - 1)
         out[row] = h[0]
     return out
