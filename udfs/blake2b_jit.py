@@ -65,14 +65,27 @@ def _round(v, x0, x1, x2, x3, x4, x5, x6, x7, x8, x9, x10, x11, x12, x13, x14, x
 
 
 @njit(**_OPTS)
+def _load_words(src, base, n, m):
+    """The 16 message words ``m`` of a block holding the ``n`` <= 128 bytes ``src[base:base +
+    n]``, read little-endian, zero-padded (a short key touches its few bytes, not a whole block)."""
+    if n == 128:
+        for i in range(16):
+            w = np.uint64(0)
+            for b in range(8):
+                w |= np.uint64(src[base + 8 * i + b]) << np.uint64(8 * b)
+            m[i] = w
+    else:
+        for i in range(16):
+            m[i] = 0
+        for b in range(n):
+            m[b >> 3] |= np.uint64(src[base + b]) << np.uint64(8 * (b & 7))
+
+
+@njit(**_OPTS)
 def _compress(h, block, t, last, m):
     """The compression function F on one 128-byte block; ``t`` bytes so far including it.
-    ``m`` (16 words) receives the block's message words, read little-endian."""
-    for i in range(16):
-        w = np.uint64(0)
-        for b in range(8):
-            w |= np.uint64(block[8 * i + b]) << np.uint64(8 * b)
-        m[i] = w
+    ``m`` (16 words) receives the block's message words."""
+    _load_words(block, np.int64(0), np.int64(128), m)
     _compress_words(h, m, t, last)
 
 
@@ -185,23 +198,10 @@ def compiled_first_words(buf, offsets, valid, key, digest_size):
         t = key_t if keylen > 0 else np.int64(0)
         # the data, the last block zero-padded and compressed with the final flag (one block
         # at least, also for empty data without a key)
-        # (the message words are built from the bytes directly: a short key touches a few
-        # bytes, not a whole zero-padded block)
         n_blocks = max(1, (size + 127) // 128)
         for k in range(n_blocks):
-            base = lo + 128 * k
             filled = min(np.int64(128), size - 128 * k)
-            if filled == 128:
-                for i in range(16):
-                    w = np.uint64(0)
-                    for b in range(8):
-                        w |= np.uint64(buf[base + 8 * i + b]) << np.uint64(8 * b)
-                    m[i] = w
-            else:
-                for i in range(16):
-                    m[i] = 0
-                for b in range(filled):
-                    m[b >> 3] |= np.uint64(buf[base + b]) << np.uint64(8 * (b & 7))
+            _load_words(buf, lo + 128 * k, filled, m)  # from the data, no copy into a block
             t += filled
             _compress_words(h, m, t, k == n_blocks - 1)
         out[row] = h[0]
