@@ -4,10 +4,11 @@
 
 Needs the ``bench`` extra (datatrove, spaCy). Documents: the texts of
 ``../shared/data/quality-ref/decisions.parquet`` (corpus-dev, ~60 languages). For each filter,
-``--repeat`` rounds alternated (datatrove, ours cold, ours warm, datatrove, ...; bench/_compare.py:
-best, median and spread of the rounds, least CPU, peak RSS): datatrove's ``filter()`` over the
-documents (single process, as its pipeline runs one task), and ours through SQL (``<set>_reasons(text)`` over an Arrow table of 2048-row batches, DuckDB's
-default threads): "cold" with the word tables emptied first (every distinct chunk tokenized
+``--repeat`` rounds alternated (datatrove, ours cold, ours warm, datatrove, ...;
+bench/_compare.py: best, median and spread of the rounds, least CPU, peak RSS): datatrove's
+``filter()`` over the documents (single process, as its pipeline runs one task), and ours
+through SQL (``<set>_reasons(text)`` over an Arrow table of 2048-row batches, DuckDB's default
+threads): "cold" with the word tables emptied first (every distinct chunk tokenized
 again, as datatrove's spaCy does inside its memory zone), "warm" straight after it (the steady
 state of a long run). Each side is first warmed up on one short document (datatrove's spaCy
 load; our numba kernels and rule tables, whose set-up time is printed), and the compiled rules

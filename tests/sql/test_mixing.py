@@ -264,7 +264,6 @@ def test_targets_do_not_depend_on_the_order_of_the_weights_rows(con):
         "id": [f"d{i}" for i in range(n)],
         "source": [["a", "b", "c"][i % 3] for i in range(n)],
         "n_tokens": pa.array([0 if i % 4 == 0 else 10 for i in range(n)], pa.int64())}))
-    con.register("cz", pa.table({"group_key": ["a", "b", "c"], "n": [7.0, 2.0, 1.0]}))
     targets, weights, rows = set(), set(), set()
     for order in itertools.permutations([("a", 0.7), ("b", 0.2), ("c", 0.1)]):
         _weights(con, "wz", list(order))
