@@ -54,6 +54,16 @@ def to_spark(tree: exp.Expression) -> exp.Expression:
     """Rewrite a DuckDB-read tree into one that sqlglot's Spark writer renders correctly."""
 
     def fix(node: exp.Expression) -> exp.Expression:
+        new = rewrite(node)
+        if new is not node:
+            # transform() does not descend into a node it replaced: rewrite the new node's
+            # children here (a division inside try_divide or raise_error, a list(x ORDER BY k)
+            # inside list_reduce)
+            for child in list(new.iter_expressions()):
+                child.replace(child.transform(fix))
+        return new
+
+    def rewrite(node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.PropertyEQ) and isinstance(node.parent, exp.Func) \
                 and not isinstance(node.parent, exp.Struct):
             return exp.Kwarg(this=exp.var(node.this.name), expression=node.expression)
@@ -81,9 +91,7 @@ def to_spark(tree: exp.Expression) -> exp.Expression:
             if len(node.expressions) != 3:
                 raise ValueError("no Spark form for list_reduce() without an initial value: "
                                  + node.sql("duckdb")[:200])
-            # transform() does not visit a replaced node's children: rewrite them here (a
-            # list(x ORDER BY k) as the list would otherwise lose its order)
-            items, merge, initial = (e.transform(fix) for e in node.expressions)
+            items, merge, initial = node.expressions
             return exp.Anonymous(this="aggregate", expressions=[items, initial, merge])
         if isinstance(node, exp.Anonymous) and node.name.lower() in _LIST_POSITION \
                 and len(node.expressions) == 2:

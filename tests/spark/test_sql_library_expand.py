@@ -158,6 +158,9 @@ def test_variants_replace_only_their_cte_and_only_for_spark():
     # a 1-based DuckDB index is 0-based in Spark; len() of a list is size()
     ("SELECT l[len(l)] FROM t", "SELECT l[SIZE(l) + -1] FROM t"),
     ("SELECT x / y FROM t", "SELECT TRY_DIVIDE(x, y) FROM t"),
+    # inside a rewritten node, divisions are rewritten too (NULL for a zero divisor, as DuckDB)
+    ("SELECT x / (y / z) FROM t", "SELECT TRY_DIVIDE(x, (TRY_DIVIDE(y, z))) FROM t"),
+    ("SELECT error('n ' || (a / b)) FROM t", "SELECT RAISE_ERROR('n ' || (TRY_DIVIDE(a, b))) FROM t"),
     # a list(x ORDER BY k) inside list_reduce keeps its order (the sum of floats depends on it)
     ("SELECT list_reduce(list(w ORDER BY g), lambda acc, x: acc + x, 0) FROM t",
      "SELECT AGGREGATE(TRANSFORM(ARRAY_SORT(COLLECT_LIST(STRUCT(g AS k0, w AS v))), s -> s.v), "
